@@ -1,0 +1,41 @@
+"""HTTP endpoints: liveness, readiness and the call records."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from aiohttp import web
+
+
+class Probe(Protocol):
+    async def readiness(self) -> dict[str, object]: ...
+
+    async def latest_calls(self, limit: int) -> list[dict[str, object]] | None: ...
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def build_app(probe: Probe) -> web.Application:
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"alive": True})
+
+    async def readyz(_request: web.Request) -> web.Response:
+        state = await probe.readiness()
+        return web.json_response(state, status=200 if state.get("ready") else 503)
+
+    async def calls(request: web.Request) -> web.Response:
+        raw = request.query.get("limit", "20")
+        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+            return web.json_response({"error": "limit must be an integer from 1 to 1000"}, status=400)
+        records = await probe.latest_calls(int(raw))
+        if records is None:
+            return web.json_response({"error": "database not reachable"}, status=503)
+        return web.json_response({"calls": records})
+
+    app = web.Application(client_max_size=64 * 1024)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/calls", calls)
+    return app

@@ -1,0 +1,50 @@
+"""Every ARI REST operation the client uses, as data.
+
+The contract test (tests/integration/test_ari_contract.py) checks each entry against the live
+Asterisk's ``/ari/api-docs``, so a renamed path or a method Asterisk does not have fails there,
+not in the middle of a call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # ARI path template as in api-docs, e.g. "/channels/{channelId}/answer"
+
+    def format(self, **params: str) -> str:
+        return self.path.format(**params)
+
+
+ASTERISK_INFO = Endpoint("GET", "/asterisk/info")
+APPLICATION_GET = Endpoint("GET", "/applications/{applicationName}")
+CHANNELS_LIST = Endpoint("GET", "/channels")
+CHANNEL_GET = Endpoint("GET", "/channels/{channelId}")
+CHANNEL_ORIGINATE = Endpoint("POST", "/channels")
+CHANNEL_CREATE = Endpoint("POST", "/channels/create")
+CHANNEL_DIAL = Endpoint("POST", "/channels/{channelId}/dial")
+CHANNEL_HANGUP = Endpoint("DELETE", "/channels/{channelId}")
+CHANNEL_ANSWER = Endpoint("POST", "/channels/{channelId}/answer")
+CHANNEL_RING = Endpoint("POST", "/channels/{channelId}/ring")
+CHANNEL_PLAY = Endpoint("POST", "/channels/{channelId}/play")
+CHANNEL_MOH_START = Endpoint("POST", "/channels/{channelId}/moh")
+CHANNEL_MOH_STOP = Endpoint("DELETE", "/channels/{channelId}/moh")
+CHANNEL_VARIABLE_GET = Endpoint("GET", "/channels/{channelId}/variable")
+CHANNEL_VARIABLE_SET = Endpoint("POST", "/channels/{channelId}/variable")
+CHANNEL_CONTINUE = Endpoint("POST", "/channels/{channelId}/continue")
+BRIDGES_LIST = Endpoint("GET", "/bridges")
+BRIDGE_CREATE = Endpoint("POST", "/bridges")
+BRIDGE_GET = Endpoint("GET", "/bridges/{bridgeId}")
+BRIDGE_DESTROY = Endpoint("DELETE", "/bridges/{bridgeId}")
+BRIDGE_ADD_CHANNEL = Endpoint("POST", "/bridges/{bridgeId}/addChannel")
+BRIDGE_REMOVE_CHANNEL = Endpoint("POST", "/bridges/{bridgeId}/removeChannel")
+BRIDGE_MOH_START = Endpoint("POST", "/bridges/{bridgeId}/moh")
+BRIDGE_MOH_STOP = Endpoint("DELETE", "/bridges/{bridgeId}/moh")
+BRIDGE_PLAY = Endpoint("POST", "/bridges/{bridgeId}/play")
+PLAYBACK_STOP = Endpoint("DELETE", "/playbacks/{playbackId}")
+EVENTS_WEBSOCKET = Endpoint("GET", "/events")
+
+ALL: tuple[Endpoint, ...] = tuple(v for v in globals().values() if isinstance(v, Endpoint))

@@ -1,0 +1,178 @@
+"""ARI REST calls over one aiohttp session.
+
+Authentication goes in a Basic ``Authorization`` header, never in the URL, so no URL that ends
+up in an exception or a log line carries the password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+
+from ari_app.ari import endpoints as ep
+from ari_app.ari.errors import AriError, AriNotFound, AriUnauthorized
+
+Json = dict[str, Any]
+Params = dict[str, str | int]
+
+
+class AriRest:
+    def __init__(self, base_url: str, user: str, password: str, *, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/") + "/ari"
+        self._auth = aiohttp.BasicAuth(user, password)
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def auth(self) -> aiohttp.BasicAuth:
+        return self._auth
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(auth=self._auth, timeout=self._timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def request(
+        self,
+        endpoint: ep.Endpoint,
+        path_params: dict[str, str] | None = None,
+        params: Params | None = None,
+        body: Json | None = None,
+    ) -> Any:
+        path = endpoint.format(**(path_params or {}))
+        operation = f"{endpoint.method} {endpoint.path}"
+        query = {k: str(v) for k, v in (params or {}).items()}
+        try:
+            async with self.session().request(
+                endpoint.method, self.base_url + path, params=query, json=body
+            ) as response:
+                text = await response.text()
+                if response.status == 401:
+                    raise AriUnauthorized(operation, 401, "the ARI user or password was refused")
+                if response.status == 404:
+                    raise AriNotFound(operation, 404, _message(text))
+                if response.status >= 400:
+                    raise AriError(operation, response.status, _message(text))
+                if not text:
+                    return None
+                return json.loads(text)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise AriError(operation, 0, type(exc).__name__ + _short(exc)) from None
+
+    # -- asterisk / applications -------------------------------------------------------------
+    async def asterisk_info(self) -> Json:
+        result: Json = await self.request(ep.ASTERISK_INFO)
+        return result
+
+    async def application(self, name: str) -> Json:
+        result: Json = await self.request(ep.APPLICATION_GET, {"applicationName": name})
+        return result
+
+    # -- channels ------------------------------------------------------------------------------
+    async def channels(self) -> list[Json]:
+        result: list[Json] = await self.request(ep.CHANNELS_LIST)
+        return result
+
+    async def channel(self, channel_id: str) -> Json:
+        result: Json = await self.request(ep.CHANNEL_GET, {"channelId": channel_id})
+        return result
+
+    async def answer(self, channel_id: str) -> None:
+        await self.request(ep.CHANNEL_ANSWER, {"channelId": channel_id})
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        await self.request(ep.CHANNEL_HANGUP, {"channelId": channel_id}, {"reason": reason})
+
+    async def ring(self, channel_id: str) -> None:
+        await self.request(ep.CHANNEL_RING, {"channelId": channel_id})
+
+    async def play(self, channel_id: str, media: str, playback_id: str, lang: str = "zh") -> Json:
+        result: Json = await self.request(
+            ep.CHANNEL_PLAY,
+            {"channelId": channel_id},
+            {"media": media, "playbackId": playback_id, "lang": lang},
+        )
+        return result
+
+    async def stop_playback(self, playback_id: str) -> None:
+        await self.request(ep.PLAYBACK_STOP, {"playbackId": playback_id})
+
+    async def get_variable(self, channel_id: str, name: str) -> str:
+        result: Json = await self.request(ep.CHANNEL_VARIABLE_GET, {"channelId": channel_id}, {"variable": name})
+        return str(result.get("value", ""))
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        await self.request(
+            ep.CHANNEL_VARIABLE_SET, {"channelId": channel_id}, {"variable": name, "value": value}
+        )
+
+    async def originate(
+        self,
+        endpoint: str,
+        *,
+        app: str,
+        app_args: str = "",
+        channel_id: str | None = None,
+        caller_id: str | None = None,
+        timeout: int = 30,
+        variables: dict[str, str] | None = None,
+    ) -> Json:
+        params: Params = {"endpoint": endpoint, "app": app, "appArgs": app_args, "timeout": timeout}
+        if channel_id:
+            params["channelId"] = channel_id
+        if caller_id:
+            params["callerId"] = caller_id
+        body = {"variables": variables} if variables else None
+        result: Json = await self.request(ep.CHANNEL_ORIGINATE, None, params, body)
+        return result
+
+    # -- bridges -------------------------------------------------------------------------------
+    async def bridges(self) -> list[Json]:
+        result: list[Json] = await self.request(ep.BRIDGES_LIST)
+        return result
+
+    async def create_bridge(self, bridge_type: str, bridge_id: str, name: str = "") -> Json:
+        params: Params = {"type": bridge_type, "bridgeId": bridge_id}
+        if name:
+            params["name"] = name
+        result: Json = await self.request(ep.BRIDGE_CREATE, None, params)
+        return result
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        await self.request(ep.BRIDGE_DESTROY, {"bridgeId": bridge_id})
+
+    async def add_to_bridge(self, bridge_id: str, channel_id: str, role: str = "") -> None:
+        params: Params = {"channel": channel_id}
+        if role:
+            params["role"] = role
+        await self.request(ep.BRIDGE_ADD_CHANNEL, {"bridgeId": bridge_id}, params)
+
+    async def remove_from_bridge(self, bridge_id: str, channel_id: str) -> None:
+        await self.request(ep.BRIDGE_REMOVE_CHANNEL, {"bridgeId": bridge_id}, {"channel": channel_id})
+
+    async def bridge_moh_start(self, bridge_id: str, moh_class: str = "default") -> None:
+        await self.request(ep.BRIDGE_MOH_START, {"bridgeId": bridge_id}, {"mohClass": moh_class})
+
+
+def _message(text: str) -> str:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:200]
+    if isinstance(data, dict) and "message" in data:
+        return str(data["message"])
+    return text[:200]
+
+
+def _short(exc: BaseException) -> str:
+    # aiohttp connection errors name host and port only; keep them, drop anything long.
+    text = str(exc)
+    return f": {text[:160]}" if text else ""

@@ -1,0 +1,88 @@
+"""Routes ARI events to call sessions and runs each call in its own task.
+
+``on_event`` is called by the websocket reader and only enqueues. A call is keyed by its caller
+channel id, so a StasisStart seen twice (an event replayed after a reconnect, or a channel found
+by the reconcile step and announced by an event too) never starts two flows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from ari_app.ari.events import Channel, ChannelDestroyed, Event, StasisEnd, StasisStart
+from ari_app.calls.session import CallSession
+from ari_app.logs import get_logger
+
+log = get_logger("calls.dispatcher")
+
+Flow = Callable[[CallSession], Awaitable[None]]
+
+
+class CallDispatcher:
+    def __init__(self, flow: Flow) -> None:
+        self._flow = flow
+        self._sessions: dict[str, CallSession] = {}  # any channel id of the call -> session
+        self._tasks: dict[str, asyncio.Task[None]] = {}  # call id -> task
+        self.failed_flows = 0
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._tasks)
+
+    def session_for(self, channel_id: str) -> CallSession | None:
+        return self._sessions.get(channel_id)
+
+    def on_event(self, event: Event) -> None:
+        channel_id = event.channel_id
+        if channel_id is None:
+            return
+        session = self._sessions.get(channel_id)
+        if session is not None:
+            session.deliver(event)
+            return
+        if isinstance(event, StasisStart):
+            self.start(event.channel, args=event.args, adopted=False)
+        elif not isinstance(event, StasisEnd | ChannelDestroyed):
+            log.debug("event_for_unknown_channel", event_type=event.type, channel_id=channel_id)
+
+    def start(self, channel: Channel, args: tuple[str, ...], adopted: bool) -> CallSession | None:
+        """Begin handling a caller channel unless a flow already owns it."""
+        if channel.id in self._sessions:
+            return None
+        hotline = args[1] if len(args) > 1 and args[1] else channel.exten
+        route = args[0] if args and args[0] else "intake"
+        session = CallSession(call_id=channel.id, channel=channel, hotline=hotline, route=route, adopted=adopted)
+        self._sessions[channel.id] = session
+        task = asyncio.create_task(self._run(session), name=f"call-{channel.id}")
+        self._tasks[session.call_id] = task
+        return session
+
+    def attach(self, channel_id: str, session: CallSession) -> None:
+        """Route a further channel's events (an agent leg, a department leg) to ``session``."""
+        self._sessions[channel_id] = session
+
+    async def _run(self, session: CallSession) -> None:
+        structlog.contextvars.bind_contextvars(
+            call_id=session.call_id, channel_id=session.channel.id, hotline=session.hotline
+        )
+        try:
+            await self._flow(session)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.failed_flows += 1
+            log.exception("call_flow_failed")
+        finally:
+            for key in [k for k, s in self._sessions.items() if s is session]:
+                del self._sessions[key]
+            self._tasks.pop(session.call_id, None)
+
+    async def shutdown(self, timeout: float = 5.0) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)

@@ -1,0 +1,66 @@
+"""One call's view of the event stream.
+
+The dispatcher puts every event that concerns the call's channels into :attr:`CallSession.inbox`;
+the flow running in the call's own task waits on it with deadlines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ari_app.ari.events import Channel, ChannelDestroyed, Event, StasisEnd
+
+
+class CallerGone(Exception):
+    """The caller's channel left Stasis or was destroyed."""
+
+
+@dataclass
+class CallSession:
+    call_id: str
+    channel: Channel
+    hotline: str
+    route: str
+    adopted: bool = False
+    inbox: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
+    gone: bool = False
+
+    def deliver(self, event: Event) -> None:
+        self.inbox.put_nowait(event)
+
+    def _is_caller_end(self, event: Event) -> bool:
+        return isinstance(event, StasisEnd | ChannelDestroyed) and event.channel_id == self.channel.id
+
+    async def wait_for(self, predicate: Callable[[Event], bool], timeout: float) -> Event | None:
+        """The next event matching ``predicate``; None on timeout; CallerGone if the caller left."""
+        if self.gone:
+            raise CallerGone(self.call_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            try:
+                event = await asyncio.wait_for(self.inbox.get(), remaining)
+            except TimeoutError:
+                return None
+            if predicate(event):
+                return event
+            if self._is_caller_end(event):
+                self.gone = True
+                raise CallerGone(self.call_id)
+
+    async def wait_gone(self, timeout: float) -> bool:
+        """Wait until the caller's channel has left the app; True if it did."""
+        if self.gone:
+            return True
+        try:
+            await self.wait_for(self._is_caller_end, timeout)
+        except CallerGone:
+            return True
+        if self.gone:
+            return True
+        return False

@@ -1,0 +1,1 @@
+"""Call flows run by the Stasis app, one coroutine per call."""

@@ -1,0 +1,118 @@
+"""The first call flow: answer, play the 12345 greeting, hang up, record the call.
+
+It stands until the queueing flow replaces the hang-up with intake. The call record is written
+at every step, so whatever stops the flow (the caller hanging up, Asterisk going away), the
+record says how far the call got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import asyncpg
+
+from ari_app.ari.errors import AriError, AriNotFound
+from ari_app.ari.events import Event, PlaybackEvent
+from ari_app.ari.rest import AriRest
+from ari_app.calls.session import CallerGone, CallSession
+from ari_app.logs import get_logger
+from ari_app.store.calls import CallStore
+
+log = get_logger("flows.greeting")
+T = TypeVar("T")
+
+GREETING = "greeting"
+PLAYBACK_LIMIT = 60.0  # seconds: a greeting longer than this is a fault, not a prompt
+HANGUP_CONFIRM = 5.0
+
+
+@dataclass(frozen=True)
+class FlowContext:
+    ari: AriRest
+    calls: CallStore
+
+
+async def greeting_flow(ctx: FlowContext, session: CallSession) -> None:
+    call_id = session.call_id
+    log.info("call_started", caller=session.channel.caller_number, route=session.route, adopted=session.adopted)
+    created = await _record(
+        ctx.calls.open(call_id, session.channel.id, session.hotline, session.channel.caller_number, session.route)
+    )
+    if created is False:
+        await _record(ctx.calls.event(call_id, "readopted"))
+    outcome = "error"
+    try:
+        if session.channel.state != "Up":
+            await ctx.ari.answer(session.channel.id)
+        await _record(ctx.calls.answered(call_id))
+        await _record(ctx.calls.event(call_id, "answered"))
+        played = await play_prompt(ctx, session, GREETING)
+        await _record(ctx.calls.event(call_id, "prompt", name=GREETING, completed=played))
+        outcome = "greeted"
+        await _hang_up(ctx, session)
+    except CallerGone:
+        outcome = "caller_hangup"
+    except AriNotFound:
+        outcome = "caller_hangup"
+    except AriError as exc:
+        log.error("call_ari_failed", error=str(exc))
+        outcome = "error"
+        await _hang_up(ctx, session)
+    except asyncio.CancelledError:
+        outcome = "service_stopped"
+        raise
+    finally:
+        await _close(ctx, call_id, outcome)
+
+
+async def play_prompt(ctx: FlowContext, session: CallSession, name: str) -> bool:
+    """Play ``sound:<name>`` to the caller and wait for it to finish; True if it played to the end."""
+    playback_id = f"pb-{uuid.uuid4().hex}"
+    await ctx.ari.play(session.channel.id, f"sound:{name}", playback_id)
+
+    def finished(event: Event) -> bool:
+        return (
+            isinstance(event, PlaybackEvent)
+            and event.playback_id == playback_id
+            and event.type in ("PlaybackFinished", "PlaybackFailed")
+        )
+
+    event = await session.wait_for(finished, PLAYBACK_LIMIT)
+    if event is None:
+        log.warning("prompt_timeout", prompt=name)
+        return False
+    if event.type == "PlaybackFailed" or (isinstance(event, PlaybackEvent) and event.state == "failed"):
+        log.error("prompt_failed", prompt=name)
+        return False
+    log.info("prompt_played", prompt=name)
+    return True
+
+
+async def _hang_up(ctx: FlowContext, session: CallSession) -> None:
+    try:
+        await ctx.ari.hangup(session.channel.id)
+    except AriNotFound:
+        return
+    except AriError as exc:
+        log.error("hangup_failed", error=str(exc))
+        return
+    await session.wait_gone(HANGUP_CONFIRM)
+
+
+async def _record(write: Awaitable[T]) -> T | None:
+    """Run a call-record write; a database fault is logged and never stops the caller's call."""
+    try:
+        return await write
+    except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError, TimeoutError) as exc:
+        log.error("call_record_write_failed", error=type(exc).__name__)
+        return None
+
+
+async def _close(ctx: FlowContext, call_id: str, outcome: str) -> None:
+    # Shielded: a service stop cancels the flow, and the record should still say so.
+    if await asyncio.shield(_record(ctx.calls.close(call_id, outcome))) is not None:
+        log.info("call_ended", outcome=outcome)

@@ -1,0 +1,73 @@
+"""structlog JSON logging with per-call context and secret redaction.
+
+Call handlers bind ``call_id``, ``channel_id`` and ``hotline`` with
+:func:`structlog.contextvars.bind_contextvars`; each call runs in its own task, so the binding
+stays with that call. Every registered secret is replaced by ``***`` in every rendered line, as a
+last line of defence: the code already never passes credentials to a logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+from structlog.typing import FilteringBoundLogger
+
+_secrets: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Make sure ``value`` never appears in a log line."""
+    if value and len(value) >= 4:
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _redact_processor(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> str:
+    rendered = structlog.processors.JSONRenderer(ensure_ascii=False)(_logger, _name, event_dict)
+    return redact(str(rendered))
+
+
+def configure(level: str = "info") -> None:
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            _redact_processor,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+    # Libraries that use stdlib logging (panoramisk, asyncpg, aiohttp) go to stderr, also redacted.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_StdlibRedactFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+
+
+class _StdlibRedactFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True
+
+
+def get_logger(name: str) -> FilteringBoundLogger:
+    logger: FilteringBoundLogger = structlog.get_logger(name)
+    return logger

@@ -1,0 +1,1 @@
+"""Local Asterisk and PostgreSQL for development, ``scripts/up`` and the test suite."""

@@ -1,0 +1,169 @@
+"""``hotline serve``: the Stasis app, the FastAGI server and the HTTP server on one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import signal
+
+import asyncpg
+from aiohttp import web
+
+from agi.routes import ROUTES
+from agi.server import FastAgiServer
+from ari_app import logs
+from ari_app.api.health import build_app
+from ari_app.ari.errors import AriError
+from ari_app.ari.events import Channel
+from ari_app.ari.rest import AriRest
+from ari_app.ari.stream import AriEventStream, backoff_delay
+from ari_app.calls.dispatcher import CallDispatcher
+from ari_app.flows.greeting import FlowContext, greeting_flow
+from ari_app.settings import Settings
+from ari_app.store.calls import CallStore
+from ari_app.store.db import connect_pool
+
+log = logs.get_logger("service")
+
+
+class HotlineService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ari = AriRest(settings.ari_url, settings.ari_user, settings.ari_password)
+        self.agi = FastAgiServer(ROUTES, header_timeout=settings.agi_header_timeout)
+        self.pool: asyncpg.Pool | None = None
+        self.calls: CallStore | None = None
+        self.dispatcher: CallDispatcher | None = None
+        self.stream: AriEventStream | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        s = self.settings
+        await self.agi.start(s.agi_host, s.agi_port)
+        self._runner = web.AppRunner(build_app(self), access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, s.http_host, s.http_port).start()
+        log.info("http_listening", host=s.http_host, port=s.http_port)
+        self._tasks.append(asyncio.create_task(self._connect_then_stream(), name="db-then-ari"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.dispatcher is not None:
+            await self.dispatcher.shutdown()
+        await self.agi.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.ari.close()
+        if self.pool is not None:
+            await self.pool.close()
+        log.info("service_stopped")
+
+    async def _connect_then_stream(self) -> None:
+        """Connect the database (retrying), then register the Stasis app with Asterisk.
+
+        The app registers only once records can be written; until then ``Stasis()`` fails fast
+        and the dialplan's degraded path serves callers.
+        """
+        attempt = 0
+        while self.pool is None:
+            try:
+                self.pool = await connect_pool(self.settings.dsn)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                log.error("database_unreachable", error=type(exc).__name__, detail=logs.redact(str(exc))[:200])
+                await asyncio.sleep(backoff_delay(attempt, 0.5, self.settings.ari_backoff_max))
+                attempt += 1
+        self.calls = CallStore(self.pool, self.settings.node)
+        context = FlowContext(ari=self.ari, calls=self.calls)
+        self.dispatcher = CallDispatcher(functools.partial(greeting_flow, context))
+        self.stream = AriEventStream(
+            self.ari,
+            self.settings.ari_app,
+            self.dispatcher.on_event,
+            self.reconcile,
+            backoff_initial=self.settings.ari_backoff_initial,
+            backoff_max=self.settings.ari_backoff_max,
+            heartbeat=self.settings.ari_heartbeat,
+        )
+        await self.stream.run()
+
+    # -- reconcile -----------------------------------------------------------------------------
+    async def reconcile(self) -> None:
+        """Bring our view in line with Asterisk after a (re)connect.
+
+        Channels in the app that no task owns are adopted; open call records whose channel no
+        longer exists (the call ended while we were away) are closed.
+        """
+        assert self.calls is not None and self.dispatcher is not None
+        open_before = await self.calls.open_call_ids()  # read first: calls opened later are live
+        application = await self.ari.application(self.settings.ari_app)
+        channels = {c["id"]: c for c in await self.ari.channels()}
+        adopted = 0
+        for channel_id in application.get("channel_ids", []):
+            data = channels.get(channel_id)
+            if data is None or self.dispatcher.session_for(channel_id) is not None:
+                continue
+            channel = Channel.from_json(data)
+            route = await self._channel_var(channel_id, "HOTLINE_ROUTE") or "intake"
+            if self.dispatcher.start(channel, args=(route, channel.exten), adopted=True):
+                adopted += 1
+        closed = 0
+        for call_id in open_before:
+            if call_id not in channels and self.dispatcher.session_for(call_id) is None:
+                if await self.calls.close(call_id, "ended_while_disconnected"):
+                    await self.calls.event(call_id, "closed_by_reconcile")
+                    closed += 1
+        log.info("reconciled", adopted=adopted, closed=closed, channels=len(channels))
+
+    async def _channel_var(self, channel_id: str, name: str) -> str:
+        try:
+            return await self.ari.get_variable(channel_id, name)
+        except AriError:
+            return ""
+
+    # -- probes (HTTP) -------------------------------------------------------------------------
+    async def readiness(self) -> dict[str, object]:
+        db_ok = False
+        if self.pool is not None:
+            try:
+                db_ok = await asyncio.wait_for(self.pool.fetchval("SELECT 1"), 2.0) == 1
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                db_ok = False
+        ari_ok = self.stream is not None and self.stream.ready
+        return {
+            "ready": bool(db_ok and ari_ok),
+            "database": db_ok,
+            "ari": ari_ok,
+            "ari_error": self.stream.last_error if self.stream else "waiting for the database",
+            "active_calls": self.dispatcher.active_calls if self.dispatcher else 0,
+        }
+
+    async def latest_calls(self, limit: int) -> list[dict[str, object]] | None:
+        if self.calls is None:
+            return None
+        try:
+            return [r.to_json() for r in await self.calls.latest(limit)]
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return None
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM."""
+    logs.register_secret(settings.ari_password)
+    service = HotlineService(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await service.start()
+    log.info("service_started", node=settings.node, ari_url=settings.ari_url, app=settings.ari_app)
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()

@@ -1,0 +1,112 @@
+"""Service settings, read from ``HOTLINE_*`` environment variables.
+
+Every listener binds to 127.0.0.1 unless told otherwise. Credentials have no default: they come
+from the environment or from the per-install secrets file written by the sandbox (``secrets.env``
+in the state directory), never from a constant in the code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A HOTLINE_* variable has a value the service cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def read_secrets_file(path: Path) -> dict[str, str]:
+    """Parse a ``KEY=value`` file (comments and blank lines ignored)."""
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip()
+    return values
+
+
+def default_state_dir(env: Mapping[str, str]) -> Path:
+    raw = env.get("HOTLINE_STATE_DIR")
+    return Path(raw) if raw else REPO_ROOT / ".hotline"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ``hotline serve`` needs to run. See README, "Configuration"."""
+
+    ari_url: str = "http://127.0.0.1:8088"
+    ari_user: str = "hotline"
+    ari_password: str = field(default="", repr=False)
+    ari_app: str = "hotline"
+    dsn: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    agi_header_timeout: float = 5.0
+    registry_path: Path = REPO_ROOT / "config" / "hotlines.yaml"
+    node: str = "node1"
+    ari_backoff_initial: float = 0.5
+    ari_backoff_max: float = 10.0
+    ari_heartbeat: float = 5.0
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        secrets = read_secrets_file(default_state_dir(env) / "secrets.env")
+        password = env.get("HOTLINE_ARI_PASSWORD") or secrets.get("HOTLINE_ARI_PASSWORD", "")
+        if not password:
+            raise SettingsError(
+                "HOTLINE_ARI_PASSWORD is not set and no secrets.env was found in the state directory "
+                "(run scripts/up once, or set it to the password of the ARI user)"
+            )
+        dsn = env.get("HOTLINE_DSN") or secrets.get("HOTLINE_DSN", "")
+        if not dsn:
+            raise SettingsError("HOTLINE_DSN is not set (a PostgreSQL URL, e.g. postgresql://user@host/db)")
+        return cls(
+            ari_url=env.get("HOTLINE_ARI_URL", cls.ari_url).rstrip("/"),
+            ari_user=env.get("HOTLINE_ARI_USER") or secrets.get("HOTLINE_ARI_USER", cls.ari_user),
+            ari_password=password,
+            ari_app=env.get("HOTLINE_ARI_APP", cls.ari_app),
+            dsn=dsn,
+            http_host=env.get("HOTLINE_HTTP_HOST", cls.http_host),
+            http_port=_int(env, "HOTLINE_HTTP_PORT", cls.http_port),
+            agi_host=env.get("HOTLINE_AGI_HOST", cls.agi_host),
+            agi_port=_int(env, "HOTLINE_AGI_PORT", cls.agi_port),
+            agi_header_timeout=_float(env, "HOTLINE_AGI_HEADER_TIMEOUT", cls.agi_header_timeout),
+            registry_path=Path(env.get("HOTLINE_REGISTRY", str(cls.registry_path))),
+            node=env.get("HOTLINE_NODE", cls.node),
+            ari_backoff_initial=_float(env, "HOTLINE_ARI_BACKOFF_INITIAL", cls.ari_backoff_initial),
+            ari_backoff_max=_float(env, "HOTLINE_ARI_BACKOFF_MAX", cls.ari_backoff_max),
+            ari_heartbeat=_float(env, "HOTLINE_ARI_HEARTBEAT", cls.ari_heartbeat),
+            log_level=env.get("HOTLINE_LOG_LEVEL", cls.log_level).lower(),
+        )

@@ -1,0 +1,105 @@
+"""Call records: open, answer, close, events, and the queries behind ``hotline calls``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    call_id: str
+    channel_id: str
+    hotline: str
+    caller: str
+    route: str
+    node: str
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    outcome: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "call_id": self.call_id,
+            "channel_id": self.channel_id,
+            "hotline": self.hotline,
+            "caller": self.caller,
+            "route": self.route,
+            "node": self.node,
+            "started_at": iso(self.started_at),
+            "answered_at": iso(self.answered_at),
+            "ended_at": iso(self.ended_at),
+            "outcome": self.outcome,
+        }
+
+
+_COLUMNS = "call_id, channel_id, hotline, caller, route, node, started_at, answered_at, ended_at, outcome"
+
+
+class CallStore:
+    def __init__(self, pool: asyncpg.Pool, node: str) -> None:
+        self._pool = pool
+        self.node = node
+
+    async def open(self, call_id: str, channel_id: str, hotline: str, caller: str, route: str) -> bool:
+        """Create the record; False if it already existed (a re-adopted call)."""
+        status = await self._pool.execute(
+            "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (call_id) DO NOTHING",
+            call_id,
+            channel_id,
+            hotline,
+            caller,
+            route,
+            self.node,
+        )
+        return bool(status == "INSERT 0 1")
+
+    async def answered(self, call_id: str) -> None:
+        await self._pool.execute(
+            "UPDATE calls SET answered_at = coalesce(answered_at, now()) WHERE call_id = $1", call_id
+        )
+
+    async def close(self, call_id: str, outcome: str) -> bool:
+        """Close an open record; closing twice keeps the first outcome."""
+        status = await self._pool.execute(
+            "UPDATE calls SET ended_at = now(), outcome = $2 WHERE call_id = $1 AND ended_at IS NULL",
+            call_id,
+            outcome,
+        )
+        return bool(status == "UPDATE 1")
+
+    async def event(self, call_id: str, kind: str, **detail: Any) -> None:
+        await self._pool.execute(
+            "INSERT INTO call_events (call_id, kind, detail) VALUES ($1, $2, $3::jsonb)",
+            call_id,
+            kind,
+            json.dumps(detail, ensure_ascii=False),
+        )
+
+    async def open_call_ids(self) -> list[str]:
+        rows = await self._pool.fetch(
+            "SELECT call_id FROM calls WHERE ended_at IS NULL AND node = $1", self.node
+        )
+        return [r["call_id"] for r in rows]
+
+    async def latest(self, limit: int) -> list[CallRecord]:
+        rows = await self._pool.fetch(
+            f"SELECT {_COLUMNS} FROM calls ORDER BY started_at DESC, call_id LIMIT $1",  # noqa: S608
+            limit,
+        )
+        return [CallRecord(**dict(r)) for r in rows]
+
+    async def events(self, call_id: str) -> list[dict[str, Any]]:
+        rows = await self._pool.fetch(
+            "SELECT at, kind, detail FROM call_events WHERE call_id = $1 ORDER BY id", call_id
+        )
+        return [{"at": r["at"].isoformat(), "kind": r["kind"], "detail": json.loads(r["detail"])} for r in rows]
