@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import signal
+from urllib.parse import urlsplit
 
 import asyncpg
 from aiohttp import web
@@ -153,14 +154,26 @@ class HotlineService:
             return None
 
 
+def _log_unhandled(_loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+    """A task died with nobody awaiting it: say so loudly (the test harness fails on this)."""
+    exc = context.get("exception")
+    log.error(
+        "loop_unhandled_exception",
+        message=str(context.get("message", "")),
+        error=f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else "",
+    )
+
+
 async def serve(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM."""
     logs.register_secret(settings.ari_password)
+    logs.register_secret(urlsplit(settings.dsn).password or "")
     service = HotlineService(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    loop.set_exception_handler(_log_unhandled)
     await service.start()
     log.info("service_started", node=settings.node, ari_url=settings.ari_url, app=settings.ari_app)
     try:

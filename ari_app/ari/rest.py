@@ -6,7 +6,6 @@ up in an exception or a log line carries the password.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -64,7 +63,7 @@ class AriRest:
                 if not text:
                     return None
                 return json.loads(text)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise AriError(operation, 0, type(exc).__name__ + _short(exc)) from None
 
     # -- asterisk / applications -------------------------------------------------------------

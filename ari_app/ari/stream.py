@@ -29,8 +29,8 @@ def backoff_delay(attempt: int, initial: float, cap: float, rand: Callable[[], f
     The jitter takes the delay anywhere in [half, full] of the capped exponential, so that
     several app nodes restarted together do not hammer Asterisk in step.
     """
-    ceiling = min(cap, initial * (2 ** min(attempt, 30)))
-    return ceiling * (0.5 + 0.5 * rand())
+    ceiling: float = min(cap, initial * float(2 ** min(attempt, 30)))
+    return ceiling * (0.5 + 0.5 * float(rand()))
 
 
 class AriEventStream:
@@ -95,7 +95,7 @@ class AriEventStream:
                 self.last_error = f"ARI websocket handshake failed with HTTP {exc.status}"
             log.error("ari_connect_failed", error=self.last_error, status=exc.status)
             return False
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             self.last_error = f"Asterisk ARI unreachable: {type(exc).__name__}"
             log.warning("ari_connect_failed", error=self.last_error)
             return False

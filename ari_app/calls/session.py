@@ -58,9 +58,9 @@ class CallSession:
         if self.gone:
             return True
         try:
-            await self.wait_for(self._is_caller_end, timeout)
+            event = await self.wait_for(self._is_caller_end, timeout)
         except CallerGone:
             return True
-        if self.gone:
-            return True
-        return False
+        if event is not None:
+            self.gone = True
+        return self.gone

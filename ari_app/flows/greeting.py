@@ -28,6 +28,7 @@ T = TypeVar("T")
 GREETING = "greeting"
 PLAYBACK_LIMIT = 60.0  # seconds: a greeting longer than this is a fault, not a prompt
 HANGUP_CONFIRM = 5.0
+CUT_SHORT_GRACE = 1.0
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,10 @@ async def greeting_flow(ctx: FlowContext, session: CallSession) -> None:
         await _record(ctx.calls.event(call_id, "answered"))
         played = await play_prompt(ctx, session, GREETING)
         await _record(ctx.calls.event(call_id, "prompt", name=GREETING, completed=played))
-        outcome = "greeted"
+        # A playback cut short is usually the caller hanging up: give the hang-up a moment to arrive.
+        if not played and await session.wait_gone(CUT_SHORT_GRACE):
+            raise CallerGone(call_id)
+        outcome = "greeted" if played else "prompt_failed"
         await _hang_up(ctx, session)
     except CallerGone:
         outcome = "caller_hangup"

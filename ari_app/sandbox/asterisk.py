@@ -209,7 +209,7 @@ class AsteriskSandbox:
     # -- process ---------------------------------------------------------------------------
     def start(self, timeout: float = 60) -> None:
         self.render()
-        console = open(self.log_dir / "console.log", "ab")  # noqa: SIM115 - owned by the process
+        console = open(self.log_dir / "console.log", "ab")
         self.process = subprocess.Popen(
             self._cmd("-f", "-n"), stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ari_app.sandbox.proc import is_root, new_password, run, wait_until
 
-PASSWORD_FILE = "hotline-password"
+PASSWORD_FILE = "hotline-password"  # noqa: S105 - a file name, not a password
 
 
 def find_pg_bin(name: str) -> str:
@@ -115,7 +115,8 @@ class PostgresCluster:
     def _ensure_database(self) -> None:
         env = {**os.environ, "PGPASSWORD": self.password}
         psql = [find_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", "postgres", "-tAc"]
-        exists = run([*psql, f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"], env=env).stdout.strip()
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"  # noqa: S608 - our own constant
+        exists = run([*psql, query], env=env).stdout.strip()
         if exists != "1":
             run([*psql, f'CREATE DATABASE "{self.database}"'], env=env)
 

@@ -39,10 +39,10 @@ def new_password() -> str:
     return secrets.token_urlsafe(24)
 
 
-def run(cmd: Sequence[str], *, check: bool = True, timeout: float = 120, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: PLW1510
-        list(cmd), check=check, timeout=timeout, text=True, capture_output=True, **kwargs  # type: ignore[call-overload]
-    )
+def run(
+    cmd: Sequence[str], *, check: bool = True, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), check=check, timeout=timeout, text=True, capture_output=True, env=env)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.1, what: str = "condition") -> None:

@@ -1,0 +1,103 @@
+"""Fixtures: real PostgreSQL, Asterisk, `hotline serve`, SIPp; leak checks; artifacts on failure."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ari_app.sandbox.postgres import PostgresCluster
+from tests.harness.services import ServeProcess, Stack, start_asterisk, start_postgres
+from tests.harness.wait import wait_for
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+_callers = itertools.count(1)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    report: pytest.TestReport = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
+    return any(
+        getattr(request.node, f"rep_{when}", None) is not None and getattr(request.node, f"rep_{when}").failed
+        for when in ("setup", "call")
+    )
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """A directory for this test's traces and logs; copied to test-artifacts/ if the test fails."""
+    yield tmp_path
+    if _failed(request):
+        dest = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(tmp_path, dest, dirs_exist_ok=True)
+        print(f"\n[harness] artifacts kept in {dest}")
+
+
+@pytest.fixture
+def caller_number() -> str:
+    """A caller number unique in this test session, to find the call's record."""
+    return f"1390{os.getpid() % 10000:04d}{next(_callers):03d}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    cluster = start_postgres()
+    yield cluster
+    cluster.destroy()
+    shutil.rmtree(cluster.data_dir.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The shared Asterisk for tests that do not stop it."""
+    s = start_asterisk(f"t{os.getpid()}")
+    yield s
+    s.asterisk.stop()
+    _keep_asterisk_logs(s, tmp_path_factory.getbasetemp() / "asterisk-shared")
+    s.asterisk.remove()
+
+
+def _keep_asterisk_logs(s: Stack, dest: Path) -> None:
+    shutil.copytree(s.asterisk.log_dir, dest, dirs_exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def serve(stack: Stack, postgres: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """`hotline serve` connected to the shared Asterisk; ready before the first test uses it."""
+    process = ServeProcess(stack, postgres.dsn, tmp_path_factory.mktemp("serve") / "serve.log").start()
+    process.wait_ready(30)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def live(serve: ServeProcess, stack: Stack, artifacts: Path) -> Iterator[ServeProcess]:
+    """For integration tests on the shared stack: afterwards no channel and no bridge may be left,
+    and the service must not have logged an unhandled exception. Logs are kept if the test fails."""
+    log_offset = len(serve.log_text())
+    serve.wait_ready(20)
+    yield serve
+    new_log = serve.log_text()[log_offset:]
+    (artifacts / "serve.log").write_text(new_log)
+    shutil.copytree(stack.asterisk.log_dir, artifacts / "asterisk", dirs_exist_ok=True)
+    try:
+        wait_for(lambda: not stack.ari.channels(), 10, "no channels left in Asterisk")
+        wait_for(lambda: not stack.ari.bridges(), 10, "no bridges left in Asterisk")
+    except AssertionError:
+        leftovers = {"channels": stack.ari.channels(), "bridges": stack.ari.bridges()}
+        stack.ari.clear()
+        raise AssertionError(f"leak after test: {leftovers}") from None
+    assert "loop_unhandled_exception" not in new_log, "the service's event loop recorded an unhandled exception"
+    assert "call_flow_failed" not in new_log, "a call flow raised"

@@ -1,0 +1,1 @@
+"""Test harness: real Asterisk, PostgreSQL, `hotline serve` and SIPp, with deadline-based waits."""

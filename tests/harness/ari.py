@@ -1,0 +1,43 @@
+"""Synchronous ARI look-ups for assertions (channels, bridges, applications)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+class AriProbe:
+    def __init__(self, url: str, user: str, password: str) -> None:
+        self.url = url.rstrip("/") + "/ari"
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        self._headers = {"Authorization": f"Basic {token}"}
+
+    def get(self, path: str) -> Any:
+        request = urllib.request.Request(self.url + path, headers=self._headers)
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback only
+            return json.loads(response.read() or b"null")
+
+    def delete(self, path: str) -> None:
+        request = urllib.request.Request(self.url + path, headers=self._headers, method="DELETE")
+        try:
+            urllib.request.urlopen(request, timeout=5).close()  # noqa: S310
+        except urllib.error.HTTPError:
+            pass
+
+    def channels(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.get("/channels")
+        return result
+
+    def bridges(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.get("/bridges")
+        return result
+
+    def clear(self) -> None:
+        """Hang up every channel and destroy every bridge (used after a failed test)."""
+        for channel in self.channels():
+            self.delete(f"/channels/{channel['id']}")
+        for bridge in self.bridges():
+            self.delete(f"/bridges/{bridge['id']}")

@@ -1,0 +1,89 @@
+"""Run SIPp scenarios against the sandbox Asterisk, keeping their traces."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    output: str
+    trace_dir: Path
+
+    def message_log(self) -> str:
+        path = self.trace_dir / "messages.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+@dataclass
+class SippCall:
+    """A SIPp process running one scenario; ``wait()`` collects the result."""
+
+    process: subprocess.Popen[str]
+    trace_dir: Path
+
+    def wait(self, timeout: float = 60) -> SippResult:
+        try:
+            output, _ = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+            output += "\n[harness] SIPp killed after timeout"
+        (self.trace_dir / "stdout.log").write_text(output)
+        return SippResult(self.process.returncode, output, self.trace_dir)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+def sipp_binary() -> str:
+    found = shutil.which("sipp")
+    if not found:
+        raise RuntimeError("sipp not found: run scripts/bootstrap (Debian package sip-tester)")
+    return found
+
+
+def start_sipp(
+    scenario: Path,
+    *,
+    target_port: int,
+    local_port: int,
+    service: str,
+    trace_dir: Path,
+    keys: dict[str, str] | None = None,
+    calls: int = 1,
+    rate: int = 10,
+    timeout_s: int = 60,
+) -> SippCall:
+    """Start SIPp as a UAC (or UAS when the scenario begins with a recv) toward the sandbox."""
+    trace_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sipp_binary(),
+        f"127.0.0.1:{target_port}",
+        "-sf", str(scenario),
+        "-s", service,
+        "-i", "127.0.0.1",
+        "-p", str(local_port),
+        "-m", str(calls),
+        "-r", str(rate),
+        "-l", str(max(calls, 1)),
+        "-timeout", f"{timeout_s}s",
+        "-timeout_error",
+        "-nostdin",
+        "-trace_msg", "-message_file", str(trace_dir / "messages.log"),
+        "-trace_err", "-error_file", str(trace_dir / "errors.log"),
+    ]
+    for key, value in (keys or {}).items():
+        cmd += ["-key", key, value]
+    process = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, cwd=trace_dir
+    )
+    return SippCall(process, trace_dir)
