@@ -17,13 +17,13 @@ class AriProbe:
 
     def get(self, path: str) -> Any:
         request = urllib.request.Request(self.url + path, headers=self._headers)
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read() or b"null")
 
     def delete(self, path: str) -> None:
         request = urllib.request.Request(self.url + path, headers=self._headers, method="DELETE")
         try:
-            urllib.request.urlopen(request, timeout=5).close()  # noqa: S310
+            urllib.request.urlopen(request, timeout=5).close()
         except urllib.error.HTTPError:
             pass
 

@@ -100,7 +100,7 @@ class ServeProcess:
 
     def start(self) -> ServeProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        out = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ari_app.cli", "serve"],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env(), cwd=REPO,
@@ -123,7 +123,7 @@ class ServeProcess:
 
     def get(self, path: str) -> tuple[int, Any]:
         try:
-            with urllib.request.urlopen(self.http + path, timeout=5) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(self.http + path, timeout=5) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")

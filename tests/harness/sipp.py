@@ -87,3 +87,25 @@ def start_sipp(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, cwd=trace_dir
     )
     return SippCall(process, trace_dir)
+
+
+def place_call(
+    scenario_name: str,
+    *,
+    target_port: int,
+    caller: str,
+    trace_dir: Path,
+    service: str = "12345",
+    rtp_port: int | None = None,
+) -> SippCall:
+    """Start one call from tests/scenarios/<scenario_name>/scenario.xml."""
+    from ari_app.sandbox.proc import free_port
+
+    return start_sipp(
+        SCENARIOS / scenario_name / "scenario.xml",
+        target_port=target_port,
+        local_port=free_port(),
+        service=service,
+        trace_dir=trace_dir,
+        keys={"caller": caller, "rtp_port": str(rtp_port or free_port())},
+    )
