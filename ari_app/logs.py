@@ -8,6 +8,7 @@ last line of defence: the code already never passes credentials to a logger.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import MutableMapping
@@ -20,9 +21,11 @@ _secrets: set[str] = set()
 
 
 def register_secret(value: str) -> None:
-    """Make sure ``value`` never appears in a log line."""
+    """Make sure ``value`` never appears in a log line, raw or as JSON escapes it."""
     if value and len(value) >= 4:
         _secrets.add(value)
+        _secrets.add(json.dumps(value, ensure_ascii=False)[1:-1])
+        _secrets.add(json.dumps(value)[1:-1])
 
 
 def redact(text: str) -> str:
@@ -65,6 +68,12 @@ class _StdlibRedactFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact(record.getMessage())
         record.args = None
+        # Tracebacks quote exception texts (a DSN in a connection error, say): redact them too.
+        if record.exc_info:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 

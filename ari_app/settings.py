@@ -66,7 +66,7 @@ class Settings:
     ari_user: str = "hotline"
     ari_password: str = field(default="", repr=False)
     ari_app: str = "hotline"
-    dsn: str = ""
+    dsn: str = field(default="", repr=False)
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     agi_host: str = "127.0.0.1"
@@ -98,9 +98,9 @@ class Settings:
             ari_password=password,
             ari_app=env.get("HOTLINE_ARI_APP", cls.ari_app),
             dsn=dsn,
-            http_host=env.get("HOTLINE_HTTP_HOST", cls.http_host),
+            http_host=env.get("HOTLINE_HTTP_HOST") or cls.http_host,
             http_port=_int(env, "HOTLINE_HTTP_PORT", cls.http_port),
-            agi_host=env.get("HOTLINE_AGI_HOST", cls.agi_host),
+            agi_host=env.get("HOTLINE_AGI_HOST") or cls.agi_host,
             agi_port=_int(env, "HOTLINE_AGI_PORT", cls.agi_port),
             agi_header_timeout=_float(env, "HOTLINE_AGI_HEADER_TIMEOUT", cls.agi_header_timeout),
             registry_path=Path(env.get("HOTLINE_REGISTRY", str(cls.registry_path))),

@@ -87,6 +87,10 @@ def build_root(log: Path | None = None) -> Path:
         return target
 
 
+def run_dir_for(name: str, chroot: Path | None) -> Path:
+    return (chroot if chroot is not None else cache_dir()) / RUNS_DIR / name
+
+
 @dataclass
 class AsteriskSandbox:
     """One Asterisk run: rendered configuration, process, logs."""
@@ -121,14 +125,12 @@ class AsteriskSandbox:
         """The run directory as Asterisk sees it."""
         if self.chroot is not None:
             return PurePosixPath("/") / RUNS_DIR / self.name
-        return PurePosixPath(cache_dir() / RUNS_DIR / self.name)
+        return PurePosixPath(self.run_dir)
 
     @property
     def run_dir(self) -> Path:
         """The run directory as this process sees it."""
-        if self.chroot is not None:
-            return self.chroot / RUNS_DIR / self.name
-        return cache_dir() / RUNS_DIR / self.name
+        return run_dir_for(self.name, self.chroot)
 
     @property
     def log_dir(self) -> Path:

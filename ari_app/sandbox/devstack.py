@@ -57,7 +57,7 @@ def up() -> int:
         install_state.save(state_dir, values)
 
     asterisk = AsteriskSandbox.create(
-        "up",
+        install_state.sandbox_name(state_dir),
         sip_port=sip_port,
         http_port=_port("HOTLINE_ARI_PORT", free_port()),
         ami_port=_port("HOTLINE_AMI_PORT", free_port()),
@@ -84,7 +84,7 @@ def up() -> int:
             f"  Dial in: point a SIP softphone at 127.0.0.1:{sip_port} (UDP), no registration, and call\n"
             f"           sip:12345@127.0.0.1:{sip_port}  (calls from 127.0.0.1 arrive as the trunk)\n"
             f"  HTTP:    http://127.0.0.1:{http_port}/readyz   http://127.0.0.1:{http_port}/calls\n"
-            f"  Asterisk CLI: scripts/asterisk-sandbox cli up 'core show channels'\n"
+            f"  Asterisk CLI: scripts/asterisk-sandbox cli {asterisk.name} 'core show channels'\n"
             f"  Logs:    {asterisk.log_dir}\n"
             "  Ctrl-C stops everything.\n"
         )

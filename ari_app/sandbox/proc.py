@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -14,24 +15,38 @@ def is_root() -> bool:
     return os.geteuid() == 0
 
 
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    """A port free right now on 127.0.0.1 for TCP (default) or UDP."""
+_PORT_LOW, _PORT_HIGH = 10000, 20000  # below sandbox RTP (20000+) and the ephemeral range (32768+)
+
+
+def _bindable(port: int, kind: int) -> bool:
     with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port free right now on 127.0.0.1 for TCP (default) or UDP.
+
+    Chosen below the kernel's ephemeral range: a port the kernel hands out with bind(0) can be
+    taken a moment later as the local port of some outgoing connection, before our server binds it.
+    """
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(_PORT_LOW, _PORT_HIGH)
+        if _bindable(port, kind):
+            return port
+    raise RuntimeError("no free port found")
 
 
 def free_port_both() -> int:
     """A port free for both TCP and UDP (SIP listens on one, tools may probe the other)."""
     for _ in range(50):
         port = free_port(socket.SOCK_DGRAM)
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-                sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return port
+        if _bindable(port, socket.SOCK_STREAM):
+            return port
     raise RuntimeError("no port free for both TCP and UDP")
 
 

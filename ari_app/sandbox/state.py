@@ -43,11 +43,20 @@ def save(state_dir: Path, values: dict[str, str]) -> None:
     tmp.replace(path)
 
 
+def _install_key(state_dir: Path) -> str:
+    return hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
+
+
+def sandbox_name(state_dir: Path) -> str:
+    """The Asterisk sandbox name of this install, so that two checkouts never share a run dir."""
+    return f"up-{_install_key(state_dir)[:8]}"
+
+
 def pg_data_dir(state_dir: Path) -> Path:
     """Where this install's PostgreSQL cluster lives.
 
     Not inside the work tree: as root the server runs as ``postgres``, which must be able to
     reach the directory, and a checkout under /root is not reachable for it.
     """
-    key = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
+    key = _install_key(state_dir)
     return Path("/var/tmp") / f"hotline-{os.geteuid()}" / f"pg-{key}"  # noqa: S108 - per-uid, made by us

@@ -55,7 +55,7 @@ def start_asterisk(name: str, peers: tuple[SipPeer, ...] = (), ari_app: str = "h
         agi_port=agi_port,
         ari_password=new_password(),
         ami_password=new_password(),
-        rtp_start=20000 + (os.getpid() * 7 + len(name) * 400) % 20000,
+        rtp_start=20000 + (os.getpid() * 7 + len(name) * 400) % 10000,
         peers=peers,
         ari_app=ari_app,
     )

@@ -1,0 +1,96 @@
+"""`scripts/up` brings the whole hotline up, a SIP call to 12345 hears the greeting, Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import urllib.request
+from pathlib import Path
+
+from ari_app.sandbox import state as install_state
+from ari_app.sandbox.asterisk import root_dir, run_dir_for, system_asterisk
+from ari_app.sandbox.proc import free_port, free_port_both
+from tests.harness.records import closed_call_from
+from tests.harness.rtp import RtpSink
+from tests.harness.services import REPO
+from tests.harness.sipp import place_call
+from tests.harness.wait import wait_for
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(f"{entry.name}: {cmdline}")
+    return found
+
+
+def test_scripts_up_answers_12345_and_stops_cleanly_on_ctrl_c(artifacts: Path) -> None:
+    state_dir = artifacts / "state"
+    sip_port, http_port = free_port_both(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env.update(
+        HOTLINE_STATE_DIR=str(state_dir),
+        HOTLINE_SIP_PORT=str(sip_port),
+        HOTLINE_HTTP_PORT=str(http_port),
+        HOTLINE_AGI_PORT=str(free_port()),
+        HOTLINE_RTP_START=str(24000 + os.getpid() % 2000),
+    )
+    stderr_path = artifacts / "up.stderr"
+    with open(artifacts / "up.stdout", "wb") as out, open(stderr_path, "wb") as err:
+        up = subprocess.Popen([str(REPO / "scripts" / "up")], stdout=out, stderr=err, env=env, cwd=REPO)
+    sandbox = install_state.sandbox_name(state_dir)
+    pg_dir = install_state.pg_data_dir(state_dir)
+    try:
+        wait_for(lambda: b"12345 hotline is up" in stderr_path.read_bytes() or up.poll() is not None, 120,
+                 "scripts/up to say it is up")
+        assert up.poll() is None, stderr_path.read_text()
+        banner = stderr_path.read_text()
+        assert f"sip:12345@127.0.0.1:{sip_port}" in banner and f"http://127.0.0.1:{http_port}" in banner
+
+        def ready() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/readyz", timeout=2) as response:
+                    return response.status == 200
+            except OSError:
+                return False
+
+        wait_for(ready, 30, "/readyz of scripts/up")
+        sink = RtpSink().start()
+        try:
+            result = place_call(
+                "greeting-12345", target_port=sip_port, caller="13512345678", trace_dir=artifacts / "sipp",
+                rtp_port=sink.port,
+            ).wait(60)
+        finally:
+            sink.stop()
+        assert result.returncode == 0, result.output[-2000:]
+        assert sink.voiced_seconds >= 4.0, f"heard only {sink.voiced_seconds:.2f}s of the greeting"
+        dsn = install_state.load_or_create(state_dir)["HOTLINE_DSN"]
+        record = wait_for(lambda: closed_call_from(dsn, "13512345678"), 10, "the call record")
+        assert record["outcome"] == "greeted" and record["hotline"] == "12345"
+
+        up.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        assert up.wait(60) == 0, stderr_path.read_text()[-2000:]
+        assert not _processes_mentioning(f"hotline-runs/{sandbox}/"), "Asterisk left running"
+        assert not _processes_mentioning(str(pg_dir)), "PostgreSQL left running"
+        assert (state_dir / "secrets.env").stat().st_mode & 0o077 == 0, "secrets.env readable by others"
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()
+        for line in _processes_mentioning(f"hotline-runs/{sandbox}/") + _processes_mentioning(str(pg_dir)):
+            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+        shutil.rmtree(pg_dir, ignore_errors=True)
+        run_dir = run_dir_for(sandbox, None if system_asterisk() else root_dir())
+        if run_dir.exists():
+            shutil.copytree(run_dir / "log", artifacts / "asterisk", dirs_exist_ok=True)
+            shutil.rmtree(run_dir, ignore_errors=True)
