@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"hotline: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # ServiceError, SandboxError: a clear sentence, no traceback
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -28,6 +28,10 @@ from ari_app.store.db import connect_pool
 log = logs.get_logger("service")
 
 
+class ServiceError(RuntimeError):
+    """The service cannot start (a port is taken, ...); the message says what to change."""
+
+
 class HotlineService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -43,10 +47,17 @@ class HotlineService:
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
         s = self.settings
-        await self.agi.start(s.agi_host, s.agi_port)
+        try:
+            await self.agi.start(s.agi_host, s.agi_port)
+        except OSError as exc:
+            raise ServiceError(f"cannot listen for FastAGI on {s.agi_host}:{s.agi_port}: {exc.strerror}") from None
         self._runner = web.AppRunner(build_app(self), access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, s.http_host, s.http_port).start()
+        try:
+            await web.TCPSite(self._runner, s.http_host, s.http_port).start()
+        except OSError as exc:
+            await self.agi.stop()
+            raise ServiceError(f"cannot listen for HTTP on {s.http_host}:{s.http_port}: {exc.strerror}") from None
         log.info("http_listening", host=s.http_host, port=s.http_port)
         self._tasks.append(asyncio.create_task(self._connect_then_stream(), name="db-then-ari"))
 

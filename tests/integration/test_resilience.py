@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ari_app.sandbox.postgres import PostgresCluster
+from ari_app.sandbox.proc import free_port
 from tests.harness.records import call_events, calls_from, closed_call_from
 from tests.harness.services import ServeProcess, Stack, start_asterisk
 from tests.harness.sipp import place_call
@@ -62,7 +63,10 @@ def test_wrong_ari_password_retries_clearly_and_never_shows_it(
     stack: Stack, postgres: PostgresCluster, artifacts: Path
 ) -> None:
     wrong = "Wr0ng-Passw0rd-4-test-xyz"
-    serve = ServeProcess(stack, postgres.dsn, artifacts / "serve.log", ari_password=wrong).start()
+    serve = ServeProcess(
+        stack, postgres.dsn, artifacts / "serve.log", ari_password=wrong,
+        extra_env={"HOTLINE_AGI_PORT": str(free_port()), "HOTLINE_ARI_APP": "hotline-wrong-password"},
+    ).start()
     try:
         def refused_attempts() -> int:
             events = serve.log_events()
