@@ -1,30 +1,124 @@
-"""FastAGI routes the dialplan calls.
+"""FastAGI routes the dialplan calls (see dialplan/hotline.conf).
 
-``number-route`` tells the dialplan what to do with a dialed number; the registry issue grows
-it into the full number-lifecycle decision. The dialplan treats any AGI failure as "12345 intake".
+- ``number-route``: today's decision for the dialed number (registry + clock); opens the call
+  record with its hotline tag and route.
+- ``call-end``: the hang-up handler of calls the Stasis app does not own; closes their record.
+- ``degraded``: the Stasis app is not connected; the call goes to app_queue. Logged and counted.
+- ``caller-profile``: whether the caller is a repeat caller (calls in the last 7 days).
+
+The dialplan treats any failure here as "use the registry defaults", so these routes may fail
+without a caller going unanswered.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+
 from agi.server import AgiRequest, Route
+from ari_app.clock import Clock
 from ari_app.logs import get_logger
+from ari_app.registry.holder import RegistryHolder
+from ari_app.registry.routing import decide
+from ari_app.store.calls import CallStore
 
 log = get_logger("agi.routes")
 
-PLATFORM_NUMBER = "12345"
+DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+REPEAT_WINDOW_DAYS = 7
 
 
-def decide_route(dialed: str) -> str:
-    """The route for a dialed number: ``intake`` for the platform number, ``unknown`` otherwise."""
-    return "intake" if dialed == PLATFORM_NUMBER else "unknown"
+def outcome_of_unowned_call(route: str, dial_status: str, queue_status: str) -> str:
+    """The outcome recorded for a call that ended outside the Stasis app."""
+    if route in ("department", "subcenter"):
+        return f"{route}_answered" if dial_status == "ANSWER" else f"{route}_{dial_status.lower() or 'hangup'}"
+    if route == "intercept":
+        return "intercepted"
+    if route == "unknown":
+        return "unknown_number"
+    if route == "degraded":
+        return "degraded_answered" if queue_status in ("", "CONTINUE") else f"degraded_{queue_status.lower()}"
+    return "ended_outside_app"
 
 
-async def number_route(request: AgiRequest) -> None:
-    dialed = request.arg(1) or request.headers.get("agi_extension", "")
-    route = decide_route(dialed)
-    log.info("agi_number_route", dialed=dialed, route=route, channel=request.headers.get("agi_channel", ""))
-    await request.set_variable("HOTLINE_ROUTE", route)
-    await request.set_variable("HOTLINE_TAG", dialed)
+@dataclass
+class AgiRoutes:
+    registry: RegistryHolder
+    clock: Clock
+    calls: Callable[[], CallStore | None]  # the call store once the database is connected
+    degraded_calls: int = field(default=0)
 
+    def table(self) -> dict[str, Route]:
+        return {
+            "number-route": self.number_route,
+            "call-end": self.call_end,
+            "degraded": self.degraded,
+            "caller-profile": self.caller_profile,
+        }
 
-ROUTES: dict[str, Route] = {"number-route": number_route}
+    async def _record(self, write: Callable[[CallStore], Awaitable[object]]) -> None:
+        store = self.calls()
+        if store is None:
+            log.warning("agi_record_skipped", reason="database not connected")
+            return
+        try:
+            await write(store)
+        except DB_ERRORS as exc:
+            log.error("agi_record_failed", error=type(exc).__name__)
+
+    async def number_route(self, request: AgiRequest) -> None:
+        dialed = request.arg(1) or request.headers.get("agi_extension", "")
+        registry = self.registry.current
+        decision = decide(registry, dialed, self.clock.today(registry.platform.timezone))
+        call_id = request.headers.get("agi_uniqueid", "")
+        caller = request.headers.get("agi_callerid", "")
+        log.info(
+            "agi_number_route", dialed=dialed, route=decision.route.value, prompt=decision.prompt,
+            then=decision.then.value, call_id=call_id, channel=request.headers.get("agi_channel", ""),
+        )
+        for name, value in (
+            ("HOTLINE_ROUTE", decision.route.value),
+            ("HOTLINE_TAG", decision.tag),
+            ("HOTLINE_PROMPT", decision.prompt),
+            ("HOTLINE_THEN", decision.then.value),
+            ("HOTLINE_DIAL", decision.dial),
+            ("HOTLINE_DIAL_TIMEOUT", str(decision.dial_timeout)),
+            ("HOTLINE_GROUP", decision.group),
+        ):
+            await request.set_variable(name, value)
+        if call_id:
+            caller_number = "" if caller == "unknown" else caller
+            await self._record(
+                lambda store: store.open(call_id, call_id, decision.tag, caller_number, decision.route.value)
+            )
+
+    async def call_end(self, request: AgiRequest) -> None:
+        call_id = request.headers.get("agi_uniqueid", "")
+        route, dial_status, queue_status = request.arg(1), request.arg(2), request.arg(3)
+        outcome = outcome_of_unowned_call(route, dial_status, queue_status)
+        log.info("agi_call_end", call_id=call_id, route=route, dial_status=dial_status, outcome=outcome)
+        if call_id:
+            await self._record(lambda store: store.close_with_route(call_id, route, outcome))
+
+    async def degraded(self, request: AgiRequest) -> None:
+        self.degraded_calls += 1
+        call_id = request.headers.get("agi_uniqueid", "")
+        log.warning("call_degraded", call_id=call_id, dialed=request.arg(1), degraded_calls=self.degraded_calls)
+        if call_id:
+            await self._record(lambda store: store.event(call_id, "degraded", queue="hotline-degraded"))
+
+    async def caller_profile(self, request: AgiRequest) -> None:
+        caller = request.headers.get("agi_callerid", "")
+        store = self.calls()
+        recent = 0
+        if store is not None and caller and caller != "unknown":
+            try:
+                recent = await store.recent_calls_from(
+                    caller, REPEAT_WINDOW_DAYS, excluding=request.headers.get("agi_uniqueid", "")
+                )
+            except DB_ERRORS as exc:
+                log.error("agi_caller_profile_failed", error=type(exc).__name__)
+        await request.set_variable("HOTLINE_REPEAT_CALLER", "1" if recent > 0 else "0")
+        await request.set_variable("HOTLINE_RECENT_CALLS", str(recent))

@@ -74,6 +74,28 @@ def _cmd_up(_args: argparse.Namespace) -> int:
     return up()
 
 
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ari_app.registry.loader import RegistryError, load_registry
+    from ari_app.registry.summary import format_summary
+    from ari_app.settings import REPO_ROOT
+
+    path = Path(args.file) if args.file else REPO_ROOT / "config" / "hotlines.yaml"
+    try:
+        registry = load_registry(path)
+    except RegistryError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) in {path}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"hotline: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(format_summary(registry))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="12345 hotline call control on Asterisk")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -84,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     calls.add_argument("--events", action="store_true", help="include each call's events")
     calls.set_defaults(func=_cmd_calls)
     sub.add_parser("up", help="local Asterisk + PostgreSQL + serve in the foreground").set_defaults(func=_cmd_up)
+    check = sub.add_parser("check-config", help="validate the hotline registry and print a summary")
+    check.add_argument("file", nargs="?", help="registry file (default: config/hotlines.yaml)")
+    check.set_defaults(func=_cmd_check_config)
     return parser
 
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import asyncpg
 from aiohttp import web
 
-from agi.routes import ROUTES
+from agi.routes import AgiRoutes
 from agi.server import FastAgiServer
 from ari_app import logs
 from ari_app.api.health import build_app
@@ -20,7 +20,10 @@ from ari_app.ari.events import Channel
 from ari_app.ari.rest import AriRest
 from ari_app.ari.stream import AriEventStream, backoff_delay
 from ari_app.calls.dispatcher import CallDispatcher
+from ari_app.clock import clock_from_setting
 from ari_app.flows.greeting import FlowContext, greeting_flow
+from ari_app.registry.holder import RegistryHolder
+from ari_app.registry.loader import RegistryError
 from ari_app.settings import Settings
 from ari_app.store.calls import CallStore
 from ari_app.store.db import connect_pool
@@ -36,7 +39,14 @@ class HotlineService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.ari = AriRest(settings.ari_url, settings.ari_user, settings.ari_password)
-        self.agi = FastAgiServer(ROUTES, header_timeout=settings.agi_header_timeout)
+        try:
+            self.registry = RegistryHolder(settings.registry_path)
+        except RegistryError as exc:
+            raise ServiceError(f"the registry has problems:\n{exc}") from None
+        except OSError as exc:
+            raise ServiceError(f"cannot read the registry {settings.registry_path}: {exc.strerror}") from None
+        self.agi_routes = AgiRoutes(self.registry, clock_from_setting(settings.today), lambda: self.calls)
+        self.agi = FastAgiServer(self.agi_routes.table(), header_timeout=settings.agi_header_timeout)
         self.pool: asyncpg.Pool | None = None
         self.calls: CallStore | None = None
         self.dispatcher: CallDispatcher | None = None
@@ -123,7 +133,10 @@ class HotlineService:
                 continue
             channel = Channel.from_json(data)
             route = await self._channel_var(channel_id, "HOTLINE_ROUTE") or "intake"
-            if self.dispatcher.start(channel, args=(route, channel.exten), adopted=True):
+            tag = await self._channel_var(channel_id, "HOTLINE_TAG") or channel.exten
+            group = await self._channel_var(channel_id, "HOTLINE_GROUP")
+            # No prompt on re-adoption: the caller heard it before the service went away.
+            if self.dispatcher.start(channel, args=(route, tag, "", group), adopted=True):
                 adopted += 1
         closed = 0
         for call_id in open_before:
@@ -156,6 +169,21 @@ class HotlineService:
             "active_calls": self.dispatcher.active_calls if self.dispatcher else 0,
         }
 
+    def reload_registry(self) -> list[str]:
+        """Reload config/hotlines.yaml; problems (if any) are returned and the old registry stays."""
+        return [str(p) for p in self.registry.reload()]
+
+    def registry_summary(self) -> dict[str, object]:
+        current = self.registry.current
+        return {
+            "file": str(self.registry.path),
+            "platform": current.platform.number,
+            "hotlines": len(current.hotlines),
+            "modes": {mode.value: count for mode, count in current.count_by_mode().items()},
+            "reloads": self.registry.reloads,
+            "degraded_calls": self.agi_routes.degraded_calls,
+        }
+
     async def latest_calls(self, limit: int) -> list[dict[str, object]] | None:
         if self.calls is None:
             return None
@@ -184,6 +212,7 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, service.reload_registry)
     loop.set_exception_handler(_log_unhandled)
     await service.start()
     log.info("service_started", node=settings.node, ari_url=settings.ari_url, app=settings.ari_app)

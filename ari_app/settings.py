@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +38,16 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _date(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "")
+    if raw:
+        try:
+            date.fromisoformat(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a date YYYY-MM-DD, got {raw!r}") from None
+    return raw
 
 
 def read_secrets_file(path: Path) -> dict[str, str]:
@@ -78,6 +89,7 @@ class Settings:
     ari_backoff_max: float = 10.0
     ari_heartbeat: float = 5.0
     log_level: str = "info"
+    today: str = ""  # YYYY-MM-DD pins the date for routing decisions (rehearsals, tests); "" = real date
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -109,4 +121,5 @@ class Settings:
             ari_backoff_max=_float(env, "HOTLINE_ARI_BACKOFF_MAX", cls.ari_backoff_max),
             ari_heartbeat=_float(env, "HOTLINE_ARI_HEARTBEAT", cls.ari_heartbeat),
             log_level=env.get("HOTLINE_LOG_LEVEL", cls.log_level).lower(),
+            today=_date(env, "HOTLINE_TODAY"),
         )

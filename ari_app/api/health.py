@@ -13,6 +13,10 @@ class Probe(Protocol):
 
     async def latest_calls(self, limit: int) -> list[dict[str, object]] | None: ...
 
+    def reload_registry(self) -> list[str]: ...
+
+    def registry_summary(self) -> dict[str, object]: ...
+
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -34,7 +38,18 @@ def build_app(probe: Probe) -> web.Application:
             return web.json_response({"error": "database not reachable"}, status=503)
         return web.json_response({"calls": records})
 
+    async def registry(_request: web.Request) -> web.Response:
+        return web.json_response(probe.registry_summary())
+
+    async def registry_reload(_request: web.Request) -> web.Response:
+        problems = probe.reload_registry()
+        if problems:
+            return web.json_response({"reloaded": False, "problems": problems}, status=422)
+        return web.json_response({"reloaded": True, **probe.registry_summary()})
+
     app = web.Application(client_max_size=64 * 1024)
+    app.router.add_get("/registry", registry)
+    app.router.add_post("/registry/reload", registry_reload)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/calls", calls)

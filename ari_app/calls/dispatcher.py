@@ -52,9 +52,16 @@ class CallDispatcher:
         """Begin handling a caller channel unless a flow already owns it."""
         if channel.id in self._sessions:
             return None
-        hotline = args[1] if len(args) > 1 and args[1] else channel.exten
-        route = args[0] if args and args[0] else "intake"
-        session = CallSession(call_id=channel.id, channel=channel, hotline=hotline, route=route, adopted=adopted)
+        route, hotline, prompt, group = (*args, "", "", "", "")[:4]
+        session = CallSession(
+            call_id=channel.id,
+            channel=channel,
+            hotline=hotline or channel.exten,
+            route=route or "intake",
+            prompt=prompt,
+            group=group,
+            adopted=adopted,
+        )
         self._sessions[channel.id] = session
         task = asyncio.create_task(self._run(session), name=f"call-{channel.id}")
         self._tasks[session.call_id] = task

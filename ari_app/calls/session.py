@@ -23,6 +23,8 @@ class CallSession:
     channel: Channel
     hotline: str
     route: str
+    prompt: str = ""  # prompt to play before the greeting (merge announcement, intercept notice)
+    group: str = ""  # preferred agent group
     adopted: bool = False
     inbox: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
     gone: bool = False

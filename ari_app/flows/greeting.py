@@ -1,4 +1,4 @@
-"""The first call flow: answer, play the 12345 greeting, hang up, record the call.
+"""The first call flow: answer, play the route's prompt and the 12345 greeting, hang up, record the call.
 
 It stands until the queueing flow replaces the hang-up with intake. The call record is written
 at every step, so whatever stops the flow (the caller hanging up, Asterisk going away), the
@@ -40,10 +40,10 @@ class FlowContext:
 async def greeting_flow(ctx: FlowContext, session: CallSession) -> None:
     call_id = session.call_id
     log.info("call_started", caller=session.channel.caller_number, route=session.route, adopted=session.adopted)
-    created = await _record(
+    await _record(
         ctx.calls.open(call_id, session.channel.id, session.hotline, session.channel.caller_number, session.route)
     )
-    if created is False:
+    if session.adopted:
         await _record(ctx.calls.event(call_id, "readopted"))
     outcome = "error"
     try:
@@ -51,11 +51,14 @@ async def greeting_flow(ctx: FlowContext, session: CallSession) -> None:
             await ctx.ari.answer(session.channel.id)
         await _record(ctx.calls.answered(call_id))
         await _record(ctx.calls.event(call_id, "answered"))
-        played = await play_prompt(ctx, session, GREETING)
-        await _record(ctx.calls.event(call_id, "prompt", name=GREETING, completed=played))
-        # A playback cut short is usually the caller hanging up: give the hang-up a moment to arrive.
-        if not played and await session.wait_gone(CUT_SHORT_GRACE):
-            raise CallerGone(call_id)
+        played = True
+        for prompt in ([session.prompt] if session.prompt else []) + [GREETING]:
+            completed = await play_prompt(ctx, session, prompt)
+            await _record(ctx.calls.event(call_id, "prompt", name=prompt, completed=completed))
+            # A playback cut short is usually the caller hanging up: give the hang-up a moment to arrive.
+            if not completed and await session.wait_gone(CUT_SHORT_GRACE):
+                raise CallerGone(call_id)
+            played = played and completed
         outcome = "greeted" if played else "prompt_failed"
         await _hang_up(ctx, session)
     except CallerGone:

@@ -18,8 +18,9 @@ MODULES: tuple[str, ...] = (
     "res_pjsip_caller_id", "res_pjsip_logger", "res_pjsip_outbound_registration", "res_pjsip_registrar",
     "res_pjsip_pubsub", "res_pjsip_refer", "res_rtp_asterisk", "chan_pjsip", "codec_ulaw", "codec_alaw",
     "codec_gsm", "format_gsm", "format_wav", "format_pcm", "format_sln", "pbx_config", "app_dial",
-    "app_playback", "app_stasis", "app_queue", "app_echo", "app_verbose", "func_callerid", "func_channel",
-    "func_logic", "func_strings", "func_global", "res_http_websocket", "res_stasis", "res_stasis_answer",
+    "app_playback", "app_stasis", "app_queue", "app_echo", "app_verbose", "app_exec", "app_stack",
+    "func_callerid", "func_channel", "func_logic", "func_strings", "func_global", "func_dialplan",
+    "res_http_websocket", "res_stasis", "res_stasis_answer",
     "res_stasis_playback", "res_stasis_recording", "res_stasis_snoop", "res_websocket_client", "res_ari",
     "res_ari_model", "res_ari_applications", "res_ari_asterisk", "res_ari_bridges", "res_ari_channels",
     "res_ari_endpoints", "res_ari_events", "res_ari_playbacks", "res_ari_recordings", "res_ari_sounds",
@@ -236,8 +237,10 @@ clearglobalvars = yes
 [globals]
 HOTLINE_AGI = {cfg.agi_url}
 HOTLINE_APP = {cfg.ari_app}
+HOTLINE_DEGRADED_QUEUE = hotline-degraded
 
 {includes}
+#tryinclude "hotline-numbers.conf"
 """
 
 

@@ -50,10 +50,14 @@ class CallStore:
         self.node = node
 
     async def open(self, call_id: str, channel_id: str, hotline: str, caller: str, route: str) -> bool:
-        """Create the record; False if it already existed (a re-adopted call)."""
-        status = await self._pool.execute(
+        """Create the record, or bring an existing open one up to date with the route now taken
+        (the FastAGI route opens it, the Stasis app takes it over). True if it was created."""
+        created: bool = await self._pool.fetchval(
             "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node)"
-            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (call_id) DO NOTHING",
+            " VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (call_id) DO UPDATE SET route = EXCLUDED.route, node = EXCLUDED.node"
+            " WHERE calls.ended_at IS NULL"
+            " RETURNING (xmax = 0)",
             call_id,
             channel_id,
             hotline,
@@ -61,7 +65,7 @@ class CallStore:
             route,
             self.node,
         )
-        return bool(status == "INSERT 0 1")
+        return bool(created)
 
     async def answered(self, call_id: str) -> None:
         await self._pool.execute(
@@ -76,6 +80,28 @@ class CallStore:
             outcome,
         )
         return bool(status == "UPDATE 1")
+
+    async def close_with_route(self, call_id: str, route: str, outcome: str) -> bool:
+        """Close a record the app does not own, with the route the dialplan ended on."""
+        status = await self._pool.execute(
+            "UPDATE calls SET ended_at = now(), outcome = $3, route = CASE WHEN $2 = '' THEN route ELSE $2 END"
+            " WHERE call_id = $1 AND ended_at IS NULL",
+            call_id,
+            route,
+            outcome,
+        )
+        return bool(status == "UPDATE 1")
+
+    async def recent_calls_from(self, caller: str, days: int, excluding: str = "") -> int:
+        """Calls from ``caller`` in the last ``days`` days, other than the call ``excluding``."""
+        count: int = await self._pool.fetchval(
+            "SELECT count(*) FROM calls WHERE caller = $1 AND call_id <> $3"
+            " AND started_at > now() - make_interval(days => $2)",
+            caller,
+            days,
+            excluding,
+        )
+        return count
 
     async def event(self, call_id: str, kind: str, **detail: Any) -> None:
         await self._pool.execute(

@@ -6,11 +6,15 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import date
 
 import pytest
 
-from agi.routes import ROUTES
+from agi.routes import AgiRoutes
 from agi.server import MAX_HEADER_BYTES, AgiHangup, AgiRequest, FastAgiServer, parse_headers
+from ari_app.clock import FixedClock
+from ari_app.registry.holder import RegistryHolder
+from ari_app.settings import REPO_ROOT
 
 # What Asterisk 22 sends for AGI(agi://127.0.0.1:4573/number-route,12345): one "key: value" line
 # each, "\n" line ends, a blank line at the end. Note the empty agi_accountcode keeps its space.
@@ -130,7 +134,10 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 async def agi(recorder: Recorder) -> AsyncIterator[tuple[FastAgiServer, int]]:
-    server = FastAgiServer({"set-x": recorder.set_x, "set-quoted": recorder.set_quoted, **ROUTES}, header_timeout=0.3)
+    routes = AgiRoutes(
+        RegistryHolder(REPO_ROOT / "config" / "hotlines.yaml"), FixedClock(date(2021, 12, 1)), lambda: None
+    ).table()
+    server = FastAgiServer({"set-x": recorder.set_x, "set-quoted": recorder.set_quoted, **routes}, header_timeout=0.3)
     port = await server.start("127.0.0.1", 0)
     assert port > 0
     yield server, port
@@ -259,20 +266,30 @@ async def test_oversized_header_is_rejected_before_the_timeout() -> None:
 
 
 async def test_number_route_over_fastagi(agi: tuple[FastAgiServer, int]) -> None:
+    """12349 during its transition (2021-12-01): intake with the merge announcement, tagged 12349."""
     server, port = agi
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     commands = []
     try:
-        writer.write(header_block("number-route"))
+        block = header_block("number-route").replace(b"agi_arg_1: 12345", b"agi_arg_1: 12349")
+        writer.write(block)
         await writer.drain()
-        for _ in range(2):
+        for _ in range(7):
             commands.append(await asyncio.wait_for(reader.readline(), 3))
             writer.write(b"200 result=1\n")
             await writer.drain()
         assert await asyncio.wait_for(reader.read(), 3) == b""
     finally:
         await close(writer)
-    assert commands == [b'SET VARIABLE HOTLINE_ROUTE "intake"\n', b'SET VARIABLE HOTLINE_TAG "12345"\n']
+    assert commands == [
+        b'SET VARIABLE HOTLINE_ROUTE "intake"\n',
+        b'SET VARIABLE HOTLINE_TAG "12349"\n',
+        b'SET VARIABLE HOTLINE_PROMPT "merged-12349"\n',
+        b'SET VARIABLE HOTLINE_THEN "continue"\n',
+        b'SET VARIABLE HOTLINE_DIAL ""\n',
+        b'SET VARIABLE HOTLINE_DIAL_TIMEOUT "0"\n',
+        b'SET VARIABLE HOTLINE_GROUP "civil-affairs"\n',
+    ]
     await wait_until(lambda: server.served == 1)
 
 

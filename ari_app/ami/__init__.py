@@ -1,0 +1,1 @@
+"""Asterisk Manager Interface (AMI) through panoramisk: the few actions the hotline sends."""

@@ -1,0 +1,54 @@
+"""``hotline reload``: validate the registry, render the include files, reload Asterisk over AMI
+(dialplan, PJSIP, queues: calls in progress are untouched) and tell `hotline serve` to reload.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ari_app.ami.client import AmiTarget, run_commands
+from ari_app.registry.loader import load_registry
+from ari_app.registry.render import write_all
+
+RELOAD_COMMANDS = ["dialplan reload", "module reload res_pjsip.so", "module reload app_queue.so"]
+
+
+@dataclass(frozen=True)
+class ReloadReport:
+    written: list[Path]
+    ami_outputs: dict[str, str]
+    service: dict[str, object] | None  # the service's answer, None if no service URL was given
+
+
+async def reload_everything(
+    registry_path: Path,
+    out_dir: Path,
+    agent_endpoints: Sequence[str],
+    ami: AmiTarget,
+    service_url: str | None,
+) -> ReloadReport:
+    registry = load_registry(registry_path)  # RegistryError: nothing is written or reloaded
+    written = write_all(registry, agent_endpoints, out_dir)
+    outputs = await run_commands(ami, RELOAD_COMMANDS)
+    service = _tell_service(service_url) if service_url else None
+    return ReloadReport(written, outputs, service)
+
+
+def _tell_service(url: str) -> dict[str, object]:
+    if not url.startswith(("http://", "https://")):
+        return {"reloaded": False, "problems": [f"service URL must be http(s): {url!r}"]}
+    request = urllib.request.Request(url.rstrip("/") + "/registry/reload", method="POST", data=b"")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http URL from the operator
+            result: dict[str, object] = json.loads(response.read())
+            return result
+    except urllib.error.HTTPError as exc:
+        body: dict[str, object] = json.loads(exc.read() or b"{}")
+        return body
+    except OSError as exc:
+        return {"reloaded": False, "problems": [f"service not reachable at {url}: {exc}"]}

@@ -1,0 +1,123 @@
+"""Render Asterisk include files from the registry: ``hotline render [--out DIR]``.
+
+- ``hotline-numbers.conf``: one extension per hotline number in ``[hotline-numbers]``, setting the
+  route the dialplan takes when the FastAGI server cannot be reached;
+- ``hotline-pjsip.conf``: an endpoint and an AOR per department or sub-center line;
+- ``hotline-queues.conf``: the app_queue queue of the degraded path.
+
+Deterministic: the same registry (and seat list) gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ari_app.registry.model import Registry
+from ari_app.registry.routing import Decision, Route, static_decision
+
+HEADER = "; Rendered from {source} by `hotline render`. Do not edit: edit the registry and run `hotline reload`.\n"
+DEGRADED_QUEUE = "hotline-degraded"
+
+
+def _set_block(decision: Decision) -> list[str]:
+    values = [
+        ("HOTLINE_ROUTE", decision.route.value),
+        ("HOTLINE_PROMPT", decision.prompt),
+        ("HOTLINE_THEN", decision.then.value),
+        ("HOTLINE_DIAL", decision.dial),
+        ("HOTLINE_DIAL_TIMEOUT", str(decision.dial_timeout)),
+        ("HOTLINE_GROUP", decision.group),
+    ]
+    return [f" same => n,Set({name}={value})" for name, value in values]
+
+
+def render_numbers(registry: Registry) -> str:
+    lines = [
+        HEADER.format(source=registry.source or "the registry"),
+        "; The routes used when the FastAGI server is unreachable (the date is unknown then: merged",
+        "; numbers go straight to 12345 intake). The FastAGI route number-route overrides them.",
+        "[hotline-numbers]",
+        f"; {registry.platform.number} {registry.platform.name}",
+        f"exten => {registry.platform.number},1,NoOp(platform)",
+        *_set_block(Decision(Route.INTAKE, registry.platform.number)),
+        " same => n,Return()",
+    ]
+    for line in registry.hotlines.values():
+        department = registry.departments[line.department]
+        lines += [
+            "",
+            f"; {line.number} {line.name} | {department.name} | {line.mode.value}",
+            f"exten => {line.number},1,NoOp({line.mode.value})",
+            *_set_block(static_decision(registry, line)),
+            " same => n,Return()",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render_pjsip(registry: Registry) -> str:
+    parts = [HEADER.format(source=registry.source or "the registry")]
+    for department in sorted(registry.departments.values(), key=lambda d: d.id):
+        line = department.line
+        if line is None:
+            continue
+        parts.append(
+            f"""; {department.name} (short code {line.short_code})
+[{line.endpoint}]
+type = endpoint
+context = hotline-department
+disallow = all
+allow = ulaw,alaw
+language = zh
+direct_media = no
+rtp_symmetric = yes
+dtmf_mode = rfc4733
+aors = {line.endpoint}
+
+[{line.endpoint}]
+type = aor
+contact = {line.contact}
+qualify_frequency = 5
+qualify_timeout = 2.0
+"""
+        )
+    return "\n".join(parts)
+
+
+def render_queues(registry: Registry, agent_endpoints: Sequence[str]) -> str:
+    members = "\n".join(f"member => PJSIP/{endpoint}" for endpoint in sorted(agent_endpoints))
+    return f"""{HEADER.format(source=registry.source or "the registry")}
+; Degraded mode: when the Stasis app is not connected, the dialplan queues callers here so that
+; a person still answers. Same agents as the app's queue; no skills, no overflow.
+[{DEGRADED_QUEUE}]
+strategy = leastrecent
+timeout = 15
+retry = 1
+wrapuptime = 0
+joinempty = yes
+leavewhenempty = no
+ringinuse = no
+musicclass = default
+announce-frequency = 0
+{members}
+"""
+
+
+def render_all(registry: Registry, agent_endpoints: Sequence[str]) -> dict[str, str]:
+    return {
+        "hotline-numbers.conf": render_numbers(registry),
+        "hotline-pjsip.conf": render_pjsip(registry),
+        "hotline-queues.conf": render_queues(registry, agent_endpoints),
+    }
+
+
+def write_all(registry: Registry, agent_endpoints: Sequence[str], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in render_all(registry, agent_endpoints).items():
+        path = out / name
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        written.append(path)
+    return written
