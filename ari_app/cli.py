@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
+from pathlib import Path
 
 import asyncpg
 
@@ -23,8 +25,6 @@ def _cmd_serve(_args: argparse.Namespace) -> int:
 
 
 def _dsn() -> str:
-    import os
-
     dsn = os.environ.get("HOTLINE_DSN") or read_secrets_file(default_state_dir(os.environ) / "secrets.env").get(
         "HOTLINE_DSN", ""
     )
@@ -75,13 +75,11 @@ def _cmd_up(_args: argparse.Namespace) -> int:
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from ari_app.registry.loader import RegistryError, load_registry
     from ari_app.registry.summary import format_summary
     from ari_app.settings import REPO_ROOT
 
-    path = Path(args.file) if args.file else REPO_ROOT / "config" / "hotlines.yaml"
+    path = Path(args.file or os.environ.get("HOTLINE_REGISTRY") or REPO_ROOT / "config" / "hotlines.yaml")
     try:
         registry = load_registry(path)
     except RegistryError as exc:
@@ -93,6 +91,66 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         print(f"hotline: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     print(format_summary(registry))
+    return 0
+
+
+def _env_or_state(name: str, default: str = "") -> str:
+    return os.environ.get(name) or read_secrets_file(default_state_dir(os.environ) / "secrets.env").get(name, default)
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from ari_app.registry.loader import load_registry
+    from ari_app.registry.render import write_all
+    from ari_app.seats.loader import load_seats
+
+    settings_paths = _paths(args)
+    registry = load_registry(settings_paths[0])
+    seats = load_seats(settings_paths[1])
+    for path in write_all(registry, seats.endpoints, Path(args.out)):
+        print(path)
+    return 0
+
+
+def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    from ari_app.settings import REPO_ROOT
+
+    registry = Path(args.registry or os.environ.get("HOTLINE_REGISTRY") or REPO_ROOT / "config" / "hotlines.yaml")
+    seats = Path(args.seats or os.environ.get("HOTLINE_SEATS") or REPO_ROOT / "config" / "seats.yaml")
+    return registry, seats
+
+
+def _cmd_reload(args: argparse.Namespace) -> int:
+    from ari_app.ami.client import AmiTarget
+    from ari_app.registry.deploy import reload_everything
+    from ari_app.seats.loader import load_seats
+
+    registry_path, seats_path = _paths(args)
+    out = args.out or _env_or_state("HOTLINE_ASTERISK_INCLUDE_DIR")
+    if not out:
+        raise SettingsError("say where Asterisk reads the include files: --out DIR or HOTLINE_ASTERISK_INCLUDE_DIR")
+    secret = _env_or_state("HOTLINE_AMI_SECRET") or _env_or_state("HOTLINE_AMI_PASSWORD")
+    if not secret:
+        raise SettingsError("HOTLINE_AMI_SECRET is not set (the AMI user's secret in manager.conf)")
+    target = AmiTarget(
+        host=_env_or_state("HOTLINE_AMI_HOST", "127.0.0.1"),
+        port=int(_env_or_state("HOTLINE_AMI_PORT", "5038")),
+        user=_env_or_state("HOTLINE_AMI_USER", "hotline"),
+        secret=secret,
+    )
+    service = args.service or f"http://127.0.0.1:{_env_or_state('HOTLINE_HTTP_PORT', '8080')}"
+    report = asyncio.run(
+        reload_everything(registry_path, Path(out), load_seats(seats_path).endpoints, target, service or None)
+    )
+    for path in report.written:
+        print(f"rendered {path}")
+    for command in report.ami_outputs:
+        print(f"asterisk: {command}: ok")
+    if report.service is not None:
+        if report.service.get("reloaded"):
+            print(f"service: registry reloaded ({report.service.get('hotlines')} hotlines)")
+        else:
+            print(f"service: not reloaded: {report.service.get('problems')}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -109,6 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate the hotline registry and print a summary")
     check.add_argument("file", nargs="?", help="registry file (default: config/hotlines.yaml)")
     check.set_defaults(func=_cmd_check_config)
+    render = sub.add_parser("render", help="write the dialplan/PJSIP/queue include files from the registry")
+    render.add_argument("--out", default=".", help="directory to write into (default: current)")
+    render.add_argument("--registry", help="registry file (default: HOTLINE_REGISTRY or config/hotlines.yaml)")
+    render.add_argument("--seats", help="seats file (default: HOTLINE_SEATS or config/seats.yaml)")
+    render.set_defaults(func=_cmd_render)
+    reload = sub.add_parser("reload", help="validate, render, reload Asterisk over AMI and the running service")
+    reload.add_argument("--out", help="Asterisk include directory (default: HOTLINE_ASTERISK_INCLUDE_DIR)")
+    reload.add_argument("--registry", help="registry file (default: HOTLINE_REGISTRY or config/hotlines.yaml)")
+    reload.add_argument("--seats", help="seats file (default: HOTLINE_SEATS or config/seats.yaml)")
+    reload.add_argument("--service", help="URL of hotline serve (default: http://127.0.0.1:HOTLINE_HTTP_PORT)")
+    reload.set_defaults(func=_cmd_reload)
     return parser
 
 

@@ -84,6 +84,7 @@ class Settings:
     agi_port: int = 4573
     agi_header_timeout: float = 5.0
     registry_path: Path = REPO_ROOT / "config" / "hotlines.yaml"
+    seats_path: Path = REPO_ROOT / "config" / "seats.yaml"
     node: str = "node1"
     ari_backoff_initial: float = 0.5
     ari_backoff_max: float = 10.0
@@ -115,7 +116,8 @@ class Settings:
             agi_host=env.get("HOTLINE_AGI_HOST") or cls.agi_host,
             agi_port=_int(env, "HOTLINE_AGI_PORT", cls.agi_port),
             agi_header_timeout=_float(env, "HOTLINE_AGI_HEADER_TIMEOUT", cls.agi_header_timeout),
-            registry_path=Path(env.get("HOTLINE_REGISTRY", str(cls.registry_path))),
+            registry_path=Path(env.get("HOTLINE_REGISTRY") or cls.registry_path),
+            seats_path=Path(env.get("HOTLINE_SEATS") or cls.seats_path),
             node=env.get("HOTLINE_NODE", cls.node),
             ari_backoff_initial=_float(env, "HOTLINE_ARI_BACKOFF_INITIAL", cls.ari_backoff_initial),
             ari_backoff_max=_float(env, "HOTLINE_ARI_BACKOFF_MAX", cls.ari_backoff_max),

@@ -24,6 +24,10 @@ class RegistryHolder:
         except RegistryError as exc:
             log.error("registry_reload_refused", file=str(self.path), problems=[str(p) for p in exc.problems])
             return list(exc.problems)
+        except OSError as exc:
+            problem = Problem(str(self.path), 0, "<document>", f"cannot read the file: {exc.strerror}")
+            log.error("registry_reload_refused", file=str(self.path), problems=[str(problem)])
+            return [problem]
         self.current = registry
         self.reloads += 1
         log.info("registry_reloaded", file=str(self.path), hotlines=len(registry.hotlines))

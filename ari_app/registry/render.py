@@ -20,6 +20,10 @@ HEADER = "; Rendered from {source} by `hotline render`. Do not edit: edit the re
 DEGRADED_QUEUE = "hotline-degraded"
 
 
+def _header(registry: Registry) -> str:
+    return HEADER.format(source=Path(registry.source).name if registry.source else "the registry")
+
+
 def _set_block(decision: Decision) -> list[str]:
     values = [
         ("HOTLINE_ROUTE", decision.route.value),
@@ -34,7 +38,7 @@ def _set_block(decision: Decision) -> list[str]:
 
 def render_numbers(registry: Registry) -> str:
     lines = [
-        HEADER.format(source=registry.source or "the registry"),
+        _header(registry),
         "; The routes used when the FastAGI server is unreachable (the date is unknown then: merged",
         "; numbers go straight to 12345 intake). The FastAGI route number-route overrides them.",
         "[hotline-numbers]",
@@ -56,7 +60,7 @@ def render_numbers(registry: Registry) -> str:
 
 
 def render_pjsip(registry: Registry) -> str:
-    parts = [HEADER.format(source=registry.source or "the registry")]
+    parts = [_header(registry)]
     for department in sorted(registry.departments.values(), key=lambda d: d.id):
         line = department.line
         if line is None:
@@ -86,7 +90,7 @@ qualify_timeout = 2.0
 
 def render_queues(registry: Registry, agent_endpoints: Sequence[str]) -> str:
     members = "\n".join(f"member => PJSIP/{endpoint}" for endpoint in sorted(agent_endpoints))
-    return f"""{HEADER.format(source=registry.source or "the registry")}
+    return f"""{_header(registry)}
 ; Degraded mode: when the Stasis app is not connected, the dialplan queues callers here so that
 ; a person still answers. Same agents as the app's queue; no skills, no overflow.
 [{DEGRADED_QUEUE}]

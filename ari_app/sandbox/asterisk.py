@@ -19,8 +19,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ari_app.registry.loader import load_registry
+from ari_app.registry.render import write_all
 from ari_app.sandbox.confgen import DIALPLAN_FRAGMENTS_DIR, AsteriskConfig, SipPeer, render_all
 from ari_app.sandbox.proc import run, wait_until
+from ari_app.seats.loader import load_seats
 from ari_app.settings import REPO_ROOT
 
 ROOT_PACKAGES = ("asterisk", "asterisk-modules", "asterisk-config", "asterisk-core-sounds-en-gsm")
@@ -104,6 +107,8 @@ class AsteriskSandbox:
     ami_password: str = field(repr=False)
     rtp_start: int = 20000
     peers: tuple[SipPeer, ...] = ()
+    registry_path: Path = REPO_ROOT / "config" / "hotlines.yaml"
+    seats_path: Path = REPO_ROOT / "config" / "seats.yaml"
     ari_user: str = "hotline"
     ami_user: str = "hotline"
     ari_app: str = "hotline"
@@ -182,10 +187,17 @@ class AsteriskSandbox:
         dialplan = etc / DIALPLAN_FRAGMENTS_DIR
         shutil.rmtree(dialplan, ignore_errors=True)
         shutil.copytree(REPO_ROOT / "dialplan", dialplan)
+        self.render_registry()
         self._link_data()
         if self.chroot is not None:
             hosts = self.chroot / "etc" / "hosts"
             hosts.write_text(f"127.0.0.1 localhost {socket.gethostname()}\n::1 localhost\n", encoding="utf-8")
+
+    def render_registry(self, registry_path: Path | None = None) -> None:
+        """Write the registry's include files (numbers, department lines, degraded queue) to etc/."""
+        registry = load_registry(registry_path or self.registry_path)
+        agents = load_seats(self.seats_path).endpoints
+        write_all(registry, agents, self.run_dir / "etc")
 
     def _link_data(self) -> None:
         """data/ = the distribution's sounds and ARI docs + the project's Chinese prompts and music."""

@@ -54,7 +54,6 @@ def up() -> int:
         pg.start()
         dsn = pg.dsn
         values["HOTLINE_DSN"] = dsn
-        install_state.save(state_dir, values)
 
     asterisk = AsteriskSandbox.create(
         install_state.sandbox_name(state_dir),
@@ -66,6 +65,13 @@ def up() -> int:
         ami_password=values["HOTLINE_AMI_PASSWORD"],
         rtp_start=_port("HOTLINE_RTP_START", 20000),
     )
+    # What `hotline reload` and `hotline calls` need to find this stack.
+    values.update(
+        HOTLINE_AMI_PORT=str(asterisk.ami_port),
+        HOTLINE_HTTP_PORT=str(http_port),
+        HOTLINE_ASTERISK_INCLUDE_DIR=str(asterisk.run_dir / "etc"),
+    )
+    install_state.save(state_dir, values)
     try:
         _say("starting Asterisk" + (f" (chroot {asterisk.chroot})" if asterisk.chroot else ""))
         asterisk.start()

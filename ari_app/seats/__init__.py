@@ -1,0 +1,1 @@
+"""Seats: the 12345 agents, their groups and skills (config/seats.yaml)."""

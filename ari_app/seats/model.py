@@ -1,0 +1,25 @@
+"""An agent seat as configured: who, which phone, which groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str  # the agent's number, e.g. "1001"
+    name: str
+    endpoint: str  # the PJSIP endpoint of the agent's phone, e.g. agent-1001
+    groups: tuple[str, ...] = ()  # e.g. ("transport-experts",)
+    seconded_by: str | None = None  # the department that seconded this agent to 12345
+    skills: dict[str, int] = field(default_factory=dict)  # skill -> level 1..5
+
+
+@dataclass(frozen=True)
+class Seats:
+    agents: tuple[Agent, ...]
+    source: str = ""
+
+    @property
+    def endpoints(self) -> list[str]:
+        return [agent.endpoint for agent in self.agents]
