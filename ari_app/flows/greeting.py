@@ -45,6 +45,10 @@ async def greeting_flow(ctx: FlowContext, session: CallSession) -> None:
     )
     if session.adopted:
         await _record(ctx.calls.event(call_id, "readopted"))
+    if session.route == "fallback":
+        # A department or sub-center line did not take the call; the dialplan says why.
+        reason = await _channel_var(ctx, session, "HOTLINE_OVERFLOW")
+        await _record(ctx.calls.event(call_id, "overflow", reason=reason))
     outcome = "error"
     try:
         if session.channel.state != "Up":
@@ -97,6 +101,13 @@ async def play_prompt(ctx: FlowContext, session: CallSession, name: str) -> bool
         return False
     log.info("prompt_played", prompt=name)
     return True
+
+
+async def _channel_var(ctx: FlowContext, session: CallSession, name: str) -> str:
+    try:
+        return await ctx.ari.get_variable(session.channel.id, name)
+    except AriError:
+        return ""
 
 
 async def _hang_up(ctx: FlowContext, session: CallSession) -> None:

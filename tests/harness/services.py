@@ -45,7 +45,9 @@ class Stack:
         return AriProbe(self.asterisk.ari_url, self.asterisk.ari_user, self.asterisk.ari_password)
 
 
-def start_asterisk(name: str, peers: tuple[SipPeer, ...] = (), ari_app: str = "hotline") -> Stack:
+def start_asterisk(
+    name: str, peers: tuple[SipPeer, ...] = (), ari_app: str = "hotline", registry_path: Path | None = None
+) -> Stack:
     agi_port = free_port()
     sandbox = AsteriskSandbox.create(
         name,
@@ -58,6 +60,7 @@ def start_asterisk(name: str, peers: tuple[SipPeer, ...] = (), ari_app: str = "h
         rtp_start=20000 + (os.getpid() * 7 + len(name) * 400) % 10000,
         peers=peers,
         ari_app=ari_app,
+        **({"registry_path": registry_path} if registry_path else {}),
     )
     sandbox.start()
     return Stack(sandbox, agi_port, ari_app)
@@ -165,3 +168,23 @@ class ServeProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(5)
+
+
+def registry_copy(dest: Path, contacts: dict[str, int], replace: dict[str, str] | None = None) -> Path:
+    """A copy of config/hotlines.yaml whose department lines point at local SIPp peers.
+
+    ``contacts`` maps an endpoint (dept-12333) to the UDP port of the peer playing it;
+    ``replace`` applies further text substitutions (say, a shorter ring timeout).
+    """
+    text = (REPO / "config" / "hotlines.yaml").read_text(encoding="utf-8")
+    for endpoint, port in contacts.items():
+        number = endpoint.removeprefix("dept-")
+        old = f"sip:{number}@127.0.0.1:5099"
+        assert old in text, f"no contact {old} in the registry"
+        text = text.replace(old, f"sip:{number}@127.0.0.1:{port}")
+    for old, new in (replace or {}).items():
+        assert old in text, f"{old!r} not in the registry"
+        text = text.replace(old, new)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(text, encoding="utf-8")
+    return dest

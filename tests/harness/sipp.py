@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+PEERS = Path(__file__).resolve().parent.parent / "sipp"
 
 
 @dataclass
@@ -42,6 +43,12 @@ class SippCall:
         if self.process.poll() is None:
             self.process.kill()
             self.process.communicate()
+
+    def stop(self) -> SippResult:
+        """End a peer that runs until told (a UAS); return what it printed."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.wait(10)
 
 
 def sipp_binary() -> str:
@@ -109,3 +116,28 @@ def place_call(
         trace_dir=trace_dir,
         keys={"caller": caller, "rtp_port": str(rtp_port or free_port())},
     )
+
+
+def start_peer(name: str, *, port: int, trace_dir: Path, hold_ms: int = 2000) -> SippCall:
+    """Run tests/sipp/<name>.xml as a UAS on ``port`` (a department line, an agent phone) until stopped."""
+    from ari_app.sandbox.proc import free_port
+
+    trace_dir.mkdir(parents=True, exist_ok=True)
+    # SIPp does not substitute keywords in <pause>: write the hold time into a copy.
+    scenario = trace_dir / f"{name}.xml"
+    scenario.write_text((PEERS / f"{name}.xml").read_text().replace("[hold_ms]", str(hold_ms)))
+    cmd = [
+        sipp_binary(),
+        "-sf", str(scenario),
+        "-i", "127.0.0.1",
+        "-p", str(port),
+        "-mp", str(free_port()),
+        "-aa",  # answer OPTIONS (qualify) with 200 OK
+        "-nostdin",
+        "-trace_msg", "-message_file", str(trace_dir / "messages.log"),
+        "-trace_err", "-error_file", str(trace_dir / "errors.log"),
+    ]
+    process = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, cwd=trace_dir
+    )
+    return SippCall(process, trace_dir)
