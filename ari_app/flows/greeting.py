@@ -45,6 +45,9 @@ async def greeting_flow(ctx: FlowContext, session: CallSession) -> None:
     )
     if session.adopted:
         await _record(ctx.calls.event(call_id, "readopted"))
+    recent = await _channel_var(ctx, session, "HOTLINE_RECENT_CALLS")
+    if recent:  # set by the caller-profile FastAGI route; absent when FastAGI was down
+        await _record(ctx.calls.event(call_id, "caller_profile", repeat=int(recent) > 0, recent_calls=int(recent)))
     if session.route == "fallback":
         # A department or sub-center line did not take the call; the dialplan says why.
         reason = await _channel_var(ctx, session, "HOTLINE_OVERFLOW")
