@@ -137,7 +137,9 @@ def _cmd_reload(args: argparse.Namespace) -> int:
         user=_env_or_state("HOTLINE_AMI_USER", "hotline"),
         secret=secret,
     )
-    service = args.service or f"http://127.0.0.1:{_env_or_state('HOTLINE_HTTP_PORT', '8080')}"
+    service = None if args.no_service else (
+        args.service or f"http://127.0.0.1:{_env_or_state('HOTLINE_HTTP_PORT', '8080')}"
+    )
     report = asyncio.run(
         reload_everything(registry_path, Path(out), load_seats(seats_path).endpoints, target, service or None)
     )
@@ -177,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     reload.add_argument("--registry", help="registry file (default: HOTLINE_REGISTRY or config/hotlines.yaml)")
     reload.add_argument("--seats", help="seats file (default: HOTLINE_SEATS or config/seats.yaml)")
     reload.add_argument("--service", help="URL of hotline serve (default: http://127.0.0.1:HOTLINE_HTTP_PORT)")
+    reload.add_argument("--no-service", action="store_true", help="reload Asterisk only, not hotline serve")
     reload.set_defaults(func=_cmd_reload)
     return parser
 
