@@ -1,0 +1,1 @@
+"""Automatic call distribution: agents, the queue, who gets which call, and the figures."""

@@ -1,0 +1,54 @@
+"""The ACD's state: agents at their seats and callers waiting. Plain data; decisions live in
+:mod:`ari_app.acd.selection`, persistence in :mod:`ari_app.store.acd`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class AgentState(StrEnum):
+    LOGGED_OUT = "logged_out"
+    READY = "ready"
+    PAUSED = "paused"
+    RINGING = "ringing"
+    BUSY = "busy"
+    WRAP_UP = "wrap_up"
+
+
+@dataclass
+class AgentSeat:
+    """An agent as the ACD sees it now. Times are seconds on one clock (``time.time()``)."""
+
+    id: str
+    endpoint: str
+    groups: frozenset[str] = frozenset()
+    seconded_by: str | None = None
+    skills: dict[str, int] = field(default_factory=dict)
+    state: AgentState = AgentState.LOGGED_OUT
+    state_since: float = 0.0
+    pause_reason: str = ""
+    idle_since: float = 0.0  # when the agent last became free (ready, or end of wrap-up)
+    wrap_up_until: float = 0.0
+    call_id: str = ""  # the call the agent is ringing for or talking on
+
+    def serves_group(self, group: str) -> bool:
+        """Whether the agent belongs to ``group``: an expert group, or the department that seconded them."""
+        return group in self.groups or (self.seconded_by is not None and self.seconded_by == group)
+
+
+@dataclass
+class QueuedCall:
+    """A caller waiting (or being offered to an agent)."""
+
+    call_id: str
+    channel_id: str
+    hotline: str
+    enqueued_at: float  # when the caller joined the queue: their place in line
+    seq: int  # tie-breaker for equal times, in arrival order
+    priority: int = 0  # higher first
+    group: str = ""  # preferred group ("" = anyone)
+    widen_at: float = 0.0  # with a group: from this moment any agent may take the call (0 = never widen)
+    skill: str = "general"
+    offered_to: str = ""  # agent id while ringing an agent
+    escalated: bool = False  # handed from a 12345 agent to an expert seat: ahead of new arrivals
