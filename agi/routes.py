@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from agi.server import AgiRequest, Route
+from ari_app.acd.engine import Acd, AcdError
 from ari_app.clock import Clock
 from ari_app.logs import get_logger
 from ari_app.registry.holder import RegistryHolder
@@ -28,6 +29,12 @@ log = get_logger("agi.routes")
 
 DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 REPEAT_WINDOW_DAYS = 7
+FEATURE_CODES = {  # dialed code -> (ACD action, confirmation prompt)
+    "*72": ("login", "agent-logged-in"),
+    "*73": ("logout", "agent-logged-out"),
+    "*74": ("pause", "agent-paused"),
+    "*75": ("ready", "agent-ready"),
+}
 
 
 def outcome_of_unowned_call(route: str, dial_status: str, queue_status: str) -> str:
@@ -48,6 +55,7 @@ class AgiRoutes:
     registry: RegistryHolder
     clock: Clock
     calls: Callable[[], CallStore | None]  # the call store once the database is connected
+    acd: Callable[[], Acd | None] = lambda: None  # the ACD once the database is connected
     degraded_calls: int = field(default=0)
 
     def table(self) -> dict[str, Route]:
@@ -56,7 +64,28 @@ class AgiRoutes:
             "call-end": self.call_end,
             "degraded": self.degraded,
             "caller-profile": self.caller_profile,
+            "agent-feature": self.agent_feature,
         }
+
+    async def agent_feature(self, request: AgiRequest) -> None:
+        """Feature codes from an agent's own phone: *72 log in, *73 log out, *74 pause, *75 ready."""
+        code, endpoint = request.arg(1), request.arg(2)
+        acd = self.acd()
+        agent = acd.agent_by_endpoint(endpoint) if acd is not None else None
+        action = FEATURE_CODES.get(code)
+        prompt = "agent-feature-error"
+        if acd is not None and agent is not None and action is not None:
+            name, prompt_ok = action
+            try:
+                if name == "pause":
+                    await acd.pause(agent.id, "feature code")
+                else:
+                    await getattr(acd, name)(agent.id)
+                prompt = prompt_ok
+            except AcdError as exc:
+                log.info("agent_feature_refused", agent=agent.id, code=code, error=str(exc))
+        log.info("agent_feature", endpoint=endpoint, code=code, agent=agent.id if agent else None, prompt=prompt)
+        await request.set_variable("HOTLINE_FEATURE_PROMPT", prompt)
 
     async def _record(self, write: Callable[[CallStore], Awaitable[object]]) -> None:
         store = self.calls()

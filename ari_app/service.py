@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import signal
+from dataclasses import asdict
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -14,17 +14,25 @@ from aiohttp import web
 from agi.routes import AgiRoutes
 from agi.server import FastAgiServer
 from ari_app import logs
+from ari_app.acd import figures
+from ari_app.acd.engine import Acd
+from ari_app.acd.figures import CallOutcome
+from ari_app.acd.model import AgentState
 from ari_app.api.health import build_app
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import Channel
 from ari_app.ari.rest import AriRest
 from ari_app.ari.stream import AriEventStream, backoff_delay
 from ari_app.calls.dispatcher import CallDispatcher
+from ari_app.calls.session import CallSession, EscalateRequest
 from ari_app.clock import clock_from_setting
-from ari_app.flows.greeting import FlowContext, greeting_flow
+from ari_app.flows.common import FlowContext
+from ari_app.flows.intake import intake_flow
 from ari_app.registry.holder import RegistryHolder
 from ari_app.registry.loader import RegistryError
+from ari_app.seats.loader import load_seats
 from ari_app.settings import Settings
+from ari_app.store.acd import AcdStore
 from ari_app.store.calls import CallStore
 from ari_app.store.db import connect_pool
 
@@ -45,7 +53,17 @@ class HotlineService:
             raise ServiceError(f"the registry has problems:\n{exc}") from None
         except OSError as exc:
             raise ServiceError(f"cannot read the registry {settings.registry_path}: {exc.strerror}") from None
-        self.agi_routes = AgiRoutes(self.registry, clock_from_setting(settings.today), lambda: self.calls)
+        try:
+            self.seats = load_seats(settings.seats_path)
+        except RegistryError as exc:
+            raise ServiceError(f"the seats file has problems:\n{exc}") from None
+        except OSError as exc:
+            raise ServiceError(f"cannot read the seats file {settings.seats_path}: {exc.strerror}") from None
+        self.acd: Acd | None = None
+        self.acd_store: AcdStore | None = None
+        self.agi_routes = AgiRoutes(
+            self.registry, clock_from_setting(settings.today), lambda: self.calls, lambda: self.acd
+        )
         self.agi = FastAgiServer(self.agi_routes.table(), header_timeout=settings.agi_header_timeout)
         self.pool: asyncpg.Pool | None = None
         self.calls: CallStore | None = None
@@ -102,8 +120,11 @@ class HotlineService:
                 await asyncio.sleep(backoff_delay(attempt, 0.5, self.settings.ari_backoff_max))
                 attempt += 1
         self.calls = CallStore(self.pool, self.settings.node)
-        context = FlowContext(ari=self.ari, calls=self.calls)
-        self.dispatcher = CallDispatcher(functools.partial(greeting_flow, context))
+        self.acd_store = AcdStore(self.pool, self.settings.node)
+        self.acd = Acd(self.seats, self.acd_store)
+        await self.acd.load()
+        self._tasks.append(asyncio.create_task(self.acd.run(), name="acd"))
+        self.dispatcher = CallDispatcher(self._flow, on_orphan=self._hangup_quietly)
         self.stream = AriEventStream(
             self.ari,
             self.settings.ari_app,
@@ -115,36 +136,68 @@ class HotlineService:
         )
         await self.stream.run()
 
+    async def _flow(self, session: CallSession) -> None:
+        assert self.calls is not None and self.acd is not None and self.dispatcher is not None
+        context = FlowContext(self.ari, self.calls, self.acd, self.settings.ari_app, self.dispatcher.attach)
+        await intake_flow(context, session)
+
     # -- reconcile -----------------------------------------------------------------------------
     async def reconcile(self) -> None:
         """Bring our view in line with Asterisk after a (re)connect.
 
-        Channels in the app that no task owns are adopted; open call records whose channel no
-        longer exists (the call ended while we were away) are closed.
+        Callers in the app that no task owns are adopted: a caller who was waiting goes back into
+        line at the old place, a caller who was talking to an agent is left talking. Agent legs
+        nobody owns are hung up. Records of calls that ended while we were away are closed.
         """
-        assert self.calls is not None and self.dispatcher is not None
+        assert self.calls is not None and self.dispatcher is not None and self.acd is not None
+        assert self.acd_store is not None
         open_before = await self.calls.open_call_ids()  # read first: calls opened later are live
+        live = {c.call.channel_id: c for c in await self.acd_store.live_calls()}
         application = await self.ari.application(self.settings.ari_app)
         channels = {c["id"]: c for c in await self.ari.channels()}
-        adopted = 0
-        for channel_id in application.get("channel_ids", []):
-            data = channels.get(channel_id)
-            if data is None or self.dispatcher.session_for(channel_id) is not None:
+        in_app = [cid for cid in application.get("channel_ids", []) if cid in channels]
+        agent_legs = {c.agent_channel for c in live.values() if c.status == "talking"}
+        adopted = orphans = 0
+        for channel_id in sorted(in_app, key=lambda cid: live[cid].call.seq if cid in live else 0):
+            if self.dispatcher.session_for(channel_id) is not None:
                 continue
-            channel = Channel.from_json(data)
+            if channel_id.startswith("agent-"):
+                if channel_id not in agent_legs:
+                    await self._hangup_quietly(channel_id)
+                    orphans += 1
+                continue
+            channel = Channel.from_json(channels[channel_id])
+            stored = live.get(channel_id)
+            if stored is not None and stored.status == "talking" and stored.agent_channel not in channels:
+                await self._hangup_quietly(channel_id)  # the agent left while we were away
+                continue
             route = await self._channel_var(channel_id, "HOTLINE_ROUTE") or "intake"
             tag = await self._channel_var(channel_id, "HOTLINE_TAG") or channel.exten
             group = await self._channel_var(channel_id, "HOTLINE_GROUP")
-            # No prompt on re-adoption: the caller heard it before the service went away.
-            if self.dispatcher.start(channel, args=(route, tag, "", group), adopted=True):
-                adopted += 1
+            session = self.dispatcher.start(channel, args=(route, tag, "", group), adopted=True)
+            if session is None:
+                continue
+            adopted += 1
+            if stored is not None:
+                session.resume, session.live, session.queued = stored.status, stored, stored.call
+                if stored.status == "talking":
+                    await self.acd.adopt_talking(stored.call.call_id, stored.agent_id)
         closed = 0
         for call_id in open_before:
             if call_id not in channels and self.dispatcher.session_for(call_id) is None:
                 if await self.calls.close(call_id, "ended_while_disconnected"):
                     await self.calls.event(call_id, "closed_by_reconcile")
                     closed += 1
-        log.info("reconciled", adopted=adopted, closed=closed, channels=len(channels))
+        for stored in live.values():
+            if stored.call.channel_id not in channels:
+                await self.acd.ended_while_away(stored.call.call_id, stored.agent_id, stored.status)
+        log.info("reconciled", adopted=adopted, closed=closed, orphan_agent_legs=orphans, channels=len(channels))
+
+    async def _hangup_quietly(self, channel_id: str) -> None:
+        try:
+            await self.ari.hangup(channel_id)
+        except AriError:
+            pass
 
     async def _channel_var(self, channel_id: str, name: str) -> str:
         try:
@@ -183,6 +236,39 @@ class HotlineService:
             "reloads": self.registry.reloads,
             "degraded_calls": self.agi_routes.degraded_calls,
         }
+
+    async def queue_figures(self) -> dict[str, object]:
+        """Live and historical (last 24 hours) figures per hotline and per queue, agent state counts."""
+        assert self.acd is not None and self.acd_store is not None
+        now = self.acd.now()
+        rows = await self.acd_store.outcomes(since=now - 86400)
+        outcomes = [
+            CallOutcome(r["hotline"], r["queue"], r["enqueued_at"], r["answered_at"], r["ended_at"],
+                        r["status"] == "abandoned")
+            for r in rows
+        ]
+        waiting = self.acd.waiting()
+        threshold = float(self.acd.policy.service_level_seconds)
+        return {
+            "now": now,
+            "service_level_seconds": threshold,
+            "total": asdict(figures.compute(outcomes, waiting, now, threshold)),
+            "by_hotline": {k: asdict(v) for k, v in figures.by_hotline(outcomes, waiting, now, threshold).items()},
+            "by_queue": {k: asdict(v) for k, v in figures.by_queue(outcomes, waiting, now, threshold).items()},
+            "agents": figures.agent_state_counts(self.acd.agents.values()),
+        }
+
+    def escalate(self, call_id: str, group: str) -> bool:
+        """Ask a call's task to take the caller from the agent to ``group`` (see intake flow)."""
+        if self.dispatcher is None:
+            return False
+        session = self.dispatcher.session_for(call_id)
+        if session is None or self.acd is None:
+            return False
+        if not any(a.call_id == call_id and a.state is AgentState.BUSY for a in self.acd.agents.values()):
+            return False
+        session.deliver(EscalateRequest(group))
+        return True
 
     async def latest_calls(self, limit: int) -> list[dict[str, object]] | None:
         if self.calls is None:

@@ -52,3 +52,15 @@ class QueuedCall:
     skill: str = "general"
     offered_to: str = ""  # agent id while ringing an agent
     escalated: bool = False  # handed from a 12345 agent to an expert seat: ahead of new arrivals
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    ring_timeout: int = 15  # seconds an agent's phone rings before the next agent is tried
+    wrap_up: int = 5  # seconds after a call before the agent gets the next one
+    widen_after: int = 30  # seconds a call waits for its preferred group before anyone may take it
+    announce_every: int = 30  # seconds between position announcements to a waiting caller
+    repeat_caller_priority: int = 1  # added to the priority of callers who called in the last 7 days
+    escalation_priority: int = 10
+    hotline_priority: dict[str, int] = field(default_factory=dict)
+    service_level_seconds: int = 20

@@ -7,8 +7,10 @@ from typing import Protocol
 
 from aiohttp import web
 
+from ari_app.api.agents import AcdProbe, add_routes
 
-class Probe(Protocol):
+
+class Probe(AcdProbe, Protocol):
     async def readiness(self) -> dict[str, object]: ...
 
     async def latest_calls(self, limit: int) -> list[dict[str, object]] | None: ...
@@ -50,6 +52,7 @@ def build_app(probe: Probe) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
     app.router.add_get("/registry", registry)
     app.router.add_post("/registry/reload", registry_reload)
+    add_routes(app, probe)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/calls", calls)

@@ -56,8 +56,8 @@ class AriRest:
                 text = await response.text()
                 if response.status == 401:
                     raise AriUnauthorized(operation, 401, "the ARI user or password was refused")
-                if response.status == 404:
-                    raise AriNotFound(operation, 404, _message(text))
+                if response.status == 404 or (response.status in (400, 422) and _gone(text)):
+                    raise AriNotFound(operation, response.status, _message(text))
                 if response.status >= 400:
                     raise AriError(operation, response.status, _message(text))
                 if not text:
@@ -169,6 +169,12 @@ def _message(text: str) -> str:
     if isinstance(data, dict) and "message" in data:
         return str(data["message"])
     return text[:200]
+
+
+def _gone(text: str) -> bool:
+    """ARI answers 400/422 (not 404) when a channel named in the query has gone or left Stasis."""
+    message = _message(text).lower()
+    return "not found" in message or "not in stasis" in message
 
 
 def _short(exc: BaseException) -> str:

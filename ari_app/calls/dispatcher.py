@@ -8,7 +8,8 @@ by the reconcile step and announced by an event too) never starts two flows.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import structlog
 
@@ -19,11 +20,14 @@ from ari_app.logs import get_logger
 log = get_logger("calls.dispatcher")
 
 Flow = Callable[[CallSession], Awaitable[None]]
+ORPHAN_MARK = "agent-leg"  # Stasis args[0] of legs the app originates itself: never a new call
 
 
 class CallDispatcher:
-    def __init__(self, flow: Flow) -> None:
+    def __init__(self, flow: Flow, on_orphan: Callable[[str], Coroutine[Any, Any, None]] | None = None) -> None:
         self._flow = flow
+        self._on_orphan = on_orphan
+        self._orphan_tasks: set[asyncio.Task[None]] = set()
         self._sessions: dict[str, CallSession] = {}  # any channel id of the call -> session
         self._tasks: dict[str, asyncio.Task[None]] = {}  # call id -> task
         self.failed_flows = 0
@@ -44,6 +48,13 @@ class CallDispatcher:
             session.deliver(event)
             return
         if isinstance(event, StasisStart):
+            if event.args and event.args[0] == ORPHAN_MARK:
+                # A leg we originated for a call that is over (or from before a restart).
+                if self._on_orphan is not None:
+                    task = asyncio.create_task(self._on_orphan(channel_id))
+                    self._orphan_tasks.add(task)
+                    task.add_done_callback(self._orphan_tasks.discard)
+                return
             self.start(event.channel, args=event.args, adopted=False)
         elif not isinstance(event, StasisEnd | ChannelDestroyed):
             log.debug("event_for_unknown_channel", event_type=event.type, channel_id=channel_id)

@@ -10,11 +10,31 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ari_app.acd.model import QueuedCall
 from ari_app.ari.events import Channel, ChannelDestroyed, Event, StasisEnd
+from ari_app.store.acd import LiveCall
 
 
 class CallerGone(Exception):
     """The caller's channel left Stasis or was destroyed."""
+
+
+@dataclass(frozen=True)
+class AgentOffer:
+    """From the ACD: this agent is reserved for the call; ring them."""
+
+    agent_id: str
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class EscalateRequest:
+    """From the HTTP API: take the call from its agent to an expert group, ahead of new arrivals."""
+
+    group: str
+
+
+Message = Event | AgentOffer | EscalateRequest
 
 
 @dataclass
@@ -26,24 +46,28 @@ class CallSession:
     prompt: str = ""  # prompt to play before the greeting (merge announcement, intercept notice)
     group: str = ""  # preferred agent group
     adopted: bool = False
-    inbox: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
+    inbox: asyncio.Queue[Message] = field(default_factory=asyncio.Queue)
     gone: bool = False
+    resume: str = ""  # after a restart: "waiting" or "talking" (what the call was doing)
+    live: LiveCall | None = None  # after a restart: the stored queue entry
+    queued: QueuedCall | None = None  # the call's place in line, once queued
+    repeat_caller: bool = False
 
-    def deliver(self, event: Event) -> None:
+    def deliver(self, event: Message) -> None:
         self.inbox.put_nowait(event)
 
-    def _is_caller_end(self, event: Event) -> bool:
+    def _is_caller_end(self, event: Message) -> bool:
         return isinstance(event, StasisEnd | ChannelDestroyed) and event.channel_id == self.channel.id
 
-    async def wait_for(self, predicate: Callable[[Event], bool], timeout: float) -> Event | None:
+    async def wait_for(self, predicate: Callable[[Message], bool], timeout: float | None) -> Message | None:
         """The next event matching ``predicate``; None on timeout; CallerGone if the caller left."""
         if self.gone:
             raise CallerGone(self.call_id)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = None if timeout is None else loop.time() + timeout
         while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
                 return None
             try:
                 event = await asyncio.wait_for(self.inbox.get(), remaining)

@@ -5,10 +5,21 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ari_app.registry.loader import _DIGITS, _SLUG, Keys, Reader, RegistryError, Unique, _compose
+from ari_app.acd.model import QueuePolicy
+from ari_app.registry.loader import _DIGITS, _SLUG, Fields, Keys, Reader, RegistryError, Unique, _compose
 from ari_app.seats.model import Agent, Seats
 
-TOP = Keys(("agents",))
+TOP = Keys(("agents",), ("queue",))
+POLICY_INTS = {  # key -> (lowest, highest)
+    "ring_timeout": (5, 120),
+    "wrap_up": (0, 600),
+    "widen_after": (0, 3600),
+    "announce_every": (10, 600),
+    "repeat_caller_priority": (0, 100),
+    "escalation_priority": (0, 100),
+    "service_level_seconds": (5, 300),
+}
+POLICY = Keys((), (*POLICY_INTS, "hotline_priority"))
 AGENT = Keys(("id", "name", "endpoint"), ("groups", "seconded_by", "skills"))
 _ENDPOINT = re.compile(r"[a-z0-9][a-z0-9-]*")
 
@@ -39,9 +50,30 @@ def parse_seats(text: str, source: str) -> Seats:
                     skills[skill] = level
             if agent_id and endpoint and name:
                 agents.append(Agent(agent_id, name, endpoint, groups, seconded, skills))
+    policy = QueuePolicy()
+    if top is not None and top.has("queue"):
+        policy = _policy(r, top) or policy
     if r.problems:
         raise RegistryError(r.problems)
-    return Seats(tuple(agents), source)
+    return Seats(tuple(agents), source, policy)
+
+
+def _policy(r: Reader, top: Fields) -> QueuePolicy | None:
+    f = top.mapping("queue", POLICY)
+    if f is None:
+        return None
+    values: dict[str, int] = {}
+    for key, (low, high) in POLICY_INTS.items():
+        if f.has(key):
+            value = f.integer(key, low, high)
+            if value is not None:
+                values[key] = value
+    priorities: dict[str, int] = {}
+    for number, _key, node in f.get("hotline_priority", r.entries) or []:
+        level = r.integer(node, f"queue.hotline_priority.{number}", 0, 100)
+        if level is not None:
+            priorities[number] = level
+    return QueuePolicy(**values, hotline_priority=priorities)
 
 
 def load_seats(path: Path) -> Seats:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ari_app.acd.model import QueuePolicy
+
 
 @dataclass(frozen=True)
 class Agent:
@@ -19,6 +21,7 @@ class Agent:
 class Seats:
     agents: tuple[Agent, ...]
     source: str = ""
+    policy: QueuePolicy = field(default_factory=QueuePolicy)
 
     @property
     def endpoints(self) -> list[str]:

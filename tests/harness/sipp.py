@@ -96,6 +96,18 @@ def start_sipp(
     return SippCall(process, trace_dir)
 
 
+def with_timing(scenario: Path, trace_dir: Path, **values: int) -> Path:
+    """A copy of ``scenario`` with ``[name]`` timing keywords written in: SIPp substitutes
+    keywords in messages but not in ``<pause>`` or a ``timeout`` attribute."""
+    text = scenario.read_text()
+    for name, value in values.items():
+        text = text.replace(f"[{name}]", str(value))
+    trace_dir.mkdir(parents=True, exist_ok=True)
+    copy = trace_dir / scenario.name
+    copy.write_text(text)
+    return copy
+
+
 def place_call(
     scenario_name: str,
     *,
@@ -104,12 +116,14 @@ def place_call(
     trace_dir: Path,
     service: str = "12345",
     rtp_port: int | None = None,
+    listen_ms: int = 30000,
 ) -> SippCall:
-    """Start one call from tests/scenarios/<scenario_name>/scenario.xml."""
+    """Start one call from tests/scenarios/<scenario_name>/scenario.xml (``listen_ms``: how long a
+    caller who is not hung up on stays before hanging up)."""
     from ari_app.sandbox.proc import free_port
 
     return start_sipp(
-        SCENARIOS / scenario_name / "scenario.xml",
+        with_timing(SCENARIOS / scenario_name / "scenario.xml", trace_dir, listen_ms=listen_ms),
         target_port=target_port,
         local_port=free_port(),
         service=service,
@@ -123,9 +137,7 @@ def start_peer(name: str, *, port: int, trace_dir: Path, hold_ms: int = 2000) ->
     from ari_app.sandbox.proc import free_port
 
     trace_dir.mkdir(parents=True, exist_ok=True)
-    # SIPp does not substitute keywords in <pause>: write the hold time into a copy.
-    scenario = trace_dir / f"{name}.xml"
-    scenario.write_text((PEERS / f"{name}.xml").read_text().replace("[hold_ms]", str(hold_ms)))
+    scenario = with_timing(PEERS / f"{name}.xml", trace_dir, hold_ms=hold_ms)
     cmd = [
         sipp_binary(),
         "-sf", str(scenario),

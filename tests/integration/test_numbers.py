@@ -1,5 +1,6 @@
 """One real SIP call per registry number (and one unknown number), all at once, on a day inside
-the transition: each gets the route, the prompts and the hotline tag the plan says."""
+the transition: each gets the route, the prompts and the hotline tag the plan says. No agent is
+logged in: intake callers hear their prompts, wait in the queue and hang up (abandoned)."""
 
 from __future__ import annotations
 
@@ -82,9 +83,12 @@ def numbers_run(postgres: PostgresCluster, tmp_path_factory: pytest.TempPathFact
         for number in NUMBERS:
             caller = f"1350{os.getpid() % 10000:04d}{next(_callers):03d}"
             sink = RtpSink().start()
+            decision = decide(REGISTRY, number, TODAY)
+            prompts = [p for p in (decision.prompt, "greeting") if p]
             call = place_call(
                 "greeting-12345", target_port=stack.asterisk.sip_port, caller=caller, service=number,
                 trace_dir=base / f"call-{number}", rtp_port=sink.port,
+                listen_ms=int((sum(prompt_seconds(p) for p in prompts) + 4) * 1000),
             )
             started[number] = (caller, sink, call)
         calls = {}
@@ -123,7 +127,9 @@ def test_number(number: str, numbers_run: NumbersRun, postgres: PostgresCluster)
         expected = [p for p in (decision.prompt, "greeting") if p]
         played = [e["detail"] for e in kinds if e["kind"] == "prompt"]
         assert played == [{"name": p, "completed": True} for p in expected], played
-        assert record["outcome"] == "greeted"
+        assert record["outcome"] == "abandoned"  # nobody logged in: the caller waited, then hung up
+        queued = [e["detail"] for e in kinds if e["kind"] == "queued"]
+        assert len(queued) == 1 and queued[0]["group"] == decision.group, queued
         heard = sum(prompt_seconds(p) for p in expected)
         assert placed.sink.voiced_seconds >= 0.6 * heard, (placed.sink.voiced_seconds, heard)
     elif decision.route in (Route.DEPARTMENT, Route.SUBCENTER):

@@ -105,7 +105,8 @@ def post(serve: ServeProcess, path: str) -> tuple[int, Any]:
 
 def call(rs: ReloadStack, scenario: str, number: str, caller: str, trace_dir: Path) -> SippResult:
     return place_call(
-        scenario, target_port=rs.stack.asterisk.sip_port, caller=caller, service=number, trace_dir=trace_dir
+        scenario, target_port=rs.stack.asterisk.sip_port, caller=caller, service=number, trace_dir=trace_dir,
+        listen_ms=10000,
     ).wait(40)
 
 
@@ -129,7 +130,7 @@ def test_reload_applies_changed_registry_and_spares_call_in_progress(
     # A call to 12345 that is hearing the greeting while the reload runs.
     in_progress = place_call(
         "greeting-12345", target_port=rs.stack.asterisk.sip_port, caller=during_caller,
-        trace_dir=artifacts / "during",
+        trace_dir=artifacts / "during", listen_ms=12000,
     )
     wait_for(
         lambda: (rows := calls_from(postgres.dsn, during_caller))
@@ -152,7 +153,7 @@ def test_reload_applies_changed_registry_and_spares_call_in_progress(
     result = in_progress.wait(30)
     assert result.returncode == 0, result.output[-2000:] + result.message_log()[-3000:]
     record = closed(postgres, during_caller)
-    assert record["outcome"] == "greeted", record
+    assert record["outcome"] == "abandoned", record  # greeted, queued (nobody logged in), hung up
     prompts = [e["detail"] for e in call_events(postgres.dsn, record["call_id"]) if e["kind"] == "prompt"]
     assert prompts == [{"name": "greeting", "completed": True}], prompts
 
@@ -199,4 +200,4 @@ def test_broken_registry_is_refused_and_nothing_changes(
     result = call(rs, "greeting-12345", "12345", caller_number, artifacts / "after")
     assert result.returncode == 0, result.output[-2000:] + result.message_log()[-3000:]
     record = closed(postgres, caller_number)
-    assert (record["route"], record["outcome"]) == ("intake", "greeted"), record
+    assert (record["route"], record["outcome"]) == ("intake", "abandoned"), record

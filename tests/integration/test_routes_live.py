@@ -49,11 +49,11 @@ class Live:
     calls: dict[str, Call]
 
 
-def _dial(stack: Stack, number: str, base: Path) -> Call:
+def _dial(stack: Stack, number: str, base: Path, listen_s: float = 30) -> Call:
     caller = f"1360{os.getpid() % 10000:04d}{next(_callers):03d}"
     sink = RtpSink().start()
     sipp = place_call("greeting-12345", target_port=stack.asterisk.sip_port, caller=caller, service=number,
-                      trace_dir=base / f"call-{number}-{caller}", rtp_port=sink.port)
+                      trace_dir=base / f"call-{number}-{caller}", rtp_port=sink.port, listen_ms=int(listen_s * 1000))
     return Call(caller, sink, sipp)
 
 
@@ -89,7 +89,11 @@ def live(postgres: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) ->
         state = {"dept-12333": "online", "dept-12319": "online", "dept-12348": "offline", "dept-12366": "offline"}
         wait_for(lambda: all(stack.ari.get(f"/endpoints/PJSIP/{e}")["state"] == s for e, s in state.items()),
                  20, "department lines qualified (two reachable, two not)")
-        started = {n: _dial(stack, n, base) for n in ("12349", "12317", "12333", "12319", "12348", "12366")}
+        # Callers stay long enough for ring time, prompts and greeting, then hang up in the queue.
+        listen = {"12349": seconds("intercept-12349") + seconds("greeting") + 4, "12317": 30}
+        fallback = RING_TIMEOUT + seconds("transfer-to-intake") + seconds("greeting") + 4
+        started = {n: _dial(stack, n, base, listen.get(n, fallback))
+                   for n in ("12349", "12317", "12333", "12319", "12348", "12366")}
         calls = {n: _finish(c) for n, c in started.items()}
         yield Live(stack, serve, base, calls)
         wait_for(lambda: not stack.ari.channels(), 10, "no channel left")
@@ -116,7 +120,7 @@ def _prompts(events: list[dict[str, Any]]) -> list[str]:
 
 def test_cancelled_number_intercept_then_intake(live: Live, postgres: PostgresCluster) -> None:
     record, events = _record(postgres, live.calls["12349"])
-    assert (record["hotline"], record["route"], record["outcome"]) == ("12349", "intercept", "greeted")
+    assert (record["hotline"], record["route"], record["outcome"]) == ("12349", "intercept", "abandoned")
     assert _prompts(events) == ["intercept-12349", "greeting"]
     assert live.calls["12349"].sink.voiced_seconds >= 0.6 * (seconds("intercept-12349") + seconds("greeting"))
 
@@ -135,7 +139,7 @@ def test_cancelled_number_intercept_then_hangup(live: Live, postgres: PostgresCl
 )
 def test_kept_seat_line_overflows_to_intake(live: Live, postgres: PostgresCluster, number: str, reason: str) -> None:
     record, events = _record(postgres, live.calls[number])
-    assert (record["hotline"], record["route"], record["outcome"]) == (number, "fallback", "greeted")
+    assert (record["hotline"], record["route"], record["outcome"]) == (number, "fallback", "abandoned")
     assert {"kind": "overflow", "detail": {"reason": reason}} in events
     assert _prompts(events) == ["transfer-to-intake", "greeting"]
     waited = (record["answered_at"] - record["started_at"]).total_seconds()
@@ -157,10 +161,10 @@ def test_agi_down_calls_still_reach_intake(
     ).start()
     try:
         serve.wait_ready(20)
-        call = _finish(_dial(live.stack, "12349", tmp_path))
+        call = _finish(_dial(live.stack, "12349", tmp_path, seconds("greeting") + 3))
         record, events = _record(postgres, call)
         # Without FastAGI the date is unknown: no intercept notice, straight to intake, still tagged.
-        assert (record["hotline"], record["route"], record["outcome"]) == ("12349", "intake", "greeted")
+        assert (record["hotline"], record["route"], record["outcome"]) == ("12349", "intake", "abandoned")
         assert _prompts(events) == ["greeting"]
         messages = (live.stack.asterisk.log_dir / "messages.log").read_text(errors="replace")
         assert "hotline FastAGI unavailable" in messages

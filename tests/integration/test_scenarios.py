@@ -13,7 +13,7 @@ from ari_app.sandbox.proc import free_port
 from tests.harness.records import call_events, closed_call_from
 from tests.harness.rtp import RtpSink
 from tests.harness.services import ServeProcess, Stack
-from tests.harness.sipp import SCENARIOS, start_sipp
+from tests.harness.sipp import SCENARIOS, start_sipp, with_timing
 from tests.harness.wait import wait_for
 
 SCENARIO_DIRS = sorted(p for p in SCENARIOS.iterdir() if (p / "scenario.xml").exists())
@@ -31,7 +31,7 @@ def test_scenario(folder: Path, live: ServeProcess, stack: Stack, postgres: Any,
     sink = RtpSink().start()
     try:
         call = start_sipp(
-            folder / "scenario.xml",
+            with_timing(folder / "scenario.xml", artifacts / "sipp", listen_ms=int(expect.get("listen_ms", 30000))),
             target_port=stack.asterisk.sip_port,
             local_port=free_port(),
             service=str(expect["dial"]),

@@ -6,7 +6,7 @@ import re
 import wave
 from datetime import date
 
-from ari_app.flows.greeting import GREETING
+from ari_app.flows.common import GREETING
 from ari_app.registry.loader import load_registry
 from ari_app.registry.render import render_numbers
 from ari_app.registry.routing import decide

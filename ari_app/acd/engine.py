@@ -1,0 +1,251 @@
+"""The ACD engine: one owner of agent states and the queue, one dispatch task.
+
+Every change goes through this object on the event loop, so two agents never get the same
+caller, no caller is offered to two agents, and no agent rings for two callers: the matching
+itself is :func:`ari_app.acd.selection.assign`, run by the single dispatch task. Each change is
+written to PostgreSQL before it is acted on, so the queue and agent states survive a restart.
+A call's own task rings the agent and bridges the call; it learns of its agent through an
+asyncio.Queue handed out by :meth:`Acd.enqueue`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from ari_app.acd.figures import queue_of
+from ari_app.acd.model import AgentSeat, AgentState, QueuedCall
+from ari_app.acd.selection import assign, next_widen_time
+from ari_app.calls.session import AgentOffer
+from ari_app.logs import get_logger
+from ari_app.seats.model import Seats
+from ari_app.store.acd import AcdStore
+
+log = get_logger("acd")
+
+
+class AcdError(ValueError):
+    """A request the ACD refuses (unknown agent, a state change that makes no sense now)."""
+
+
+class Acd:
+    def __init__(self, seats: Seats, store: AcdStore, clock: Callable[[], float] = time.time):
+        self.policy = seats.policy
+        self._store = store
+        self._clock = clock
+        self.agents: dict[str, AgentSeat] = {
+            a.id: AgentSeat(a.id, a.endpoint, frozenset(a.groups), a.seconded_by, dict(a.skills)) for a in seats.agents
+        }
+        self._by_endpoint = {a.endpoint: a for a in self.agents.values()}
+        self.queue: dict[str, QueuedCall] = {}
+        self._offers: dict[str, Callable[[AgentOffer], None]] = {}
+        self._handle_times: list[float] = []
+        self._seq = 0
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    # -- start-up ------------------------------------------------------------------------------
+    async def load(self) -> None:
+        """Agent states from the database (agents not seen before start logged out)."""
+        saved = await self._store.load_agents()
+        now = self._clock()
+        for agent in self.agents.values():
+            row = saved.get(agent.id)
+            if row is None:
+                agent.state_since = now
+                continue
+            agent.state = AgentState(row["state"])
+            agent.state_since = row["state_since"]
+            agent.pause_reason = row["pause_reason"]
+            agent.idle_since = row["idle_since"]
+            agent.wrap_up_until = row["wrap_up_until"]
+            agent.call_id = row["call_id"]
+            if agent.state is AgentState.RINGING:  # the ring died with the old process
+                agent.state, agent.call_id = AgentState.READY, ""
+        self._seq = await self._store.max_seq()
+
+    def agent_by_endpoint(self, endpoint: str) -> AgentSeat | None:
+        return self._by_endpoint.get(endpoint)
+
+    def agent(self, agent_id: str) -> AgentSeat:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            raise AcdError(f"no agent {agent_id!r}")
+        return agent
+
+    # -- agent state ---------------------------------------------------------------------------
+    async def _set_state(self, agent: AgentSeat, state: AgentState, reason: str = "") -> None:
+        now = self._clock()
+        if state is AgentState.READY and agent.state is not AgentState.READY:
+            agent.idle_since = now
+        agent.state, agent.state_since, agent.pause_reason = state, now, reason
+        if state in (AgentState.READY, AgentState.PAUSED, AgentState.LOGGED_OUT):
+            agent.call_id = ""
+        await self._store.save_agent(agent)
+        log.info("agent_state", agent=agent.id, state=state.value, reason=reason)
+        self._wake.set()
+
+    async def login(self, agent_id: str) -> AgentSeat:
+        agent = self.agent(agent_id)
+        if agent.state is AgentState.LOGGED_OUT:
+            await self._set_state(agent, AgentState.READY)
+        return agent
+
+    async def logout(self, agent_id: str) -> AgentSeat:
+        agent = self.agent(agent_id)
+        if agent.state in (AgentState.RINGING, AgentState.BUSY):
+            raise AcdError(f"agent {agent_id} is on a call; log out after it")
+        await self._set_state(agent, AgentState.LOGGED_OUT)
+        return agent
+
+    async def pause(self, agent_id: str, reason: str) -> AgentSeat:
+        agent = self.agent(agent_id)
+        if agent.state is AgentState.LOGGED_OUT:
+            raise AcdError(f"agent {agent_id} is logged out")
+        if agent.state in (AgentState.RINGING, AgentState.BUSY):
+            raise AcdError(f"agent {agent_id} is on a call; pause after it")
+        await self._set_state(agent, AgentState.PAUSED, reason or "paused")
+        return agent
+
+    async def ready(self, agent_id: str) -> AgentSeat:
+        agent = self.agent(agent_id)
+        if agent.state in (AgentState.RINGING, AgentState.BUSY):
+            raise AcdError(f"agent {agent_id} is on a call")
+        await self._set_state(agent, AgentState.READY)
+        return agent
+
+    # -- the queue -----------------------------------------------------------------------------
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def now(self) -> float:
+        return self._clock()
+
+    async def enqueue(self, call: QueuedCall, deliver: Callable[[AgentOffer], None]) -> None:
+        """Put a caller in line (or back in line at its old place); ``deliver`` receives the offers."""
+        call.offered_to = ""
+        await self._store.enqueue(call, queue_of(call, self._clock()))
+        self.queue[call.call_id] = call
+        self._offers[call.call_id] = deliver
+        self._wake.set()
+
+    async def offer_failed(self, call_id: str, agent_id: str, reason: str) -> None:
+        """The agent did not take the call: pause them (so the next caller is not sent to an empty
+        seat) and put the call back in line at its old place."""
+        agent = self.agent(agent_id)
+        call = self.queue.get(call_id)
+        if call is not None:
+            call.offered_to = ""
+        if agent.call_id == call_id:
+            await self._set_state(agent, AgentState.PAUSED, f"missed call ({reason})")
+        self._wake.set()
+
+    async def connected(self, call_id: str, agent_id: str, agent_channel: str, bridge_id: str) -> None:
+        agent = self.agent(agent_id)
+        self.queue.pop(call_id, None)
+        self._offers.pop(call_id, None)
+        agent.call_id = call_id
+        await self._set_state_keep_call(agent, AgentState.BUSY)
+        await self._store.talking(call_id, agent_id, agent_channel, bridge_id, self._clock())
+
+    async def _set_state_keep_call(self, agent: AgentSeat, state: AgentState) -> None:
+        call_id = agent.call_id
+        await self._set_state(agent, state)
+        agent.call_id = call_id
+        await self._store.save_agent(agent)
+
+    async def call_ended(self, call_id: str, agent_id: str) -> None:
+        """The caller-agent conversation is over: wrap-up, then ready again."""
+        self._offers.pop(call_id, None)
+        await self._store.finish(call_id, "ended", self._clock())
+        agent = self.agent(agent_id)
+        if agent.call_id != call_id or agent.state is not AgentState.BUSY:
+            return
+        self._handle_times = [*self._handle_times[-99:], self._clock() - agent.state_since]
+        agent.wrap_up_until = self._clock() + self.policy.wrap_up
+        await self._set_state_keep_call(agent, AgentState.WRAP_UP)
+
+    async def abandon(self, call_id: str) -> None:
+        """The caller hung up while waiting (or while an agent was ringing)."""
+        call = self.queue.pop(call_id, None)
+        self._offers.pop(call_id, None)
+        await self._store.finish(call_id, "abandoned", self._clock())
+        if call is not None and call.offered_to:
+            agent = self.agents.get(call.offered_to)
+            if agent is not None and agent.call_id == call_id and agent.state is AgentState.RINGING:
+                await self._set_state(agent, AgentState.READY)
+        self._wake.set()
+
+    async def release_ring(self, call_id: str, agent_id: str) -> None:
+        """The agent's phone stopped ringing because the caller left: the agent is free again."""
+        agent = self.agent(agent_id)
+        if agent.call_id == call_id and agent.state is AgentState.RINGING:
+            await self._set_state(agent, AgentState.READY)
+
+    async def adopt_talking(self, call_id: str, agent_id: str) -> None:
+        """After a restart: the agent is still talking to this caller."""
+        agent = self.agent(agent_id)
+        if agent.state is not AgentState.BUSY or agent.call_id != call_id:
+            agent.call_id = call_id
+            await self._set_state_keep_call(agent, AgentState.BUSY)
+
+    async def ended_while_away(self, call_id: str, agent_id: str, status: str) -> None:
+        """After a restart: a stored waiting or talking call whose caller is gone."""
+        self.queue.pop(call_id, None)
+        await self._store.finish(call_id, "abandoned" if status == "waiting" else "ended", self._clock())
+        agent = self.agents.get(agent_id)
+        if agent is not None and agent.call_id == call_id and agent.state in (AgentState.BUSY, AgentState.RINGING):
+            agent.wrap_up_until = self._clock() + self.policy.wrap_up
+            await self._set_state_keep_call(agent, AgentState.WRAP_UP)
+
+    def staffed_agents(self) -> int:
+        staffed = (AgentState.READY, AgentState.RINGING, AgentState.BUSY, AgentState.WRAP_UP)
+        return sum(1 for a in self.agents.values() if a.state in staffed)
+
+    def average_handle(self, default: float) -> float:
+        return sum(self._handle_times) / len(self._handle_times) if self._handle_times else default
+
+    # -- dispatch ------------------------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            timeout = self._next_timer()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            await self._end_wrap_ups()
+            await self.dispatch()
+
+    def _next_timer(self) -> float | None:
+        now = self._clock()
+        times = [a.wrap_up_until for a in self.agents.values() if a.state is AgentState.WRAP_UP]
+        widen = next_widen_time(list(self.queue.values()), now)
+        if widen is not None:
+            times.append(widen)
+        return max(0.0, min(times) - now) + 0.01 if times else None
+
+    async def _end_wrap_ups(self) -> None:
+        now = self._clock()
+        for agent in self.agents.values():
+            if agent.state is AgentState.WRAP_UP and agent.wrap_up_until <= now:
+                await self._set_state(agent, AgentState.READY)
+
+    async def dispatch(self) -> None:
+        """One matching round: each pair becomes an offer the call's task acts on."""
+        async with self._lock:
+            now = self._clock()
+            for call, agent in assign(list(self.queue.values()), list(self.agents.values()), now):
+                call.offered_to = agent.id
+                agent.call_id = call.call_id
+                agent.state, agent.state_since = AgentState.RINGING, now
+                await self._store.save_agent(agent)
+                log.info("acd_offer", call_id=call.call_id, agent=agent.id, waited=round(now - call.enqueued_at, 2))
+                deliver = self._offers.get(call.call_id)
+                if deliver is not None:
+                    deliver(AgentOffer(agent.id, agent.endpoint))
+
+    def waiting(self) -> list[QueuedCall]:
+        return list(self.queue.values())

@@ -1,0 +1,298 @@
+"""12345 intake: answer, prompts, wait in a holding bridge, ring agents one at a time, bridge.
+
+The caller's task owns everything about the call: its holding bridge, the agent legs it rings,
+the mixing bridge with the agent. The ACD (one per service) only decides which agent is next;
+this flow acts on that and reports back (answered, missed, ended, abandoned). The call record
+gets an event for every step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+
+from ari_app.acd.model import QueuedCall
+from ari_app.acd.selection import expected_wait, queue_position
+from ari_app.ari.errors import AriError, AriNotFound
+from ari_app.ari.events import ChannelDestroyed, StasisEnd, StasisStart
+from ari_app.calls.dispatcher import ORPHAN_MARK
+from ari_app.calls.session import AgentOffer, CallerGone, CallSession, EscalateRequest, Message
+from ari_app.flows.common import (
+    GREETING,
+    HANGUP_CONFIRM,
+    FlowContext,
+    channel_var,
+    close,
+    destroy_bridge,
+    hang_up,
+    play_prompt,
+    record,
+)
+from ari_app.logs import get_logger
+
+log = get_logger("flows.intake")
+
+AGENT_LEG = ORPHAN_MARK  # Stasis args[0] of the legs we originate to agents
+AVERAGE_HANDLE_GUESS = 180.0  # seconds, for wait estimates before figures exist
+
+
+class _AgentLeft(Exception):
+    """The agent hung up (or the agent leg vanished) while talking to the caller."""
+
+
+async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
+    call_id = session.call_id
+    log.info("call_started", caller=session.channel.caller_number, route=session.route, resume=session.resume)
+    await record(ctx.calls.open(call_id, session.channel.id, session.hotline, session.channel.caller_number,
+                                session.route))
+    outcome = "error"
+    try:
+        if session.resume == "talking":
+            outcome = await _resume_talking(ctx, session)
+            return
+        if session.resume != "waiting":
+            await _welcome(ctx, session)
+        outcome = await _queue_until_answered(ctx, session)
+    except (CallerGone, AriNotFound):
+        outcome = "abandoned" if session.call_id in ctx.acd.queue else "caller_hangup"
+        await ctx.acd.abandon(call_id)
+    except AriError as exc:
+        log.error("call_ari_failed", error=str(exc))
+        await hang_up(ctx, session.channel.id)
+    except asyncio.CancelledError:
+        outcome = "service_stopped"
+        raise
+    finally:
+        await _cleanup_holding(ctx, session)
+        await close(ctx, call_id, outcome)
+
+
+async def _welcome(ctx: FlowContext, session: CallSession) -> None:
+    call_id = session.call_id
+    if session.channel.state != "Up":
+        await ctx.ari.answer(session.channel.id)
+    await record(ctx.calls.answered(call_id))
+    await record(ctx.calls.event(call_id, "answered"))
+    if session.adopted:
+        await record(ctx.calls.event(call_id, "readopted"))
+    recent = await channel_var(ctx, session.channel.id, "HOTLINE_RECENT_CALLS")
+    if recent.isdigit():  # set by the caller-profile FastAGI route; absent when FastAGI was down
+        session.repeat_caller = int(recent) > 0
+        await record(ctx.calls.event(call_id, "caller_profile", repeat=int(recent) > 0, recent_calls=int(recent)))
+    if session.route == "fallback":
+        reason = await channel_var(ctx, session.channel.id, "HOTLINE_OVERFLOW")
+        await record(ctx.calls.event(call_id, "overflow", reason=reason))
+    for prompt in [session.prompt, GREETING]:
+        if prompt:
+            await play_prompt(ctx, session, prompt)
+
+
+def _holding_bridge(session: CallSession) -> str:
+    return f"hold-{session.call_id}"
+
+
+def _talk_bridge(session: CallSession) -> str:
+    return f"talk-{session.call_id}"
+
+
+async def _enter_holding(ctx: FlowContext, session: CallSession) -> None:
+    bridge = _holding_bridge(session)
+    try:
+        await ctx.ari.create_bridge("holding", bridge, name=f"queue {session.hotline}")
+    except AriError as exc:
+        if exc.status != 409 and "already exists" not in exc.detail:
+            raise
+    await ctx.ari.add_to_bridge(bridge, session.channel.id)
+    try:
+        await ctx.ari.bridge_moh_start(bridge)
+    except AriNotFound:
+        raise
+    except AriError as exc:  # no music is no reason to drop the caller
+        log.warning("moh_failed", error=str(exc))
+
+
+async def _cleanup_holding(ctx: FlowContext, session: CallSession) -> None:
+    await destroy_bridge(ctx, _holding_bridge(session))
+
+
+def _new_queued_call(ctx: FlowContext, session: CallSession) -> QueuedCall:
+    policy = ctx.acd.policy
+    now = ctx.acd.now()
+    priority = policy.hotline_priority.get(session.hotline, 0)
+    if session.repeat_caller:
+        priority += policy.repeat_caller_priority
+    group = session.group
+    return QueuedCall(
+        call_id=session.call_id, channel_id=session.channel.id, hotline=session.hotline, enqueued_at=now,
+        seq=ctx.acd.next_seq(), priority=priority, group=group,
+        widen_at=now + policy.widen_after if group else 0.0,
+    )
+
+
+async def _queue_until_answered(ctx: FlowContext, session: CallSession, queued: QueuedCall | None = None) -> str:
+    """Wait in line, ring offered agents one at a time, talk. Returns the outcome."""
+    queued = queued or session.queued or _new_queued_call(ctx, session)
+    session.queued = queued
+    await _enter_holding(ctx, session)
+    await ctx.acd.enqueue(queued, deliver=session.deliver)
+    await record(ctx.calls.event(session.call_id, "queued", group=queued.group, priority=queued.priority,
+                                 seq=queued.seq))
+    next_announcement = ctx.acd.now() + ctx.acd.policy.announce_every
+    while True:
+        timeout = max(0.0, next_announcement - ctx.acd.now())
+        message = await session.wait_for(lambda m: isinstance(m, AgentOffer | EscalateRequest), timeout)
+        if message is None:
+            await _announce_position(ctx, session)
+            next_announcement = ctx.acd.now() + ctx.acd.policy.announce_every
+            continue
+        if not isinstance(message, AgentOffer):
+            continue  # an escalation request for a call not yet talking: nothing to do
+        agent_channel = await _ring(ctx, session, message)
+        if agent_channel is None:
+            continue
+        result = await _talk(ctx, session, message.agent_id, agent_channel)
+        if isinstance(result, EscalateRequest):
+            queued = _escalated(ctx, session, result.group)
+            session.queued = queued
+            await _enter_holding(ctx, session)
+            await ctx.acd.enqueue(queued, deliver=session.deliver)
+            await record(ctx.calls.event(session.call_id, "escalated", group=result.group))
+            continue
+        return result
+
+
+def _escalated(ctx: FlowContext, session: CallSession, group: str) -> QueuedCall:
+    now = ctx.acd.now()
+    old = session.queued
+    return QueuedCall(
+        call_id=session.call_id, channel_id=session.channel.id, hotline=session.hotline,
+        enqueued_at=old.enqueued_at if old else now, seq=old.seq if old else ctx.acd.next_seq(),
+        priority=ctx.acd.policy.escalation_priority, group=group, widen_at=0.0, escalated=True,
+    )
+
+
+async def _announce_position(ctx: FlowContext, session: CallSession) -> None:
+    waiting = ctx.acd.waiting()
+    position = queue_position(waiting, session.call_id)
+    if position <= 0:
+        return
+    staffed = ctx.acd.staffed_agents()
+    minutes = math.ceil(expected_wait(position, staffed, ctx.acd.average_handle(AVERAGE_HANDLE_GUESS)) / 60)
+    media = ["queue-next"] if position == 1 else [
+        "queue-ahead", *number_prompts(position - 1), "queue-callers",
+        "queue-wait", *number_prompts(max(1, minutes)), "queue-minutes",
+    ]
+    await ctx.ari.play(session.channel.id, ",".join(f"sound:{m}" for m in media), f"pb-{uuid.uuid4().hex}")
+    await record(ctx.calls.event(session.call_id, "announcement", position=position, minutes=max(1, minutes)))
+
+
+def number_prompts(n: int) -> list[str]:
+    """Prompt ids that say a count in Chinese (0-99): 2 -> 两, 12 -> 十二, 20 -> 二十, 35 -> 三十五."""
+    n = max(0, min(n, 99))
+    if n == 2:
+        return ["num-2"]
+    if n < 10:
+        return [f"num-{n}"]
+    tens, ones = divmod(n, 10)
+    words = ([] if tens == 1 else [f"num-{tens}" if tens != 2 else "num-2"]) + ["num-10"]
+    return words + ([f"num-{ones}"] if ones else [])
+
+
+async def _ring(ctx: FlowContext, session: CallSession, offer: AgentOffer) -> str | None:
+    """Ring the offered agent; the agent channel id if they answered, None otherwise."""
+    call_id = session.call_id
+    agent_channel = f"agent-{uuid.uuid4().hex[:16]}"
+    ctx.attach(agent_channel, session)
+    await record(ctx.calls.event(call_id, "agent_ringing", agent=offer.agent_id))
+    timeout = ctx.acd.policy.ring_timeout
+    try:
+        await ctx.ari.originate(
+            f"PJSIP/{offer.endpoint}", app=ctx.app, app_args=f"{AGENT_LEG},{call_id}", channel_id=agent_channel,
+            caller_id=f'"{session.hotline}" <{session.channel.caller_number}>', timeout=timeout,
+        )
+    except AriError as exc:
+        log.warning("agent_originate_failed", agent=offer.agent_id, error=str(exc))
+        await ctx.acd.offer_failed(call_id, offer.agent_id, "unreachable")
+        await record(ctx.calls.event(call_id, "agent_missed", agent=offer.agent_id, reason="unreachable"))
+        return None
+
+    def agent_event(m: Message) -> bool:
+        return isinstance(m, StasisStart | ChannelDestroyed) and m.channel_id == agent_channel
+
+    try:
+        event = await session.wait_for(agent_event, timeout + 5)
+    except CallerGone:
+        await hang_up(ctx, agent_channel)
+        await ctx.acd.release_ring(call_id, offer.agent_id)
+        await record(ctx.calls.event(call_id, "agent_released", agent=offer.agent_id))
+        raise
+    if isinstance(event, StasisStart):
+        return agent_channel
+    reason = "no answer" if event is None else (event.cause_txt if isinstance(event, ChannelDestroyed) else "")
+    if event is None:
+        await hang_up(ctx, agent_channel)
+    log.info("agent_missed", agent=offer.agent_id, reason=reason)
+    await ctx.acd.offer_failed(call_id, offer.agent_id, reason or "no answer")
+    await record(ctx.calls.event(call_id, "agent_missed", agent=offer.agent_id, reason=reason or "no answer"))
+    return None
+
+
+async def _talk(ctx: FlowContext, session: CallSession, agent_id: str, agent_channel: str) -> str | EscalateRequest:
+    """Bridge caller and agent until one hangs up (or the agent escalates)."""
+    call_id = session.call_id
+    bridge = _talk_bridge(session)
+    await ctx.ari.create_bridge("mixing", bridge, name=f"call {session.hotline}")
+    try:
+        await ctx.ari.remove_from_bridge(_holding_bridge(session), session.channel.id)
+    except AriError:
+        pass
+    await destroy_bridge(ctx, _holding_bridge(session))
+    await ctx.ari.add_to_bridge(bridge, session.channel.id)
+    await ctx.ari.add_to_bridge(bridge, agent_channel)
+    await ctx.acd.connected(call_id, agent_id, agent_channel, bridge)
+    waited = ctx.acd.now() - session.queued.enqueued_at if session.queued else 0.0
+    await record(ctx.calls.event(call_id, "agent_connected", agent=agent_id, waited=round(waited, 2)))
+    return await _converse(ctx, session, agent_id, agent_channel, bridge)
+
+
+async def _converse(
+    ctx: FlowContext, session: CallSession, agent_id: str, agent_channel: str, bridge: str
+) -> str | EscalateRequest:
+    call_id = session.call_id
+
+    def ends(m: Message) -> bool:
+        return isinstance(m, EscalateRequest) or (
+            isinstance(m, StasisEnd | ChannelDestroyed) and m.channel_id == agent_channel
+        )
+
+    try:
+        message = await session.wait_for(ends, None)
+    except CallerGone:
+        await hang_up(ctx, agent_channel)
+        await destroy_bridge(ctx, bridge)
+        await ctx.acd.call_ended(call_id, agent_id)
+        await record(ctx.calls.event(call_id, "caller_hung_up", agent=agent_id))
+        return "answered"
+    if isinstance(message, EscalateRequest):
+        await hang_up(ctx, agent_channel)
+        await destroy_bridge(ctx, bridge)
+        await ctx.acd.call_ended(call_id, agent_id)
+        return message
+    await record(ctx.calls.event(call_id, "agent_hung_up", agent=agent_id))
+    await destroy_bridge(ctx, bridge)
+    await ctx.acd.call_ended(call_id, agent_id)
+    await hang_up(ctx, session.channel.id)
+    await session.wait_gone(HANGUP_CONFIRM)
+    return "answered"
+
+
+async def _resume_talking(ctx: FlowContext, session: CallSession) -> str:
+    """After a restart: the caller was talking to an agent; leave them talking and watch."""
+    live = session.live
+    assert live is not None
+    ctx.attach(live.agent_channel, session)
+    await record(ctx.calls.event(session.call_id, "readopted", status="talking", agent=live.agent_id))
+    result = await _converse(ctx, session, live.agent_id, live.agent_channel, live.bridge_id)
+    return result if isinstance(result, str) else "answered"
+
