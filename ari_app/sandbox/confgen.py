@@ -26,8 +26,8 @@ MODULES: tuple[str, ...] = (
     "res_ari_model", "res_ari_applications", "res_ari_asterisk", "res_ari_bridges", "res_ari_channels",
     "res_ari_endpoints", "res_ari_events", "res_ari_playbacks", "res_ari_recordings", "res_ari_sounds",
     "res_ari_device_states", "res_stasis_device_state", "res_musiconhold", "bridge_simple",
-    "bridge_softmix", "bridge_holding", "bridge_native_rtp", "res_agi", "res_speech", "res_timing_timerfd",
-    "res_manager_devicestate",
+    "bridge_softmix", "bridge_holding", "chan_bridge_media", "bridge_native_rtp", "res_agi", "res_speech",
+    "res_timing_timerfd", "res_manager_devicestate",
 )
 
 DIALPLAN_FRAGMENTS_DIR = "dialplan"

@@ -113,12 +113,18 @@ class PostgresCluster:
             return sock.connect_ex(("127.0.0.1", self.port)) == 0
 
     def _ensure_database(self) -> None:
+        self.create_database(self.database)
+
+    def create_database(self, name: str) -> str:
+        """Create database ``name`` if missing (a-z, 0-9, _ only); return its DSN."""
+        if not name.replace("_", "").isalnum() or not name.isascii():
+            raise ValueError(f"bad database name {name!r}")
         env = {**os.environ, "PGPASSWORD": self.password}
         psql = [find_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", "postgres", "-tAc"]
-        query = f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"  # noqa: S608 - our own constant
-        exists = run([*psql, query], env=env).stdout.strip()
-        if exists != "1":
-            run([*psql, f'CREATE DATABASE "{self.database}"'], env=env)
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{name}'"  # noqa: S608 - checked above
+        if run([*psql, query], env=env).stdout.strip() != "1":
+            run([*psql, f'CREATE DATABASE "{name}"'], env=env)
+        return f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
         if self.initialized() and self.running():

@@ -31,3 +31,11 @@ def closed_call_from(dsn: str, caller: str) -> dict[str, Any] | None:
     if rows and rows[-1]["ended_at"] is not None:
         return rows[-1]
     return None
+
+
+def timed_events(dsn: str, call_id: str) -> list[dict[str, Any]]:
+    """The call's events with their times (``at`` as a datetime)."""
+    rows = asyncio.run(
+        _fetch(dsn, "SELECT at, kind, detail FROM call_events WHERE call_id = $1 ORDER BY id", call_id)
+    )
+    return [{"at": r["at"], "kind": r["kind"], "detail": json.loads(r["detail"])} for r in rows]

@@ -46,7 +46,11 @@ class Stack:
 
 
 def start_asterisk(
-    name: str, peers: tuple[SipPeer, ...] = (), ari_app: str = "hotline", registry_path: Path | None = None
+    name: str,
+    peers: tuple[SipPeer, ...] = (),
+    ari_app: str = "hotline",
+    registry_path: Path | None = None,
+    seats_path: Path | None = None,
 ) -> Stack:
     agi_port = free_port()
     sandbox = AsteriskSandbox.create(
@@ -61,6 +65,7 @@ def start_asterisk(
         peers=peers,
         ari_app=ari_app,
         **({"registry_path": registry_path} if registry_path else {}),
+        **({"seats_path": seats_path} if seats_path else {}),
     )
     sandbox.start()
     return Stack(sandbox, agi_port, ari_app)

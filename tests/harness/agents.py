@@ -1,0 +1,93 @@
+"""Agents for queue tests: a seats file, SIPp phones playing the agents, HTTP control."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ari_app.sandbox.confgen import SipPeer
+from ari_app.sandbox.proc import free_port_both
+from tests.harness.sipp import SippCall, start_peer
+
+
+@dataclass
+class AgentSpec:
+    id: str
+    phone: str = "answer-then-bye"  # tests/sipp/<phone>.xml
+    hold_ms: int = 1000
+    groups: tuple[str, ...] = ()
+    seconded_by: str | None = None
+    skills: dict[str, int] = field(default_factory=lambda: {"general": 3})
+
+    @property
+    def endpoint(self) -> str:
+        return f"agent-{self.id}"
+
+
+def write_seats(dest: Path, agents: list[AgentSpec], **policy: int) -> Path:
+    lines = ["agents:"]
+    for a in agents:
+        lines += [f'  - id: "{a.id}"', f"    name: 测试坐席{a.id}", f"    endpoint: {a.endpoint}"]
+        if a.groups:
+            lines.append(f"    groups: [{', '.join(a.groups)}]")
+        if a.seconded_by:
+            lines.append(f"    seconded_by: {a.seconded_by}")
+        lines.append("    skills: {" + ", ".join(f"{k}: {v}" for k, v in a.skills.items()) + "}")
+    if policy:
+        lines.append("queue:")
+        lines += [f"  {k}: {v}" for k, v in policy.items()]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return dest
+
+
+@dataclass
+class Phones:
+    """One SIPp UAS per agent, on its own port; ``peers`` goes to the sandbox's PJSIP config."""
+
+    specs: list[AgentSpec]
+    base: Path
+    ports: dict[str, int] = field(default_factory=dict)
+    running: dict[str, SippCall] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.ports = {a.id: free_port_both() for a in self.specs}
+
+    @property
+    def peers(self) -> tuple[SipPeer, ...]:
+        return tuple(
+            SipPeer(a.endpoint, f"sip:{a.endpoint}@127.0.0.1:{self.ports[a.id]}", context="hotline-agents")
+            for a in self.specs
+        )
+
+    def start(self) -> Phones:
+        for a in self.specs:
+            self.running[a.id] = start_peer(a.phone, port=self.ports[a.id], trace_dir=self.base / a.endpoint,
+                                            hold_ms=a.hold_ms)
+        return self
+
+    def stop(self) -> None:
+        for phone in self.running.values():
+            phone.stop()
+
+
+def agent_action(http: str, agent_id: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else b""
+    request = urllib.request.Request(f"{http}/agents/{agent_id}/{action}", method="POST", data=data,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            result: dict[str, Any] = json.loads(response.read())
+            return result
+    except urllib.error.HTTPError as exc:
+        error: dict[str, Any] = {"status": exc.code, **json.loads(exc.read() or b"{}")}
+        return error
+
+
+def agents_state(http: str) -> dict[str, dict[str, Any]]:
+    with urllib.request.urlopen(f"{http}/agents", timeout=5) as response:
+        return {a["id"]: a for a in json.loads(response.read())["agents"]}
