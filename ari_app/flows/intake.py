@@ -46,6 +46,8 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
     log.info("call_started", caller=session.channel.caller_number, route=session.route, resume=session.resume)
     await record(ctx.calls.open(call_id, session.channel.id, session.hotline, session.channel.caller_number,
                                 session.route))
+    if session.adopted:  # found in Asterisk after a (re)connect, not announced by an event
+        await record(ctx.calls.event(call_id, "readopted", status=session.resume or "before_queue"))
     outcome = "error"
     try:
         if session.resume == "talking":
@@ -74,8 +76,6 @@ async def _welcome(ctx: FlowContext, session: CallSession) -> None:
         await ctx.ari.answer(session.channel.id)
     await record(ctx.calls.answered(call_id))
     await record(ctx.calls.event(call_id, "answered"))
-    if session.adopted:
-        await record(ctx.calls.event(call_id, "readopted"))
     recent = await channel_var(ctx, session.channel.id, "HOTLINE_RECENT_CALLS")
     if recent.isdigit():  # set by the caller-profile FastAGI route; absent when FastAGI was down
         session.repeat_caller = int(recent) > 0
@@ -292,7 +292,6 @@ async def _resume_talking(ctx: FlowContext, session: CallSession) -> str:
     live = session.live
     assert live is not None
     ctx.attach(live.agent_channel, session)
-    await record(ctx.calls.event(session.call_id, "readopted", status="talking", agent=live.agent_id))
     result = await _converse(ctx, session, live.agent_id, live.agent_channel, live.bridge_id)
     return result if isinstance(result, str) else "answered"
 

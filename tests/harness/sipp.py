@@ -91,7 +91,7 @@ def start_sipp(
     for key, value in (keys or {}).items():
         cmd += ["-key", key, value]
     process = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, cwd=trace_dir
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace", cwd=trace_dir
     )
     return SippCall(process, trace_dir)
 
@@ -150,6 +150,6 @@ def start_peer(name: str, *, port: int, trace_dir: Path, hold_ms: int = 2000) ->
         "-trace_err", "-error_file", str(trace_dir / "errors.log"),
     ]
     process = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, cwd=trace_dir
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace", cwd=trace_dir
     )
     return SippCall(process, trace_dir)

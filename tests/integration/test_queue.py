@@ -4,92 +4,16 @@ abandoned calls, agent feature codes."""
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from ari_app.sandbox.postgres import PostgresCluster
-from tests.harness.agents import AgentSpec, Phones, agent_action, agents_state, write_seats
-from tests.harness.records import calls_from, closed_call_from, timed_events
-from tests.harness.services import ServeProcess, Stack, start_asterisk
-from tests.harness.sipp import SippCall, place_call
+from tests.harness.agents import AgentSpec, agent_action, agents_state
+from tests.harness.records import calls_from
+from tests.harness.sipp import place_call
 from tests.harness.wait import wait_for
-
-POLICY = {"ring_timeout": 5, "wrap_up": 1, "widen_after": 4, "announce_every": 10}
-_callers = itertools.count(700)
-_databases = itertools.count(1)
-
-
-@dataclass
-class QueueStack:
-    stack: Stack
-    serve: ServeProcess
-    phones: Phones
-    dsn: str
-    base: Path
-
-    def call(self, number: str = "12345", listen_ms: int = 60000) -> tuple[str, SippCall]:
-        caller = f"1370{os.getpid() % 10000:04d}{next(_callers):03d}"
-        sipp = place_call("greeting-12345", target_port=self.stack.asterisk.sip_port, caller=caller, service=number,
-                          trace_dir=self.base / f"caller-{caller}", listen_ms=listen_ms)
-        return caller, sipp
-
-    def record(self, caller: str) -> dict[str, Any]:
-        result: dict[str, Any] = wait_for(lambda: closed_call_from(self.dsn, caller), 15, f"record of {caller}")
-        return result
-
-    def events(self, caller: str) -> list[dict[str, Any]]:
-        return timed_events(self.dsn, calls_from(self.dsn, caller)[-1]["call_id"])
-
-    def wait_event(self, caller: str, kind: str, timeout: float = 30) -> dict[str, Any]:
-        def found() -> dict[str, Any] | None:
-            rows = calls_from(self.dsn, caller)
-            if not rows:
-                return None
-            return next((e for e in timed_events(self.dsn, rows[-1]["call_id"]) if e["kind"] == kind), None)
-
-        return wait_for(found, timeout, f"{kind} on the call from {caller}")
-
-    def login(self, *agent_ids: str) -> None:
-        for agent_id in agent_ids:
-            assert agent_action(self.serve.http, agent_id, "login")["state"] == "ready"
-
-
-@pytest.fixture
-def queue_stack(postgres: PostgresCluster, artifacts: Path) -> Iterator[Callable[..., QueueStack]]:
-    made: list[QueueStack] = []
-
-    def make(agents: list[AgentSpec], **policy: int) -> QueueStack:
-        seats = write_seats(artifacts / "seats.yaml", agents, **{**POLICY, **policy})
-        phones = Phones(agents, artifacts / "phones").start()
-        # A database of its own: the queue figures count only this test's calls.
-        dsn = postgres.create_database(f"q{os.getpid()}_{next(_databases)}")
-        stack = start_asterisk(f"q{os.getpid() % 10000}{len(made)}", peers=phones.peers, seats_path=seats)
-        serve = ServeProcess(stack, dsn, artifacts / "serve.log", extra_env={"HOTLINE_SEATS": str(seats)})
-        serve.start().wait_ready(20)
-        q = QueueStack(stack, serve, phones, dsn, artifacts)
-        made.append(q)
-        return q
-
-    yield make
-    for q in made:
-        try:
-            wait_for(lambda q=q: not q.stack.ari.channels(), 15, "no channel left")
-            wait_for(lambda q=q: not q.stack.ari.bridges(), 5, "no bridge left")
-            log = q.serve.log_text()
-            assert "loop_unhandled_exception" not in log and "call_flow_failed" not in log
-        finally:
-            q.serve.stop()
-            q.phones.stop()
-            q.stack.asterisk.stop()
-            q.stack.asterisk.remove()
+from tests.integration.conftest import POLICY, QueueStack
 
 
 def connected_agent(q: QueueStack, caller: str) -> str:

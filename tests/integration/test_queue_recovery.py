@@ -1,0 +1,76 @@
+"""The queue survives `hotline serve` being killed, and holds a burst of callers."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import timedelta
+
+from tests.harness.agents import AgentSpec, agents_state
+from tests.harness.records import calls_from, timed_events
+from tests.harness.wait import wait_for
+from tests.integration.conftest import QueueStack
+
+
+def test_sigkill_restart_keeps_waiting_order_and_the_talking_pair(queue_stack: Callable[..., QueueStack]) -> None:
+    q = queue_stack([AgentSpec("1001", phone="answer-wait-bye"), AgentSpec("1002", hold_ms=700)])
+    q.login("1001")
+    talking, talking_sipp = q.call(listen_ms=40000)  # stays with agent 1001 until it hangs up at 40 s
+    assert q.wait_event(talking, "agent_connected")["detail"]["agent"] == "1001"
+    waiting = []
+    for _ in range(3):
+        caller, sipp = q.call()
+        q.wait_event(caller, "queued")
+        waiting.append((caller, sipp))
+
+    q.serve.kill()  # SIGKILL: no goodbye, no cleanup
+    bridge = f"talk-{calls_from(q.dsn, talking)[-1]['call_id']}"
+    assert len(q.stack.ari.get(f"/bridges/{bridge}")["channels"]) == 2
+    q.serve.start()
+    q.serve.wait_ready(20)
+
+    # Everybody is still there: the talking pair in its bridge, the three callers on the line.
+    assert len(q.stack.ari.get(f"/bridges/{bridge}")["channels"]) == 2
+    assert talking_sipp.process.poll() is None and all(s.process.poll() is None for _, s in waiting)
+    assert agents_state(q.serve.http)["1001"]["state"] == "busy"
+
+    q.login("1002")
+    for _caller, sipp in waiting:
+        assert sipp.wait(60).returncode == 0
+    connected = [q.wait_event(c, "agent_connected") for c, _ in waiting]
+    assert [e["detail"]["agent"] for e in connected] == ["1002"] * 3
+    assert [e["at"] for e in connected] == sorted(e["at"] for e in connected), "original order lost"
+    for caller, _ in waiting:
+        kinds = [e["kind"] for e in q.events(caller)]
+        assert "readopted" in kinds and q.record(caller)["outcome"] == "answered"
+
+    assert talking_sipp.wait(60).returncode == 0  # the caller hung up at 40 s, as planned
+    record = q.record(talking)
+    assert record["outcome"] == "answered"
+    assert record["ended_at"] - record["started_at"] >= timedelta(seconds=39)
+
+
+def test_burst_of_30_callers_and_10_agents(queue_stack: Callable[..., QueueStack]) -> None:
+    agents = [AgentSpec(str(1001 + i), hold_ms=1500) for i in range(10)]
+    q = queue_stack(agents, wrap_up=0)
+    q.login(*(a.id for a in agents))
+    calls = [q.call(listen_ms=90000) for _ in range(30)]
+    for _caller, sipp in calls:
+        result = sipp.wait(120)
+        assert result.returncode == 0, result.output[-1500:]
+    per_agent: dict[str, list[tuple[float, float]]] = {}
+    for caller, _ in calls:
+        record = q.record(caller)
+        assert record["outcome"] == "answered", record
+        events = timed_events(q.dsn, record["call_id"])
+        connected = [e for e in events if e["kind"] == "agent_connected"]
+        assert len(connected) == 1, f"{caller} answered {len(connected)} times"
+        agent = connected[0]["detail"]["agent"]
+        end = next(e["at"] for e in events if e["kind"] in ("agent_hung_up", "caller_hung_up"))
+        per_agent.setdefault(agent, []).append((connected[0]["at"].timestamp(), end.timestamp()))
+    assert sum(len(v) for v in per_agent.values()) == 30
+    for agent, spans in per_agent.items():
+        spans.sort()
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert start >= end, f"agent {agent} double-booked: {spans}"
+    wait_for(lambda: all(a["state"] == "ready" for a in agents_state(q.serve.http).values()), 10, "agents ready")
