@@ -51,6 +51,14 @@ class SippCall:
         return self.wait(10)
 
 
+def _spawn(cmd: list[str], trace_dir: Path) -> SippCall:
+    process = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+        errors="replace", cwd=trace_dir,
+    )
+    return SippCall(process, trace_dir)
+
+
 def sipp_binary() -> str:
     found = shutil.which("sipp")
     if not found:
@@ -90,10 +98,7 @@ def start_sipp(
     ]
     for key, value in (keys or {}).items():
         cmd += ["-key", key, value]
-    process = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace", cwd=trace_dir
-    )
-    return SippCall(process, trace_dir)
+    return _spawn(cmd, trace_dir)
 
 
 def with_timing(scenario: Path, trace_dir: Path, **values: int) -> Path:
@@ -149,7 +154,4 @@ def start_peer(name: str, *, port: int, trace_dir: Path, hold_ms: int = 2000) ->
         "-trace_msg", "-message_file", str(trace_dir / "messages.log"),
         "-trace_err", "-error_file", str(trace_dir / "errors.log"),
     ]
-    process = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, errors="replace", cwd=trace_dir
-    )
-    return SippCall(process, trace_dir)
+    return _spawn(cmd, trace_dir)
