@@ -24,7 +24,7 @@ from ari_app.ari.events import Channel
 from ari_app.ari.rest import AriRest
 from ari_app.ari.stream import AriEventStream, backoff_delay
 from ari_app.calls.dispatcher import CallDispatcher
-from ari_app.calls.session import CallSession, EscalateRequest
+from ari_app.calls.session import CallSession, EscalateRequest, PartyRequest
 from ari_app.clock import clock_from_setting
 from ari_app.flows.common import FlowContext
 from ari_app.flows.intake import intake_flow
@@ -138,7 +138,9 @@ class HotlineService:
 
     async def _flow(self, session: CallSession) -> None:
         assert self.calls is not None and self.acd is not None and self.dispatcher is not None
-        context = FlowContext(self.ari, self.calls, self.acd, self.settings.ari_app, self.dispatcher.attach)
+        context = FlowContext(
+            self.ari, self.calls, self.acd, self.settings.ari_app, self.dispatcher.attach, lambda: self.registry.current
+        )
         await intake_flow(context, session)
 
     # -- reconcile -----------------------------------------------------------------------------
@@ -269,6 +271,34 @@ class HotlineService:
             return False
         session.deliver(EscalateRequest(group))
         return True
+
+    def party(self, call_id: str, action: str, target: str) -> bool:
+        """Hand a department request (add, drop, leave, transfers) to the call's task."""
+        session = self.dispatcher.session_for(call_id) if self.dispatcher else None
+        if session is None or session.talk is None:
+            return False
+        session.deliver(PartyRequest(action, target))
+        return True
+
+    def call_state(self, call_id: str) -> dict[str, object] | None:
+        """Who is on a live call now, and the last department failure the agent should know of."""
+        session = self.dispatcher.session_for(call_id) if self.dispatcher else None
+        if session is None:
+            return None
+        talk = session.talk
+        state: dict[str, object] = {"call_id": call_id, "hotline": session.hotline, "route": session.route,
+                                    "talking": talk is not None}
+        if talk is not None:
+            party = talk.party
+            state.update(
+                agent=talk.agent_id if talk.agent_present else None,
+                caller_on_hold=bool(talk.holding),
+                department=(
+                    {"id": party.department.id, "mode": party.mode, "joined": party.joined} if party else None
+                ),
+                last_failure=talk.last_failure or None,
+            )
+        return state
 
     async def latest_calls(self, limit: int) -> list[dict[str, object]] | None:
         if self.calls is None:

@@ -19,6 +19,13 @@ class AcdProbe(Protocol):
 
     def escalate(self, call_id: str, group: str) -> bool: ...
 
+    def party(self, call_id: str, action: str, target: str) -> bool: ...
+
+    def call_state(self, call_id: str) -> dict[str, object] | None: ...
+
+
+PARTY_ACTIONS = ("add", "drop", "leave", "blind", "attended", "complete")
+
 
 def agent_json(agent: AgentSeat) -> dict[str, object]:
     return {
@@ -79,6 +86,31 @@ def add_routes(app: web.Application, probe: AcdProbe) -> None:
             return web.json_response({"error": "no such call talking to an agent"}, status=404)
         return web.json_response({"escalated": True, "group": group}, status=202)
 
+    async def party(request: web.Request) -> web.Response:
+        acd_or_503()
+        try:
+            body = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            example = '{"action": "add", "department": "12333"}'
+            return web.json_response({"error": f"body must be JSON like {example}"}, status=400)
+        if not isinstance(body, dict) or body.get("action") not in PARTY_ACTIONS:
+            return web.json_response({"error": f"action must be one of {', '.join(PARTY_ACTIONS)}"}, status=400)
+        action, target = str(body["action"]), str(body.get("department", ""))
+        if action in ("add", "blind", "attended") and not target:
+            return web.json_response({"error": "department (short code or hotline number) is required"}, status=400)
+        if not probe.party(request.match_info["call_id"], action, target):
+            return web.json_response({"error": "no such call talking to an agent"}, status=404)
+        return web.json_response({"accepted": True, "action": action}, status=202)
+
+    async def call_state(request: web.Request) -> web.Response:
+        acd_or_503()
+        state = probe.call_state(request.match_info["call_id"])
+        if state is None:
+            return web.json_response({"error": "no such live call"}, status=404)
+        return web.json_response(state)
+
+    app.router.add_post("/calls/{call_id}/party", party)
+    app.router.add_get("/calls/{call_id}", call_state)
     app.router.add_get("/agents", agents)
     app.router.add_post(r"/agents/{agent_id}/{action:login|logout|pause|ready}", agent_action)
     app.router.add_get("/queues", queues)

@@ -44,6 +44,7 @@ BRIDGE_REMOVE_CHANNEL = Endpoint("POST", "/bridges/{bridgeId}/removeChannel")
 BRIDGE_MOH_START = Endpoint("POST", "/bridges/{bridgeId}/moh")
 BRIDGE_MOH_STOP = Endpoint("DELETE", "/bridges/{bridgeId}/moh")
 BRIDGE_PLAY = Endpoint("POST", "/bridges/{bridgeId}/play")
+BRIDGE_RECORD = Endpoint("POST", "/bridges/{bridgeId}/record")
 PLAYBACK_STOP = Endpoint("DELETE", "/playbacks/{playbackId}")
 EVENTS_WEBSOCKET = Endpoint("GET", "/events")
 

@@ -157,6 +157,14 @@ class AriRest:
     async def remove_from_bridge(self, bridge_id: str, channel_id: str) -> None:
         await self.request(ep.BRIDGE_REMOVE_CHANNEL, {"bridgeId": bridge_id}, {"channel": channel_id})
 
+    async def record_bridge(self, bridge_id: str, name: str) -> Json:
+        """Record the bridge's mix to ``<spool>/recording/<name>.wav`` until the bridge goes."""
+        result: Json = await self.request(
+            ep.BRIDGE_RECORD, {"bridgeId": bridge_id},
+            {"name": name, "format": "wav", "ifExists": "overwrite", "terminateOn": "none"},
+        )
+        return result
+
     async def bridge_moh_start(self, bridge_id: str, moh_class: str = "default") -> None:
         await self.request(ep.BRIDGE_MOH_START, {"bridgeId": bridge_id}, {"mohClass": moh_class})
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ari_app.acd.model import QueuedCall
 from ari_app.ari.events import Channel, ChannelDestroyed, Event, StasisEnd
@@ -34,7 +35,15 @@ class EscalateRequest:
     group: str
 
 
-Message = Event | AgentOffer | EscalateRequest
+@dataclass(frozen=True)
+class PartyRequest:
+    """From the agent (HTTP or DTMF): bring in, drop or transfer to a department, or leave."""
+
+    action: str  # add | drop | leave | blind | attended | complete
+    target: str = ""  # department short code or hotline number
+
+
+Message = Event | AgentOffer | EscalateRequest | PartyRequest
 
 
 @dataclass
@@ -52,6 +61,7 @@ class CallSession:
     live: LiveCall | None = None  # after a restart: the stored queue entry
     queued: QueuedCall | None = None  # the call's place in line, once queued
     repeat_caller: bool = False
+    talk: Any = None  # the live conversation (flows.conversation.Talk) while the caller talks to someone
 
     def deliver(self, event: Message) -> None:
         self.inbox.put_nowait(event)

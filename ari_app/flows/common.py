@@ -16,6 +16,7 @@ from ari_app.ari.events import PlaybackEvent
 from ari_app.ari.rest import AriRest
 from ari_app.calls.session import CallerGone, CallSession, Message
 from ari_app.logs import get_logger
+from ari_app.registry.model import Registry
 from ari_app.store.calls import CallStore
 
 log = get_logger("flows")
@@ -34,6 +35,7 @@ class FlowContext:
     acd: Acd
     app: str  # the Stasis application name (agent legs are originated into it)
     attach: Callable[[str, CallSession], None]  # route another channel's events to a call
+    registry: Callable[[], Registry]  # the registry in force now (it may be reloaded)
 
 
 async def record(write: Awaitable[T]) -> T | None:

@@ -15,12 +15,11 @@ import uuid
 from ari_app.acd.model import QueuedCall
 from ari_app.acd.selection import expected_wait, queue_position
 from ari_app.ari.errors import AriError, AriNotFound
-from ari_app.ari.events import ChannelDestroyed, StasisEnd, StasisStart
+from ari_app.ari.events import ChannelDestroyed, StasisStart
 from ari_app.calls.dispatcher import ORPHAN_MARK
 from ari_app.calls.session import AgentOffer, CallerGone, CallSession, EscalateRequest, Message
 from ari_app.flows.common import (
     GREETING,
-    HANGUP_CONFIRM,
     FlowContext,
     channel_var,
     close,
@@ -29,6 +28,7 @@ from ari_app.flows.common import (
     play_prompt,
     record,
 )
+from ari_app.flows.conversation import Requeue, converse
 from ari_app.logs import get_logger
 
 log = get_logger("flows.intake")
@@ -152,6 +152,11 @@ async def _queue_until_answered(ctx: FlowContext, session: CallSession, queued: 
         if agent_channel is None:
             continue
         result = await _talk(ctx, session, message.agent_id, agent_channel)
+        if isinstance(result, Requeue):
+            await _enter_holding(ctx, session)
+            await ctx.acd.enqueue(queued, deliver=session.deliver)
+            await record(ctx.calls.event(session.call_id, "requeued"))
+            continue
         if isinstance(result, EscalateRequest):
             queued = _escalated(ctx, session, result.group)
             session.queued = queued
@@ -238,7 +243,9 @@ async def _ring(ctx: FlowContext, session: CallSession, offer: AgentOffer) -> st
     return None
 
 
-async def _talk(ctx: FlowContext, session: CallSession, agent_id: str, agent_channel: str) -> str | EscalateRequest:
+async def _talk(
+    ctx: FlowContext, session: CallSession, agent_id: str, agent_channel: str
+) -> str | EscalateRequest | Requeue:
     """Bridge caller and agent until one hangs up (or the agent escalates)."""
     call_id = session.call_id
     bridge = _talk_bridge(session)
@@ -253,38 +260,7 @@ async def _talk(ctx: FlowContext, session: CallSession, agent_id: str, agent_cha
     await ctx.acd.connected(call_id, agent_id, agent_channel, bridge)
     waited = ctx.acd.now() - session.queued.enqueued_at if session.queued else 0.0
     await record(ctx.calls.event(call_id, "agent_connected", agent=agent_id, waited=round(waited, 2)))
-    return await _converse(ctx, session, agent_id, agent_channel, bridge)
-
-
-async def _converse(
-    ctx: FlowContext, session: CallSession, agent_id: str, agent_channel: str, bridge: str
-) -> str | EscalateRequest:
-    call_id = session.call_id
-
-    def ends(m: Message) -> bool:
-        return isinstance(m, EscalateRequest) or (
-            isinstance(m, StasisEnd | ChannelDestroyed) and m.channel_id == agent_channel
-        )
-
-    try:
-        message = await session.wait_for(ends, None)
-    except CallerGone:
-        await hang_up(ctx, agent_channel)
-        await destroy_bridge(ctx, bridge)
-        await ctx.acd.call_ended(call_id, agent_id)
-        await record(ctx.calls.event(call_id, "caller_hung_up", agent=agent_id))
-        return "answered"
-    if isinstance(message, EscalateRequest):
-        await hang_up(ctx, agent_channel)
-        await destroy_bridge(ctx, bridge)
-        await ctx.acd.call_ended(call_id, agent_id)
-        return message
-    await record(ctx.calls.event(call_id, "agent_hung_up", agent=agent_id))
-    await destroy_bridge(ctx, bridge)
-    await ctx.acd.call_ended(call_id, agent_id)
-    await hang_up(ctx, session.channel.id)
-    await session.wait_gone(HANGUP_CONFIRM)
-    return "answered"
+    return await converse(ctx, session, agent_id, agent_channel, bridge)
 
 
 async def _resume_talking(ctx: FlowContext, session: CallSession) -> str:
@@ -292,6 +268,6 @@ async def _resume_talking(ctx: FlowContext, session: CallSession) -> str:
     live = session.live
     assert live is not None
     ctx.attach(live.agent_channel, session)
-    result = await _converse(ctx, session, live.agent_id, live.agent_channel, live.bridge_id)
+    result = await converse(ctx, session, live.agent_id, live.agent_channel, live.bridge_id)
     return result if isinstance(result, str) else "answered"
 

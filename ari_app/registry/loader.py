@@ -363,7 +363,7 @@ class Unique:
 TOP = Keys(("platform", "departments", "hotlines"), ("defaults", "volumes_are_samples", "expert_groups"))
 PLATFORM = Keys(("number", "name", "timezone", "service_hours", "plan", "merger_deadline"))
 DEFAULTS = Keys((), ("department_ring_timeout",))
-DEPARTMENT = Keys(("id", "name", "liaison"), ("line",))
+DEPARTMENT = Keys(("id", "name", "liaison"), ("line", "record_calls"))
 LIAISON = Keys(("name", "title", "phone"))
 LINE = Keys(("endpoint", "contact", "short_code"))
 TRANSITION = Keys(("start", "end"))
@@ -444,7 +444,8 @@ def _departments(top: Fields, ctx: _Context) -> None:
             continue
         ctx.department_has_line[dep_id] = f.has("line")
         if name is not None and liaison is not None:
-            ctx.departments[dep_id] = Department(dep_id, name, liaison, line)
+            record_calls = bool(f.boolean("record_calls")) if f.has("record_calls") else False
+            ctx.departments[dep_id] = Department(dep_id, name, liaison, line, record_calls)
 
 
 def _expert_groups(top: Fields, ctx: _Context) -> None:

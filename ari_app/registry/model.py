@@ -50,6 +50,7 @@ class Department:
     name: str  # the responsible unit, as the plan names it (市民政局 ...)
     liaison: Liaison
     line: DepartmentLine | None = None
+    record_calls: bool = False  # record three-party calls with this department
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,7 @@ class AsteriskSandbox:
     # -- configuration ---------------------------------------------------------------------
     def render(self) -> None:
         run_dir = self.run_dir
-        for sub in ("etc", "varlib", "spool", "run", "log", "data"):
+        for sub in ("etc", "varlib", "spool", "spool/recording", "run", "log", "data"):
             (run_dir / sub).mkdir(parents=True, exist_ok=True)
         fragments = sorted(p.name for p in (REPO_ROOT / "dialplan").glob("*.conf"))
         cfg = AsteriskConfig(

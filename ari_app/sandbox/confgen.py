@@ -40,6 +40,7 @@ class SipPeer:
     name: str
     contact: str  # e.g. sip:agent-1001@127.0.0.1:5071
     context: str = "hotline-agents"
+    dtmf_mode: str = "rfc4733"  # "info" for phones that send DTMF as SIP INFO
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,7 @@ match = 127.0.0.1
             f"""[{peer.name}](media-defaults)
 type = endpoint
 context = {peer.context}
+dtmf_mode = {peer.dtmf_mode}
 aors = {peer.name}
 
 [{peer.name}]

@@ -11,6 +11,7 @@ from typing import Any
 
 from ari_app.sandbox.confgen import SipPeer
 from ari_app.sandbox.proc import free_port_both
+from tests.harness.rtp import RtpSink
 from tests.harness.sipp import SippCall, start_peer
 
 
@@ -22,6 +23,8 @@ class AgentSpec:
     groups: tuple[str, ...] = ()
     seconded_by: str | None = None
     skills: dict[str, int] = field(default_factory=lambda: {"general": 3})
+    values: dict[str, str] = field(default_factory=dict)  # more [keywords] for the phone's scenario
+    dtmf_mode: str = "rfc4733"
 
     @property
     def endpoint(self) -> str:
@@ -53,26 +56,32 @@ class Phones:
     base: Path
     ports: dict[str, int] = field(default_factory=dict)
     running: dict[str, SippCall] = field(default_factory=dict)
+    sinks: dict[str, RtpSink] = field(default_factory=dict)  # what each agent's phone hears
 
     def __post_init__(self) -> None:
         self.ports = {a.id: free_port_both() for a in self.specs}
+        self.sinks = {a.id: RtpSink() for a in self.specs}
 
     @property
     def peers(self) -> tuple[SipPeer, ...]:
         return tuple(
-            SipPeer(a.endpoint, f"sip:{a.endpoint}@127.0.0.1:{self.ports[a.id]}", context="hotline-agents")
+            SipPeer(a.endpoint, f"sip:{a.endpoint}@127.0.0.1:{self.ports[a.id]}", context="hotline-agents",
+                    dtmf_mode=a.dtmf_mode)
             for a in self.specs
         )
 
     def start(self) -> Phones:
         for a in self.specs:
+            self.sinks[a.id].start()
             self.running[a.id] = start_peer(a.phone, port=self.ports[a.id], trace_dir=self.base / a.endpoint,
-                                            hold_ms=a.hold_ms)
+                                            hold_ms=a.hold_ms, rtp_port=self.sinks[a.id].port, values=a.values)
         return self
 
     def stop(self) -> None:
         for phone in self.running.values():
             phone.stop()
+        for sink in self.sinks.values():
+            sink.stop()
 
 
 def agent_action(http: str, agent_id: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -101,7 +101,7 @@ def start_sipp(
     return _spawn(cmd, trace_dir)
 
 
-def with_timing(scenario: Path, trace_dir: Path, **values: int) -> Path:
+def with_timing(scenario: Path, trace_dir: Path, **values: int | str) -> Path:
     """A copy of ``scenario`` with ``[name]`` timing keywords written in: SIPp substitutes
     keywords in messages but not in ``<pause>`` or a ``timeout`` attribute."""
     text = scenario.read_text()
@@ -137,12 +137,22 @@ def place_call(
     )
 
 
-def start_peer(name: str, *, port: int, trace_dir: Path, hold_ms: int = 2000) -> SippCall:
+def start_peer(
+    name: str,
+    *,
+    port: int,
+    trace_dir: Path,
+    hold_ms: int = 2000,
+    rtp_port: int | None = None,
+    values: dict[str, str] | None = None,
+) -> SippCall:
     """Run tests/sipp/<name>.xml as a UAS on ``port`` (a department line, an agent phone) until stopped."""
     from ari_app.sandbox.proc import free_port
 
     trace_dir.mkdir(parents=True, exist_ok=True)
-    scenario = with_timing(PEERS / f"{name}.xml", trace_dir, hold_ms=hold_ms)
+    scenario = with_timing(
+        PEERS / f"{name}.xml", trace_dir, hold_ms=hold_ms, rtp_port=rtp_port or free_port(), **(values or {})
+    )
     cmd = [
         sipp_binary(),
         "-sf", str(scenario),

@@ -56,21 +56,38 @@ class QueueStack:
 
     def login(self, *agent_ids: str) -> None:
         for agent_id in agent_ids:
-            assert agent_action(self.serve.http, agent_id, "login")["state"] == "ready"
+            # Ready, or already offered a waiting call by the time the answer is written.
+            assert agent_action(self.serve.http, agent_id, "login")["state"] in ("ready", "ringing", "busy")
 
 
 @pytest.fixture
 def queue_stack(postgres: PostgresCluster, artifacts: Path) -> Iterator[Callable[..., QueueStack]]:
     made: list[QueueStack] = []
 
-    def make(agents: list[AgentSpec], **policy: int) -> QueueStack:
+    def make(agents: list[AgentSpec], registry: Path | None = None, **policy: int) -> QueueStack:
         seats = write_seats(artifacts / "seats.yaml", agents, **{**POLICY, **policy})
-        phones = Phones(agents, artifacts / "phones").start()
+        phones = Phones(agents, artifacts / "phones")
+        try:
+            return _make(agents, seats, phones, registry)
+        except BaseException:
+            phones.stop()
+            raise
+
+    def _make(agents: list[AgentSpec], seats: Path, phones: Phones, registry: Path | None) -> QueueStack:
+        phones.start()
         # A database of its own: the queue figures count only this test's calls.
         dsn = postgres.create_database(f"q{os.getpid()}_{next(_databases)}")
-        stack = start_asterisk(f"q{os.getpid() % 10000}{len(made)}", peers=phones.peers, seats_path=seats)
-        serve = ServeProcess(stack, dsn, artifacts / "serve.log", extra_env={"HOTLINE_SEATS": str(seats)})
-        serve.start().wait_ready(20)
+        stack = start_asterisk(f"q{os.getpid() % 10000}{len(made)}", peers=phones.peers, seats_path=seats,
+                               registry_path=registry)
+        env = {"HOTLINE_SEATS": str(seats), **({"HOTLINE_REGISTRY": str(registry)} if registry else {})}
+        serve = ServeProcess(stack, dsn, artifacts / "serve.log", extra_env=env)
+        try:
+            serve.start().wait_ready(20)
+        except BaseException:
+            serve.stop()
+            stack.asterisk.stop()
+            stack.asterisk.remove()
+            raise
         q = QueueStack(stack, serve, phones, dsn, artifacts)
         made.append(q)
         return q
