@@ -280,6 +280,20 @@ class HotlineService:
         session.deliver(PartyRequest(action, target))
         return True
 
+    async def request_work_order(self, call_id: str, department: str, note: str) -> bool:
+        """Record that the agent dispatches a work order to a department for this call. The work
+        order itself (deadlines, return visit) is the back-office's; this keeps the request."""
+        if self.calls is None:
+            return False
+        registry = self.registry.current
+        target = registry.departments.get(department)
+        if target is None and (line := registry.hotline(department)) is not None:
+            target = registry.departments.get(line.department)
+        if target is None or not await self.calls.exists(call_id):
+            return False
+        await self.calls.event(call_id, "work_order_requested", department=target.id, note=note)
+        return True
+
     def call_state(self, call_id: str) -> dict[str, object] | None:
         """Who is on a live call now, and the last department failure the agent should know of."""
         session = self.dispatcher.session_for(call_id) if self.dispatcher else None

@@ -23,6 +23,8 @@ class AcdProbe(Protocol):
 
     def call_state(self, call_id: str) -> dict[str, object] | None: ...
 
+    async def request_work_order(self, call_id: str, department: str, note: str) -> bool: ...
+
 
 PARTY_ACTIONS = ("add", "drop", "leave", "blind", "attended", "complete")
 
@@ -109,7 +111,23 @@ def add_routes(app: web.Application, probe: AcdProbe) -> None:
             return web.json_response({"error": "no such live call"}, status=404)
         return web.json_response(state)
 
+    async def work_order(request: web.Request) -> web.Response:
+        acd_or_503()
+        try:
+            body = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            return web.json_response({"error": 'body must be JSON like {"department": "12333", "note": "..."}'},
+                                     status=400)
+        department = str(body.get("department", "")) if isinstance(body, dict) else ""
+        note = str(body.get("note", ""))[:2000] if isinstance(body, dict) else ""
+        if not department:
+            return web.json_response({"error": "department is required"}, status=400)
+        if not await probe.request_work_order(request.match_info["call_id"], department, note):
+            return web.json_response({"error": "no such call, or no such department"}, status=404)
+        return web.json_response({"requested": True, "department": department}, status=202)
+
     app.router.add_post("/calls/{call_id}/party", party)
+    app.router.add_post("/calls/{call_id}/work-order", work_order)
     app.router.add_get("/calls/{call_id}", call_state)
     app.router.add_get("/agents", agents)
     app.router.add_post(r"/agents/{agent_id}/{action:login|logout|pause|ready}", agent_action)

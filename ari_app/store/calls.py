@@ -111,6 +111,9 @@ class CallStore:
             json.dumps(detail, ensure_ascii=False),
         )
 
+    async def exists(self, call_id: str) -> bool:
+        return bool(await self._pool.fetchval("SELECT 1 FROM calls WHERE call_id = $1", call_id))
+
     async def open_call_ids(self) -> list[str]:
         rows = await self._pool.fetch(
             "SELECT call_id FROM calls WHERE ended_at IS NULL AND node = $1", self.node

@@ -138,6 +138,9 @@ def test_department_unavailable_agent_is_told_and_keeps_the_caller(
     assert status == 200 and state["agent"] == "1001" and state["department"] is None
     assert state["last_failure"]["reason"] == failed["detail"]["reason"]
     assert _bridge_members(q, call_id) == 2  # caller and agent still talking
+    # ... and the agent can dispatch a work order instead.
+    assert _post(q, f"/calls/{call_id}/work-order", {"department": number, "note": "请回电"}) == 202
+    q.wait_event(caller, "work_order_requested")
     q.stack.ari.delete(f"/channels/{call_id}")
     assert sipp.wait(60).returncode == 0
     assert q.record(caller)["outcome"] == "answered"

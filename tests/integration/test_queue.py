@@ -110,7 +110,7 @@ def test_no_answer_rolls_over_and_pauses_the_agent_and_wrap_up_is_respected(
 
 def test_abandoned_call_is_recorded_with_its_wait(queue_stack: Callable[..., QueueStack]) -> None:
     q = queue_stack([AgentSpec("1001")])  # logged out: nobody answers
-    caller, sipp = q.call(listen_ms=12000)
+    caller, sipp = q.call(listen_ms=20000)  # greeting ~7 s, then ~13 s in the queue
     assert sipp.wait(60).returncode == 0
     record = q.record(caller)
     assert record["outcome"] == "abandoned"
@@ -122,6 +122,10 @@ def test_abandoned_call_is_recorded_with_its_wait(queue_stack: Callable[..., Que
     expected = (record["ended_at"] - queued).total_seconds()
     assert abs(total["abandoned_waits"][0] - expected) < 1.0, (total, expected)
     assert figures["agents"]["logged_out"] == 1
+    # Position announcements every announce_every (10 s) while waiting.
+    announcements = [e for e in q.events(caller) if e["kind"] == "announcement"]
+    assert announcements and announcements[0]["detail"]["position"] == 1, announcements
+    assert (announcements[0]["at"] - queued).total_seconds() >= POLICY["announce_every"] - 0.5
 
 
 def test_agent_feature_codes_from_the_agent_phone(queue_stack: Callable[..., QueueStack], artifacts: Path) -> None:
