@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -37,28 +40,29 @@ from ari_app.store.calls import CallStore
 from ari_app.store.db import connect_pool
 
 log = logs.get_logger("service")
+T = TypeVar("T")
 
 
 class ServiceError(RuntimeError):
     """The service cannot start (a port is taken, ...); the message says what to change."""
 
 
+def _load(what: str, path: Path, loader: Callable[[Path], T]) -> T:
+    """Load a configuration file at start-up; a problem stops the service with a clear message."""
+    try:
+        return loader(path)
+    except RegistryError as exc:
+        raise ServiceError(f"the {what} has problems:\n{exc}") from None
+    except OSError as exc:
+        raise ServiceError(f"cannot read the {what} {path}: {exc.strerror}") from None
+
+
 class HotlineService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.ari = AriRest(settings.ari_url, settings.ari_user, settings.ari_password)
-        try:
-            self.registry = RegistryHolder(settings.registry_path)
-        except RegistryError as exc:
-            raise ServiceError(f"the registry has problems:\n{exc}") from None
-        except OSError as exc:
-            raise ServiceError(f"cannot read the registry {settings.registry_path}: {exc.strerror}") from None
-        try:
-            self.seats = load_seats(settings.seats_path)
-        except RegistryError as exc:
-            raise ServiceError(f"the seats file has problems:\n{exc}") from None
-        except OSError as exc:
-            raise ServiceError(f"cannot read the seats file {settings.seats_path}: {exc.strerror}") from None
+        self.registry = _load("registry", settings.registry_path, RegistryHolder)
+        self.seats = _load("seats file", settings.seats_path, load_seats)
         self.acd: Acd | None = None
         self.acd_store: AcdStore | None = None
         self.agi_routes = AgiRoutes(

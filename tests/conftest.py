@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from ari_app.sandbox.postgres import PostgresCluster
-from tests.harness.services import ServeProcess, Stack, start_asterisk, start_postgres
-from tests.harness.wait import wait_for
+from tests.harness.services import ServeProcess, Stack, assert_no_leaks, start_asterisk, start_postgres
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
@@ -92,12 +91,6 @@ def live(serve: ServeProcess, stack: Stack, artifacts: Path) -> Iterator[ServePr
     new_log = serve.log_text()[log_offset:]
     (artifacts / "serve.log").write_text(new_log)
     shutil.copytree(stack.asterisk.log_dir, artifacts / "asterisk", dirs_exist_ok=True)
-    try:
-        wait_for(lambda: not stack.ari.channels(), 10, "no channels left in Asterisk")
-        wait_for(lambda: not stack.ari.bridges(), 10, "no bridges left in Asterisk")
-    except AssertionError:
-        leftovers = {"channels": stack.ari.channels(), "bridges": stack.ari.bridges()}
-        stack.ari.clear()
-        raise AssertionError(f"leak after test: {leftovers}") from None
+    assert_no_leaks(stack)
     assert "loop_unhandled_exception" not in new_log, "the service's event loop recorded an unhandled exception"
     assert "call_flow_failed" not in new_log, "a call flow raised"

@@ -18,6 +18,14 @@ from ari_app.registry.routing import Decision, Route, static_decision
 
 HEADER = "; Rendered from {source} by `hotline render`. Do not edit: edit the registry and run `hotline reload`.\n"
 DEGRADED_QUEUE = "hotline-degraded"
+# Media options of every endpoint the hotline renders (department lines here; the sandbox's trunk
+# and phones too): G.711, Chinese prompts, media through Asterisk, RFC 4733 DTMF.
+MEDIA_OPTIONS = """disallow = all
+allow = ulaw,alaw
+language = zh
+direct_media = no
+rtp_symmetric = yes
+dtmf_mode = rfc4733"""
 
 
 def _header(registry: Registry) -> str:
@@ -70,12 +78,7 @@ def render_pjsip(registry: Registry) -> str:
 [{line.endpoint}]
 type = endpoint
 context = hotline-department
-disallow = all
-allow = ulaw,alaw
-language = zh
-direct_media = no
-rtp_symmetric = yes
-dtmf_mode = rfc4733
+{MEDIA_OPTIONS}
 aors = {line.endpoint}
 
 [{line.endpoint}]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from ari_app.registry.render import MEDIA_OPTIONS
+
 # The explicit load list (autoload=no). Measured in the design brief to start in under 2 s and to
 # hold load that a full autoload did not. Add a module here when the dialplan or the app needs it.
 MODULES: tuple[str, ...] = (
@@ -185,12 +187,7 @@ protocol = udp
 bind = 127.0.0.1:{cfg.sip_port}
 
 [media-defaults](!)
-disallow = all
-allow = ulaw,alaw
-language = zh
-direct_media = no
-rtp_symmetric = yes
-dtmf_mode = rfc4733
+{MEDIA_OPTIONS}
 media_address = 127.0.0.1
 bind_rtp_to_media_address = yes
 

@@ -193,3 +193,14 @@ def registry_copy(dest: Path, contacts: dict[str, int], replace: dict[str, str] 
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(text, encoding="utf-8")
     return dest
+
+
+def assert_no_leaks(stack: Stack, timeout: float = 10) -> None:
+    """After a test: Asterisk has no channel and no bridge left (cleared, and reported, if it has)."""
+    try:
+        wait_for(lambda: not stack.ari.channels(), timeout, "no channels left in Asterisk")
+        wait_for(lambda: not stack.ari.bridges(), timeout, "no bridges left in Asterisk")
+    except AssertionError:
+        leftovers = {"channels": stack.ari.channels(), "bridges": stack.ari.bridges()}
+        stack.ari.clear()
+        raise AssertionError(f"leak after test: {leftovers}") from None

@@ -15,7 +15,7 @@ import pytest
 from ari_app.sandbox.postgres import PostgresCluster
 from tests.harness.agents import AgentSpec, Phones, agent_action, write_seats
 from tests.harness.records import calls_from, closed_call_from, timed_events
-from tests.harness.services import ServeProcess, Stack, start_asterisk
+from tests.harness.services import ServeProcess, Stack, assert_no_leaks, start_asterisk
 from tests.harness.sipp import SippCall, place_call
 from tests.harness.wait import wait_for
 
@@ -95,8 +95,7 @@ def queue_stack(postgres: PostgresCluster, artifacts: Path) -> Iterator[Callable
     yield make
     for q in made:
         try:
-            wait_for(lambda q=q: not q.stack.ari.channels(), 15, "no channel left")
-            wait_for(lambda q=q: not q.stack.ari.bridges(), 5, "no bridge left")
+            assert_no_leaks(q.stack, 15)
             log = q.serve.log_text()
             assert "loop_unhandled_exception" not in log and "call_flow_failed" not in log
         finally:

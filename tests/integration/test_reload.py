@@ -19,7 +19,7 @@ import pytest
 
 from ari_app.sandbox.postgres import PostgresCluster
 from tests.harness.records import call_events, calls_from, closed_call_from
-from tests.harness.services import REPO, ServeProcess, Stack, registry_copy, start_asterisk
+from tests.harness.services import REPO, ServeProcess, Stack, assert_no_leaks, registry_copy, start_asterisk
 from tests.harness.sipp import SippResult, place_call
 from tests.harness.wait import wait_for
 
@@ -57,13 +57,7 @@ def reload_stack(
         serve.start()
         serve.wait_ready(20)
         yield ReloadStack(stack, serve, registry)
-        try:
-            wait_for(lambda: not stack.ari.channels(), 10, "no channels left in Asterisk")
-            wait_for(lambda: not stack.ari.bridges(), 10, "no bridges left in Asterisk")
-        except AssertionError:
-            leftovers = {"channels": stack.ari.channels(), "bridges": stack.ari.bridges()}
-            stack.ari.clear()
-            raise AssertionError(f"leak after test: {leftovers}") from None
+        assert_no_leaks(stack)
         log = serve.log_text()
         assert "loop_unhandled_exception" not in log
         assert "call_flow_failed" not in log
