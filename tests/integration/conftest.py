@@ -32,10 +32,12 @@ class QueueStack:
     dsn: str
     base: Path
 
-    def call(self, number: str = "12345", listen_ms: int = 60000) -> tuple[str, SippCall]:
+    def call(
+        self, number: str = "12345", listen_ms: int = 60000, rtp_port: int | None = None
+    ) -> tuple[str, SippCall]:
         caller = f"1370{os.getpid() % 10000:04d}{next(_callers):03d}"
         sipp = place_call("greeting-12345", target_port=self.stack.asterisk.sip_port, caller=caller, service=number,
-                          trace_dir=self.base / f"caller-{caller}", listen_ms=listen_ms)
+                          trace_dir=self.base / f"caller-{caller}", listen_ms=listen_ms, rtp_port=rtp_port)
         return caller, sipp
 
     def record(self, caller: str) -> dict[str, Any]:

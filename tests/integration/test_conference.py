@@ -68,9 +68,11 @@ def _bridge_members(q: QueueStack, call_id: str) -> int:
     return len(bridge["channels"])
 
 
-def _connected(q: QueueStack, agent: AgentSpec, listen_ms: int = 60000) -> tuple[str, str, SippCall]:
+def _connected(
+    q: QueueStack, agent: AgentSpec, listen_ms: int = 60000, rtp_port: int | None = None
+) -> tuple[str, str, SippCall]:
     q.login(agent.id)
-    caller, sipp = q.call(listen_ms=listen_ms)
+    caller, sipp = q.call(listen_ms=listen_ms, rtp_port=rtp_port)
     q.wait_event(caller, "agent_connected")
     return caller, calls_from(q.dsn, caller)[-1]["call_id"], sipp
 
@@ -81,15 +83,16 @@ def test_three_parties_by_dtmf_all_hear_each_other(
     agent = AgentSpec("1001", phone="answer-dtmf", hold_ms=1000, dtmf_mode="info",
                       values={"dtmf_1": "*", "dtmf_2": "3", "dtmf_3": "0", "dtmf_4": "1"})  # *301: 12333's line
     q = queue_stack([agent], registry=departments.registry)
-    caller, call_id, sipp = _connected(q, agent, listen_ms=25000)
-    joined = q.wait_event(caller, "department_joined")
+    caller_sink = RtpSink().start()
+    try:
+        caller, call_id, sipp = _connected(q, agent, listen_ms=25000, rtp_port=caller_sink.port)
+        joined = q.wait_event(caller, "department_joined")
+        _three_hear(q, departments, caller_sink)
+    finally:
+        caller_sink.stop()
     assert joined["detail"] == {"department": "human-resources", "mode": "conference",
                                 "members": ["caller", "agent", "department"]}
     assert _bridge_members(q, call_id) == 3
-    # Audio flows to every party while all three are bridged (Asterisk mixes and sends RTP).
-    before = {"agent": q.phones.sinks["1001"].packets, "department": departments.sinks["dept-12333"].packets}
-    wait_for(lambda: q.phones.sinks["1001"].packets > before["agent"] + 25
-             and departments.sinks["dept-12333"].packets > before["department"] + 25, 10, "RTP to agent and department")
     q.stack.ari.delete(f"/channels/{call_id}")  # the caller hangs up
     assert sipp.wait(60).returncode == 0
     record = q.record(caller)
@@ -99,6 +102,28 @@ def test_three_parties_by_dtmf_all_hear_each_other(
     wait_for(lambda: wav.exists() and wav.stat().st_size > 8000, 10, f"the recording {wav}")
     kinds = [e["kind"] for e in q.events(caller)]
     assert kinds.index("department_ringing") < kinds.index("department_joined") < kinds.index("caller_hung_up")
+
+
+def _three_hear(q: QueueStack, departments: Departments, caller: RtpSink) -> None:
+    """While all three are bridged, Asterisk's mix sends RTP to every one of them."""
+    sinks = {"caller": caller, "agent": q.phones.sinks["1001"], "department": departments.sinks["dept-12333"]}
+    before = {name: sink.packets for name, sink in sinks.items()}
+    wait_for(lambda: all(s.packets > before[n] + 25 for n, s in sinks.items()), 10, "RTP to all three parties")
+
+
+def test_department_dropped_back_to_two(queue_stack: Callable[..., QueueStack], departments: Departments) -> None:
+    agent = AgentSpec("1001", phone="answer-wait-bye")
+    q = queue_stack([agent], registry=departments.registry)
+    caller, call_id, sipp = _connected(q, agent, listen_ms=20000)
+    assert _post(q, f"/calls/{call_id}/party", {"action": "add", "department": "01"}) == 202
+    q.wait_event(caller, "department_joined")
+    assert _post(q, f"/calls/{call_id}/party", {"action": "drop"}) == 202
+    left = q.wait_event(caller, "department_left")
+    assert left["detail"]["members"] == ["caller", "agent"]
+    wait_for(lambda: _bridge_members(q, call_id) == 2, 5, "caller and agent only")
+    q.stack.ari.delete(f"/channels/{call_id}")
+    assert sipp.wait(60).returncode == 0
+    assert q.record(caller)["outcome"] == "answered"
 
 
 def test_agent_leaves_caller_and_department_stay(
