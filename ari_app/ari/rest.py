@@ -66,11 +66,7 @@ class AriRest:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise AriError(operation, 0, type(exc).__name__ + _short(exc)) from None
 
-    # -- asterisk / applications -------------------------------------------------------------
-    async def asterisk_info(self) -> Json:
-        result: Json = await self.request(ep.ASTERISK_INFO)
-        return result
-
+    # -- applications -------------------------------------------------------------------------
     async def application(self, name: str) -> Json:
         result: Json = await self.request(ep.APPLICATION_GET, {"applicationName": name})
         return result
@@ -80,18 +76,11 @@ class AriRest:
         result: list[Json] = await self.request(ep.CHANNELS_LIST)
         return result
 
-    async def channel(self, channel_id: str) -> Json:
-        result: Json = await self.request(ep.CHANNEL_GET, {"channelId": channel_id})
-        return result
-
     async def answer(self, channel_id: str) -> None:
         await self.request(ep.CHANNEL_ANSWER, {"channelId": channel_id})
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         await self.request(ep.CHANNEL_HANGUP, {"channelId": channel_id}, {"reason": reason})
-
-    async def ring(self, channel_id: str) -> None:
-        await self.request(ep.CHANNEL_RING, {"channelId": channel_id})
 
     async def play(self, channel_id: str, media: str, playback_id: str, lang: str = "zh") -> Json:
         result: Json = await self.request(
@@ -101,17 +90,9 @@ class AriRest:
         )
         return result
 
-    async def stop_playback(self, playback_id: str) -> None:
-        await self.request(ep.PLAYBACK_STOP, {"playbackId": playback_id})
-
     async def get_variable(self, channel_id: str, name: str) -> str:
         result: Json = await self.request(ep.CHANNEL_VARIABLE_GET, {"channelId": channel_id}, {"variable": name})
         return str(result.get("value", ""))
-
-    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
-        await self.request(
-            ep.CHANNEL_VARIABLE_SET, {"channelId": channel_id}, {"variable": name, "value": value}
-        )
 
     async def originate(
         self,
@@ -134,10 +115,6 @@ class AriRest:
         return result
 
     # -- bridges -------------------------------------------------------------------------------
-    async def bridges(self) -> list[Json]:
-        result: list[Json] = await self.request(ep.BRIDGES_LIST)
-        return result
-
     async def create_bridge(self, bridge_type: str, bridge_id: str, name: str = "") -> Json:
         params: Params = {"type": bridge_type, "bridgeId": bridge_id}
         if name:

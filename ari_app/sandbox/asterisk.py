@@ -15,7 +15,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -293,12 +292,3 @@ class AsteriskSandbox:
     def remove(self) -> None:
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
-
-def wait_port_free(port: int, timeout: float = 10) -> None:
-    def free() -> bool:
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) != 0
-
-    deadline = time.monotonic() + timeout
-    while not free() and time.monotonic() < deadline:
-        time.sleep(0.1)

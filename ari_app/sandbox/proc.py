@@ -27,16 +27,21 @@ def _bindable(port: int, kind: int) -> bool:
         return True
 
 
+_issued: set[int] = set()  # never hand out the same port twice in one process
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     """A port free right now on 127.0.0.1 for TCP (default) or UDP.
 
     Chosen below the kernel's ephemeral range: a port the kernel hands out with bind(0) can be
     taken a moment later as the local port of some outgoing connection, before our server binds it.
+    A port is handed out once per process, so callers that bind later never collide.
     """
     rng = random.Random()
-    for _ in range(200):
+    for _ in range(500):
         port = rng.randrange(_PORT_LOW, _PORT_HIGH)
-        if _bindable(port, kind):
+        if port not in _issued and _bindable(port, kind):
+            _issued.add(port)
             return port
     raise RuntimeError("no free port found")
 

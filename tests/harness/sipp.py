@@ -125,12 +125,12 @@ def place_call(
 ) -> SippCall:
     """Start one call from tests/scenarios/<scenario_name>/scenario.xml (``listen_ms``: how long a
     caller who is not hung up on stays before hanging up)."""
-    from ari_app.sandbox.proc import free_port
+    from ari_app.sandbox.proc import free_port, free_port_both
 
     return start_sipp(
         with_timing(SCENARIOS / scenario_name / "scenario.xml", trace_dir, listen_ms=listen_ms),
         target_port=target_port,
-        local_port=free_port(),
+        local_port=free_port_both(),
         service=service,
         trace_dir=trace_dir,
         keys={"caller": caller, "rtp_port": str(rtp_port or free_port())},
@@ -147,7 +147,7 @@ def start_peer(
     values: dict[str, str] | None = None,
 ) -> SippCall:
     """Run tests/sipp/<name>.xml as a UAS on ``port`` (a department line, an agent phone) until stopped."""
-    from ari_app.sandbox.proc import free_port
+    from ari_app.sandbox.proc import free_port, free_port_both
 
     trace_dir.mkdir(parents=True, exist_ok=True)
     scenario = with_timing(
@@ -158,7 +158,7 @@ def start_peer(
         "-sf", str(scenario),
         "-i", "127.0.0.1",
         "-p", str(port),
-        "-mp", str(free_port()),
+        "-mp", str(free_port_both()),
         "-aa",  # answer OPTIONS (qualify) with 200 OK
         "-nostdin",
         "-trace_msg", "-message_file", str(trace_dir / "messages.log"),

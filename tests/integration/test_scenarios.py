@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ari_app.sandbox.proc import free_port
+from ari_app.sandbox.proc import free_port_both
 from tests.harness.records import call_events, closed_call_from
 from tests.harness.rtp import RtpSink
 from tests.harness.services import ServeProcess, Stack
@@ -33,7 +33,7 @@ def test_scenario(folder: Path, live: ServeProcess, stack: Stack, postgres: Any,
         call = start_sipp(
             with_timing(folder / "scenario.xml", artifacts / "sipp", listen_ms=int(expect.get("listen_ms", 30000))),
             target_port=stack.asterisk.sip_port,
-            local_port=free_port(),
+            local_port=free_port_both(),
             service=str(expect["dial"]),
             trace_dir=artifacts / "sipp",
             keys={"caller": caller_number, "rtp_port": str(sink.port)},
