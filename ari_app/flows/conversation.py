@@ -97,6 +97,11 @@ async def converse(
         await record(ctx.calls.event(session.call_id, "caller_hung_up", agent=agent_id))
         await _end_everything(ctx, session, talk)
         return "answered"
+    except AriError as exc:
+        # Asterisk refused a step (a bridge it lost, say): end the call cleanly, no leg left behind.
+        log.error("conversation_ari_failed", error=str(exc))
+        await _end_everything(ctx, session, talk)
+        return "error"
     finally:
         session.talk = None
 
