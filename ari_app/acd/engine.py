@@ -76,7 +76,6 @@ class Acd:
 
     # -- agent state ---------------------------------------------------------------------------
     async def _set_state(self, agent: AgentSeat, state: AgentState, reason: str = "") -> None:
-        """Change state (keeping the agent's call while busy or in wrap-up), persist it, wake dispatch."""
         now = self._clock()
         if state is AgentState.READY and agent.state is not AgentState.READY:
             agent.idle_since = now
@@ -148,8 +147,14 @@ class Acd:
         self.queue.pop(call_id, None)
         self._offers.pop(call_id, None)
         agent.call_id = call_id
-        await self._set_state(agent, AgentState.BUSY)
+        await self._set_state_keep_call(agent, AgentState.BUSY)
         await self._store.talking(call_id, agent_id, agent_channel, bridge_id, self._clock())
+
+    async def _set_state_keep_call(self, agent: AgentSeat, state: AgentState) -> None:
+        call_id = agent.call_id
+        await self._set_state(agent, state)
+        agent.call_id = call_id
+        await self._store.save_agent(agent)
 
     async def call_ended(self, call_id: str, agent_id: str) -> None:
         """The caller-agent conversation is over: wrap-up, then ready again."""
@@ -160,7 +165,7 @@ class Acd:
             return
         self._handle_times = [*self._handle_times[-99:], self._clock() - agent.state_since]
         agent.wrap_up_until = self._clock() + self.policy.wrap_up
-        await self._set_state(agent, AgentState.WRAP_UP)
+        await self._set_state_keep_call(agent, AgentState.WRAP_UP)
 
     async def abandon(self, call_id: str) -> None:
         """The caller hung up while waiting (or while an agent was ringing)."""
@@ -184,7 +189,7 @@ class Acd:
         agent = self.agent(agent_id)
         if agent.state is not AgentState.BUSY or agent.call_id != call_id:
             agent.call_id = call_id
-            await self._set_state(agent, AgentState.BUSY)
+            await self._set_state_keep_call(agent, AgentState.BUSY)
 
     async def ended_while_away(self, call_id: str, agent_id: str, status: str) -> None:
         """After a restart: a stored waiting or talking call whose caller is gone."""
@@ -193,7 +198,7 @@ class Acd:
         agent = self.agents.get(agent_id)
         if agent is not None and agent.call_id == call_id and agent.state in (AgentState.BUSY, AgentState.RINGING):
             agent.wrap_up_until = self._clock() + self.policy.wrap_up
-            await self._set_state(agent, AgentState.WRAP_UP)
+            await self._set_state_keep_call(agent, AgentState.WRAP_UP)
 
     def staffed_agents(self) -> int:
         staffed = (AgentState.READY, AgentState.RINGING, AgentState.BUSY, AgentState.WRAP_UP)

@@ -104,15 +104,6 @@ def test_three_parties_by_dtmf_all_hear_each_other(
     assert kinds.index("department_ringing") < kinds.index("department_joined") < kinds.index("caller_hung_up")
 
 
-def _bring_in(q: QueueStack, caller: str, call_id: str, department: str) -> None:
-    assert _post(q, f"/calls/{call_id}/party", {"action": "add", "department": department}) == 202
-    q.wait_event(caller, "department_joined")
-
-
-def _caller_hangs_up(q: QueueStack, caller: str, call_id: str, sipp: SippCall) -> None:
-    _caller_hangs_up(q, caller, call_id, sipp)
-
-
 def _three_hear(q: QueueStack, departments: Departments, caller: RtpSink) -> None:
     """While all three are bridged, Asterisk's mix sends RTP to every one of them."""
     sinks = {"caller": caller, "agent": q.phones.sinks["1001"], "department": departments.sinks["dept-12333"]}
@@ -124,12 +115,15 @@ def test_department_dropped_back_to_two(queue_stack: Callable[..., QueueStack], 
     agent = AgentSpec("1001", phone="answer-wait-bye")
     q = queue_stack([agent], registry=departments.registry)
     caller, call_id, sipp = _connected(q, agent, listen_ms=20000)
-    _bring_in(q, caller, call_id, "01")
+    assert _post(q, f"/calls/{call_id}/party", {"action": "add", "department": "01"}) == 202
+    q.wait_event(caller, "department_joined")
     assert _post(q, f"/calls/{call_id}/party", {"action": "drop"}) == 202
     left = q.wait_event(caller, "department_left")
     assert left["detail"]["members"] == ["caller", "agent"]
     wait_for(lambda: _bridge_members(q, call_id) == 2, 5, "caller and agent only")
-    _caller_hangs_up(q, caller, call_id, sipp)
+    q.stack.ari.delete(f"/channels/{call_id}")
+    assert sipp.wait(60).returncode == 0
+    assert q.record(caller)["outcome"] == "answered"
 
 
 def test_agent_leaves_caller_and_department_stay(
@@ -138,14 +132,17 @@ def test_agent_leaves_caller_and_department_stay(
     agent = AgentSpec("1001", phone="answer-wait-bye")
     q = queue_stack([agent], registry=departments.registry)
     caller, call_id, sipp = _connected(q, agent, listen_ms=20000)
-    _bring_in(q, caller, call_id, "12333")
+    assert _post(q, f"/calls/{call_id}/party", {"action": "add", "department": "12333"}) == 202
+    q.wait_event(caller, "department_joined")
     assert _post(q, f"/calls/{call_id}/party", {"action": "leave"}) == 202
     left = q.wait_event(caller, "agent_left")
     assert left["detail"]["members"] == ["caller", "department"]
     wait_for(lambda: _bridge_members(q, call_id) == 2, 5, "caller and department only")
     wait_for(lambda: agents_state(q.serve.http)["1001"]["state"] in ("wrap_up", "ready"), 5, "agent free")
     assert sipp.process.poll() is None, "the caller was dropped when the agent left"
-    _caller_hangs_up(q, caller, call_id, sipp)
+    q.stack.ari.delete(f"/channels/{call_id}")
+    assert sipp.wait(60).returncode == 0
+    assert q.record(caller)["outcome"] == "answered"
 
 
 @pytest.mark.parametrize(
@@ -169,7 +166,9 @@ def test_department_unavailable_agent_is_told_and_keeps_the_caller(
     # ... and the agent can dispatch a work order instead.
     assert _post(q, f"/calls/{call_id}/work-order", {"department": number, "note": "请回电"}) == 202
     q.wait_event(caller, "work_order_requested")
-    _caller_hangs_up(q, caller, call_id, sipp)
+    q.stack.ari.delete(f"/channels/{call_id}")
+    assert sipp.wait(60).returncode == 0
+    assert q.record(caller)["outcome"] == "answered"
 
 
 def test_blind_transfer_to_a_subcenter(queue_stack: Callable[..., QueueStack], departments: Departments) -> None:
@@ -181,7 +180,9 @@ def test_blind_transfer_to_a_subcenter(queue_stack: Callable[..., QueueStack], d
     joined = q.wait_event(caller, "department_joined")
     assert joined["detail"]["members"] == ["caller", "department"] and joined["detail"]["mode"] == "blind"
     assert _bridge_members(q, call_id) == 2
-    _caller_hangs_up(q, caller, call_id, sipp)
+    q.stack.ari.delete(f"/channels/{call_id}")
+    assert sipp.wait(60).returncode == 0
+    assert q.record(caller)["outcome"] == "answered"
 
 
 def test_attended_transfer_to_a_subcenter(queue_stack: Callable[..., QueueStack], departments: Departments) -> None:
@@ -197,7 +198,9 @@ def test_attended_transfer_to_a_subcenter(queue_stack: Callable[..., QueueStack]
     left = q.wait_event(caller, "agent_left")
     assert left["detail"]["members"] == ["caller", "department"]
     wait_for(lambda: _bridge_members(q, call_id) == 2, 5, "caller with the sub-center")
-    _caller_hangs_up(q, caller, call_id, sipp)
+    q.stack.ari.delete(f"/channels/{call_id}")
+    assert sipp.wait(60).returncode == 0
+    assert q.record(caller)["outcome"] == "answered"
 
 
 @pytest.mark.parametrize("first", ["caller", "department", "agent"])
@@ -207,7 +210,8 @@ def test_whoever_hangs_up_first_nothing_is_left(
     agent = AgentSpec("1001", phone="answer-wait-bye")
     q = queue_stack([agent], registry=departments.registry)
     caller, call_id, sipp = _connected(q, agent, listen_ms=30000)
-    _bring_in(q, caller, call_id, "12333")
+    assert _post(q, f"/calls/{call_id}/party", {"action": "add", "department": "12333"}) == 202
+    q.wait_event(caller, "department_joined")
     channels = {c["id"]: c for c in q.stack.ari.channels()}
     if first == "caller":
         q.stack.ari.delete(f"/channels/{call_id}")
