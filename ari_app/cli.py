@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
@@ -75,23 +76,40 @@ def _cmd_up(_args: argparse.Namespace) -> int:
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate the registry, then the seats file against it; print a summary, or the problems."""
     from ari_app.registry.loader import RegistryError, load_registry
     from ari_app.registry.summary import format_summary
+    from ari_app.seats.crosscheck import crosscheck, describe_seats
     from ari_app.settings import REPO_ROOT
 
     path = Path(args.file or os.environ.get("HOTLINE_REGISTRY") or REPO_ROOT / "config" / "hotlines.yaml")
+    seats_path = Path(args.seats or os.environ.get("HOTLINE_SEATS") or path.parent / "seats.yaml")
     try:
         registry = load_registry(path)
+        seats_text = seats_path.read_text(encoding="utf-8")
     except RegistryError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s) in {path}", file=sys.stderr)
-        return 1
+        return _report_problems(exc.problems, path)
     except OSError as exc:
-        print(f"hotline: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"hotline: cannot read {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    except UnicodeDecodeError as exc:
+        print(f"hotline: {seats_path} is not UTF-8 text: {exc.reason}", file=sys.stderr)
+        return 1
+    check = crosscheck(registry, seats_text, str(seats_path))
+    for warning in check.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if check.problems or check.seats is None:
+        return _report_problems(check.problems, seats_path)
     print(format_summary(registry))
+    print(describe_seats(check.seats))
     return 0
+
+
+def _report_problems(problems: Sequence[object], path: Path) -> int:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
+    return 1
 
 
 def _env_or_state(name: str, default: str = "") -> str:
@@ -102,11 +120,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from ari_app.registry.loader import load_registry
     from ari_app.registry.render import write_all
     from ari_app.seats.loader import load_seats
+    from ari_app.seats.phones import agent_passwords
 
     settings_paths = _paths(args)
     registry = load_registry(settings_paths[0])
     seats = load_seats(settings_paths[1])
-    for path in write_all(registry, seats.endpoints, Path(args.out)):
+    passwords = agent_passwords(default_state_dir(os.environ), seats)
+    for path in write_all(registry, seats, passwords, Path(args.out)):
         print(path)
     return 0
 
@@ -123,6 +143,7 @@ def _cmd_reload(args: argparse.Namespace) -> int:
     from ari_app.ami.client import AmiTarget
     from ari_app.registry.deploy import reload_everything
     from ari_app.seats.loader import load_seats
+    from ari_app.seats.phones import agent_passwords
 
     registry_path, seats_path = _paths(args)
     out = args.out or _env_or_state("HOTLINE_ASTERISK_INCLUDE_DIR")
@@ -140,9 +161,9 @@ def _cmd_reload(args: argparse.Namespace) -> int:
     service = None if args.no_service else (
         args.service or f"http://127.0.0.1:{_env_or_state('HOTLINE_HTTP_PORT', '8080')}"
     )
-    report = asyncio.run(
-        reload_everything(registry_path, Path(out), load_seats(seats_path).endpoints, target, service or None)
-    )
+    seats = load_seats(seats_path)
+    passwords = agent_passwords(default_state_dir(os.environ), seats)
+    report = asyncio.run(reload_everything(registry_path, Path(out), seats, passwords, target, service or None))
     for path in report.written:
         print(f"rendered {path}")
     for command in report.ami_outputs:
@@ -156,6 +177,29 @@ def _cmd_reload(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_seats(args: argparse.Namespace) -> int:
+    """Each agent's softphone account: SIP user, password, server."""
+    from ari_app.seats.loader import load_seats
+    from ari_app.seats.phones import agent_passwords
+
+    seats = load_seats(_paths(args)[1])
+    passwords = agent_passwords(default_state_dir(os.environ), seats)
+    server = f"{_env_or_state('HOTLINE_SIP_HOST', '127.0.0.1')}:{_env_or_state('HOTLINE_SIP_PORT', '5060')}"
+    rows = [
+        {"agent": a.id, "name": a.name, "sip_user": a.endpoint, "password": passwords[a.id], "server": server,
+         "groups": list(a.groups), "seconded_by": a.seconded_by}
+        for a in seats.agents
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    print(f"SIP server {server} (UDP), digest authentication; log in from the phone with *72.")
+    print(f"{'agent':<7} {'SIP user':<12} {'password':<18} name")
+    for row in rows:
+        print(f"{row['agent']:<7} {row['sip_user']:<12} {row['password']:<18} {row['name']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="12345 hotline call control on Asterisk")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -166,8 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     calls.add_argument("--events", action="store_true", help="include each call's events")
     calls.set_defaults(func=_cmd_calls)
     sub.add_parser("up", help="local Asterisk + PostgreSQL + serve in the foreground").set_defaults(func=_cmd_up)
-    check = sub.add_parser("check-config", help="validate the hotline registry and print a summary")
-    check.add_argument("file", nargs="?", help="registry file (default: config/hotlines.yaml)")
+    check = sub.add_parser("check-config", help="validate the registry and the seats file, print a summary")
+    check.add_argument("file", nargs="?", help="registry file (default: HOTLINE_REGISTRY or config/hotlines.yaml)")
+    check.add_argument("--seats", help="seats file (default: HOTLINE_SEATS or seats.yaml next to the registry)")
     check.set_defaults(func=_cmd_check_config)
     render = sub.add_parser("render", help="write the dialplan/PJSIP/queue include files from the registry")
     render.add_argument("--out", default=".", help="directory to write into (default: current)")
@@ -181,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     reload.add_argument("--service", help="URL of hotline serve (default: http://127.0.0.1:HOTLINE_HTTP_PORT)")
     reload.add_argument("--no-service", action="store_true", help="reload Asterisk only, not hotline serve")
     reload.set_defaults(func=_cmd_reload)
+    seats = sub.add_parser("seats", help="print each agent's softphone account (SIP user, password, server)")
+    seats.add_argument("--seats", help="seats file (default: HOTLINE_SEATS or config/seats.yaml)")
+    seats.add_argument("--registry", help=argparse.SUPPRESS)
+    seats.add_argument("--json", action="store_true", help="JSON output")
+    seats.set_defaults(func=_cmd_seats)
     return parser
 
 

@@ -23,7 +23,7 @@ from ari_app.acd.figures import CallOutcome
 from ari_app.acd.model import AgentState
 from ari_app.api.health import build_app
 from ari_app.ari.errors import AriError
-from ari_app.ari.events import Channel
+from ari_app.ari.events import Channel, DeviceStateChanged, Event
 from ari_app.ari.rest import AriRest
 from ari_app.ari.stream import AriEventStream, backoff_delay
 from ari_app.calls.dispatcher import CallDispatcher
@@ -33,6 +33,7 @@ from ari_app.flows.common import FlowContext
 from ari_app.flows.intake import intake_flow
 from ari_app.registry.holder import RegistryHolder
 from ari_app.registry.loader import RegistryError
+from ari_app.registry.model import Department
 from ari_app.seats.loader import load_seats
 from ari_app.settings import Settings
 from ari_app.store.acd import AcdStore
@@ -40,6 +41,8 @@ from ari_app.store.calls import CallStore
 from ari_app.store.db import connect_pool
 
 log = logs.get_logger("service")
+PJSIP_DEVICE = "PJSIP/"
+UNREACHABLE_DEVICE = ("UNAVAILABLE", "INVALID")  # device states of a phone that is not registered or not answering
 T = TypeVar("T")
 
 
@@ -132,13 +135,33 @@ class HotlineService:
         self.stream = AriEventStream(
             self.ari,
             self.settings.ari_app,
-            self.dispatcher.on_event,
+            self._on_event,
             self.reconcile,
             backoff_initial=self.settings.ari_backoff_initial,
             backoff_max=self.settings.ari_backoff_max,
             heartbeat=self.settings.ari_heartbeat,
         )
         await self.stream.run()
+
+    def _on_event(self, event: Event) -> None:
+        """Phone states go to the ACD; everything else to the call that owns the channel."""
+        if isinstance(event, DeviceStateChanged):
+            if self.acd is not None and event.device.startswith(PJSIP_DEVICE):
+                self.acd.phone_state(event.device.removeprefix(PJSIP_DEVICE), event.state not in UNREACHABLE_DEVICE)
+            return
+        if self.dispatcher is not None:
+            self.dispatcher.on_event(event)
+
+    async def _watch_phones(self) -> None:
+        """Follow the agents' phones: device-state events from now on, and their state right now."""
+        assert self.acd is not None
+        agents = list(self.acd.agents.values())
+        if not agents:
+            return
+        await self.ari.subscribe(self.settings.ari_app, [f"deviceState:{PJSIP_DEVICE}{a.endpoint}" for a in agents])
+        online = {str(e.get("resource")) for e in await self.ari.endpoints("PJSIP") if e.get("state") == "online"}
+        for agent in agents:
+            self.acd.phone_state(agent.endpoint, agent.endpoint in online)
 
     async def _flow(self, session: CallSession) -> None:
         assert self.calls is not None and self.acd is not None and self.dispatcher is not None
@@ -157,6 +180,7 @@ class HotlineService:
         """
         assert self.calls is not None and self.dispatcher is not None and self.acd is not None
         assert self.acd_store is not None
+        await self._watch_phones()
         open_before = await self.calls.open_call_ids()  # read first: calls opened later are live
         live = {c.call.channel_id: c for c in await self.acd_store.live_calls()}
         application = await self.ari.application(self.settings.ari_app)
@@ -284,18 +308,27 @@ class HotlineService:
         session.deliver(PartyRequest(action, target))
         return True
 
-    async def request_work_order(self, call_id: str, department: str, note: str) -> bool:
-        """Record that the agent dispatches a work order to a department for this call. The work
-        order itself (deadlines, return visit) is the back-office's; this keeps the request."""
-        if self.calls is None:
-            return False
+    def department(self, target: str) -> Department | None:
+        """A department by two-digit short code (departments with seats), id, or hotline number."""
         registry = self.registry.current
-        target = registry.departments.get(department)
-        if target is None and (line := registry.hotline(department)) is not None:
-            target = registry.departments.get(line.department)
-        if target is None or not await self.calls.exists(call_id):
+        for department in registry.departments.values():
+            if department.line is not None and department.line.short_code == target:
+                return department
+        if target in registry.departments:
+            return registry.departments[target]
+        line = registry.hotline(target)
+        return registry.departments.get(line.department) if line is not None else None
+
+    def departments(self) -> list[Department]:
+        return list(self.registry.current.departments.values())
+
+    async def request_work_order(self, call_id: str, department: Department, note: str) -> bool:
+        """Record that the agent dispatches a work order to a department for this call (False: no
+        such call). The work order itself (deadlines, return visit) is the back-office's; this keeps
+        the request."""
+        if self.calls is None or not await self.calls.exists(call_id):
             return False
-        await self.calls.event(call_id, "work_order_requested", department=target.id, note=note)
+        await self.calls.event(call_id, "work_order_requested", department=department.id, note=note)
         return True
 
     def call_state(self, call_id: str) -> dict[str, object] | None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from ari_app.acd.figures import queue_of
 from ari_app.acd.model import AgentSeat, AgentState, QueuedCall
-from ari_app.acd.selection import assign, next_widen_time
+from ari_app.acd.selection import assign, group_can_serve, next_widen_time
 from ari_app.calls.session import AgentOffer
 from ari_app.logs import get_logger
 from ari_app.seats.model import Seats
@@ -34,8 +35,9 @@ class Acd:
         self.policy = seats.policy
         self._store = store
         self._clock = clock
-        self.agents: dict[str, AgentSeat] = {
-            a.id: AgentSeat(a.id, a.endpoint, frozenset(a.groups), a.seconded_by, dict(a.skills)) for a in seats.agents
+        self.agents: dict[str, AgentSeat] = {  # unreachable until Asterisk says the phone is registered
+            a.id: AgentSeat(a.id, a.endpoint, frozenset(a.groups), a.seconded_by, dict(a.skills), reachable=False)
+            for a in seats.agents
         }
         self._by_endpoint = {a.endpoint: a for a in self.agents.values()}
         self.queue: dict[str, QueuedCall] = {}
@@ -75,44 +77,64 @@ class Acd:
         return agent
 
     # -- agent state ---------------------------------------------------------------------------
-    async def _set_state(self, agent: AgentSeat, state: AgentState, reason: str = "") -> None:
+    async def _set_state(self, agent: AgentSeat, state: AgentState, reason: str = "", keep_call: bool = False) -> None:
+        """Change an agent's state: written to PostgreSQL first, applied in memory only once written,
+        so a failed write (raised to the caller) leaves memory as the database has it. Changes are
+        serialized with each other and with dispatch; a change decided on a state that another change
+        replaced while this one waited for its turn is dropped."""
+        seen = (agent.state, agent.state_since, agent.call_id)
+        async with self._lock:
+            if (agent.state, agent.state_since, agent.call_id) != seen:
+                log.info("agent_state_stale", agent=agent.id, state=state.value, now=agent.state.value)
+                return
+            await self._write_state(agent, state, reason, keep_call)
+
+    async def _write_state(self, agent: AgentSeat, state: AgentState, reason: str, keep_call: bool) -> None:
+        """The write itself; the caller holds ``self._lock``."""
         now = self._clock()
-        if state is AgentState.READY and agent.state is not AgentState.READY:
-            agent.idle_since = now
-        agent.state, agent.state_since, agent.pause_reason = state, now, reason
-        if state in (AgentState.READY, AgentState.PAUSED, AgentState.LOGGED_OUT):
-            agent.call_id = ""
-        await self._store.save_agent(agent)
+        freed = state in (AgentState.READY, AgentState.PAUSED, AgentState.LOGGED_OUT) and not keep_call
+        changed = replace(
+            agent, state=state, state_since=now, pause_reason=reason,
+            idle_since=now if state is AgentState.READY and agent.state is not AgentState.READY else agent.idle_since,
+            call_id="" if freed else agent.call_id,
+        )
+        await self._store.save_agent(changed)
+        agent.state, agent.state_since, agent.pause_reason = changed.state, changed.state_since, changed.pause_reason
+        agent.idle_since, agent.call_id = changed.idle_since, changed.call_id
         log.info("agent_state", agent=agent.id, state=state.value, reason=reason)
         self._wake.set()
 
     async def login(self, agent_id: str) -> AgentSeat:
         agent = self.agent(agent_id)
-        if agent.state is AgentState.LOGGED_OUT:
-            await self._set_state(agent, AgentState.READY)
+        async with self._lock:
+            if agent.state is AgentState.LOGGED_OUT:
+                await self._write_state(agent, AgentState.READY, "", False)
         return agent
 
     async def logout(self, agent_id: str) -> AgentSeat:
         agent = self.agent(agent_id)
-        if agent.state in (AgentState.RINGING, AgentState.BUSY):
-            raise AcdError(f"agent {agent_id} is on a call; log out after it")
-        await self._set_state(agent, AgentState.LOGGED_OUT)
+        async with self._lock:
+            if agent.state in (AgentState.RINGING, AgentState.BUSY):
+                raise AcdError(f"agent {agent_id} is on a call; log out after it")
+            await self._write_state(agent, AgentState.LOGGED_OUT, "", False)
         return agent
 
     async def pause(self, agent_id: str, reason: str) -> AgentSeat:
         agent = self.agent(agent_id)
-        if agent.state is AgentState.LOGGED_OUT:
-            raise AcdError(f"agent {agent_id} is logged out")
-        if agent.state in (AgentState.RINGING, AgentState.BUSY):
-            raise AcdError(f"agent {agent_id} is on a call; pause after it")
-        await self._set_state(agent, AgentState.PAUSED, reason or "paused")
+        async with self._lock:
+            if agent.state is AgentState.LOGGED_OUT:
+                raise AcdError(f"agent {agent_id} is logged out")
+            if agent.state in (AgentState.RINGING, AgentState.BUSY):
+                raise AcdError(f"agent {agent_id} is on a call; pause after it")
+            await self._write_state(agent, AgentState.PAUSED, reason or "paused", False)
         return agent
 
     async def ready(self, agent_id: str) -> AgentSeat:
         agent = self.agent(agent_id)
-        if agent.state in (AgentState.RINGING, AgentState.BUSY):
-            raise AcdError(f"agent {agent_id} is on a call")
-        await self._set_state(agent, AgentState.READY)
+        async with self._lock:
+            if agent.state in (AgentState.RINGING, AgentState.BUSY):
+                raise AcdError(f"agent {agent_id} is on a call")
+            await self._write_state(agent, AgentState.READY, "", False)
         return agent
 
     # -- the queue -----------------------------------------------------------------------------
@@ -126,7 +148,8 @@ class Acd:
     async def enqueue(self, call: QueuedCall, deliver: Callable[[AgentOffer], None]) -> None:
         """Put a caller in line (or back in line at its old place); ``deliver`` receives the offers."""
         call.offered_to = ""
-        await self._store.enqueue(call, queue_of(call, self._clock()))
+        staffed = bool(call.group) and group_can_serve(call, self.agents.values())
+        await self._store.enqueue(call, queue_of(call, self._clock(), staffed))
         self.queue[call.call_id] = call
         self._offers[call.call_id] = deliver
         self._wake.set()
@@ -151,10 +174,8 @@ class Acd:
         await self._store.talking(call_id, agent_id, agent_channel, bridge_id, self._clock())
 
     async def _set_state_keep_call(self, agent: AgentSeat, state: AgentState) -> None:
-        call_id = agent.call_id
-        await self._set_state(agent, state)
-        agent.call_id = call_id
-        await self._store.save_agent(agent)
+        """Change state keeping the agent's call (busy, wrap-up): one write."""
+        await self._set_state(agent, state, keep_call=True)
 
     async def call_ended(self, call_id: str, agent_id: str) -> None:
         """The caller-agent conversation is over: wrap-up, then ready again."""
@@ -249,3 +270,14 @@ class Acd:
 
     def waiting(self) -> list[QueuedCall]:
         return list(self.queue.values())
+
+    # -- phones --------------------------------------------------------------------------------
+    def phone_state(self, endpoint: str, reachable: bool) -> None:
+        """Asterisk says the phone of ``endpoint`` is registered and reachable, or not: only agents
+        with a reachable phone are offered calls (no ring time is spent on an absent phone)."""
+        agent = self._by_endpoint.get(endpoint)
+        if agent is None or agent.reachable == reachable:
+            return
+        agent.reachable = reachable
+        log.info("agent_phone", agent=agent.id, endpoint=endpoint, reachable=reachable)
+        self._wake.set()

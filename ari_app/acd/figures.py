@@ -129,10 +129,11 @@ def by_hotline(
     return _split(outcomes, waiting, now, threshold, lambda o: o.hotline, lambda c: c.hotline)
 
 
-def queue_of(call: QueuedCall, now: float) -> str:
+def queue_of(call: QueuedCall, now: float, group_staffed: bool = True) -> str:
     """Which queue a waiting call is in at ``now``: ``expert:<group>`` while only its group may
-    take it, else ``intake``. (A :class:`QueuedCall` carries no queue name, so this is derived.)"""
-    if restricted_to_group(call, now):
+    take it (its preference time runs and ``group_staffed``), else ``intake``. (A
+    :class:`QueuedCall` carries no queue name, so this is derived.)"""
+    if group_staffed and restricted_to_group(call, now):
         return EXPERT_QUEUE_PREFIX + call.group
     return INTAKE_QUEUE
 

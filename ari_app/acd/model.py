@@ -31,6 +31,7 @@ class AgentSeat:
     idle_since: float = 0.0  # when the agent last became free (ready, or end of wrap-up)
     wrap_up_until: float = 0.0
     call_id: str = ""  # the call the agent is ringing for or talking on
+    reachable: bool = True  # the phone is registered and answers qualify (the engine starts agents False)
 
     def serves_group(self, group: str) -> bool:
         """Whether the agent belongs to ``group``: an expert group, or the department that seconded them."""

@@ -8,8 +8,12 @@ Rules (12345 promises a person 7x24, so nothing here may leave a caller stuck be
   goes to the lower agent id, so the choice is deterministic.
 * A call with a ``group`` may only go to agents serving that group (expert group, or the
   department that seconded them) until ``widen_at``; from ``widen_at`` on (inclusive) to anyone
-  eligible, keeping its place in line. ``group`` with ``widen_at == 0`` stays restricted forever
-  (escalation to an expert seat).
+  eligible, keeping its place in line. ``group`` with ``widen_at == 0`` stays restricted for as
+  long as the group is staffed (escalation to an expert seat).
+* A preference that helps nobody costs nothing: it applies only while some agent of the group is
+  staffed and could take the call (logged in and not paused, phone reachable, with the call's
+  skill). Otherwise the call is open to everyone at once, keeping its place.
+* Only agents whose phone is registered and reachable are offered calls.
 * One offer per agent and per call at a time: calls already offered (``offered_to``) and agents
   not READY are not candidates.
 * The head of the line does not block: a call waiting for an absent expert is skipped and the
@@ -53,19 +57,35 @@ def skill_of(call: QueuedCall) -> str:
     return call.skill or DEFAULT_SKILL
 
 
-def eligible(agent: AgentSeat, call: QueuedCall, now: float) -> bool:
+STAFFED = frozenset((AgentState.READY, AgentState.RINGING, AgentState.BUSY, AgentState.WRAP_UP))
+
+
+def could_serve(agent: AgentSeat, call: QueuedCall) -> bool:
+    """Whether ``agent`` is staffed (logged in, not paused), reachable and has the call's skill:
+    someone the call may sensibly wait for, now or after their current call."""
+    return agent.state in STAFFED and agent.reachable and agent.skills.get(skill_of(call), 0) > 0
+
+
+def group_can_serve(call: QueuedCall, agents: Iterable[AgentSeat]) -> bool:
+    """Whether some agent of the call's group could take it (see :func:`could_serve`)."""
+    return any(a.serves_group(call.group) and could_serve(a, call) for a in agents)
+
+
+def eligible(agent: AgentSeat, call: QueuedCall, now: float, group_staffed: bool = True) -> bool:
     """Whether ``agent`` may be offered ``call`` at ``now``.
 
-    The agent must be READY and have the call's skill at a level above 0; the call must not be
-    offered to anyone already; while the call is restricted to its group the agent must serve it.
+    The agent must be READY with a reachable phone and have the call's skill at a level above 0;
+    the call must not be offered to anyone already; while the call is restricted to its group and
+    the group is staffed (``group_staffed``, see :func:`group_can_serve`) the agent must serve it.
     """
-    if agent.state is not AgentState.READY:
+    if agent.state is not AgentState.READY or not agent.reachable:
         return False
     if call.offered_to:
         return False
     if agent.skills.get(skill_of(call), 0) <= 0:
         return False
-    return not (restricted_to_group(call, now) and not agent.serves_group(call.group))
+    restricted = group_staffed and restricted_to_group(call, now)
+    return not (restricted and not agent.serves_group(call.group))
 
 
 def _idle_key(agent: AgentSeat) -> tuple[float, str]:
@@ -83,7 +103,7 @@ def assign(calls: Sequence[QueuedCall], agents: Sequence[AgentSeat], now: float)
     """
     busy = {c.offered_to for c in calls if c.offered_to}
     free = sorted(
-        (a for a in agents if a.state is AgentState.READY and not a.call_id and a.id not in busy),
+        (a for a in agents if a.state is AgentState.READY and a.reachable and not a.call_id and a.id not in busy),
         key=_idle_key,
     )
     used: set[str] = set()
@@ -92,8 +112,11 @@ def assign(calls: Sequence[QueuedCall], agents: Sequence[AgentSeat], now: float)
     for call in queue_order(calls):
         if call.offered_to or call.call_id in seen_calls:
             continue
+        if not free or len(used) == len(free):
+            break
+        staffed = bool(call.group) and group_can_serve(call, agents)
         for agent in free:
-            if agent.id in used or not eligible(agent, call, now):
+            if agent.id in used or not eligible(agent, call, now, staffed):
                 continue
             used.add(agent.id)
             seen_calls.add(call.call_id)

@@ -8,6 +8,7 @@ from typing import Protocol
 from aiohttp import web
 
 from ari_app.api.agents import AcdProbe, add_routes
+from ari_app.api.inputs import MAX_BODY, json_errors, query_int
 
 
 class Probe(AcdProbe, Protocol):
@@ -32,10 +33,7 @@ def build_app(probe: Probe) -> web.Application:
         return web.json_response(state, status=200 if state.get("ready") else 503)
 
     async def calls(request: web.Request) -> web.Response:
-        raw = request.query.get("limit", "20")
-        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-            return web.json_response({"error": "limit must be an integer from 1 to 1000"}, status=400)
-        records = await probe.latest_calls(int(raw))
+        records = await probe.latest_calls(query_int(request, "limit", 20, 1, 1000))
         if records is None:
             return web.json_response({"error": "database not reachable"}, status=503)
         return web.json_response({"calls": records})
@@ -49,7 +47,7 @@ def build_app(probe: Probe) -> web.Application:
             return web.json_response({"reloaded": False, "problems": problems}, status=422)
         return web.json_response({"reloaded": True, **probe.registry_summary()})
 
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
     app.router.add_get("/registry", registry)
     app.router.add_post("/registry/reload", registry_reload)
     add_routes(app, probe)

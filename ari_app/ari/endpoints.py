@@ -20,12 +20,15 @@ class Endpoint:
 
 
 APPLICATION_GET = Endpoint("GET", "/applications/{applicationName}")
+APPLICATION_SUBSCRIBE = Endpoint("POST", "/applications/{applicationName}/subscription")
+ENDPOINTS_BY_TECH = Endpoint("GET", "/endpoints/{tech}")
 CHANNELS_LIST = Endpoint("GET", "/channels")
 CHANNEL_ORIGINATE = Endpoint("POST", "/channels")
 CHANNEL_HANGUP = Endpoint("DELETE", "/channels/{channelId}")
 CHANNEL_ANSWER = Endpoint("POST", "/channels/{channelId}/answer")
 CHANNEL_PLAY = Endpoint("POST", "/channels/{channelId}/play")
 CHANNEL_VARIABLE_GET = Endpoint("GET", "/channels/{channelId}/variable")
+PLAYBACK_STOP = Endpoint("DELETE", "/playbacks/{playbackId}")
 BRIDGE_CREATE = Endpoint("POST", "/bridges")
 BRIDGE_DESTROY = Endpoint("DELETE", "/bridges/{bridgeId}")
 BRIDGE_ADD_CHANNEL = Endpoint("POST", "/bridges/{bridgeId}/addChannel")

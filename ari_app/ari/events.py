@@ -107,6 +107,14 @@ class PlaybackEvent(Event):
 
 
 @dataclass(frozen=True)
+class DeviceStateChanged(Event):
+    """A device's state changed, e.g. ``PJSIP/agent-1001`` to ``UNAVAILABLE`` (its phone is gone)."""
+
+    device: str
+    state: str
+
+
+@dataclass(frozen=True)
 class BridgeEvent(Event):
     bridge_id: str
     bridge_channels: tuple[str, ...]
@@ -177,6 +185,9 @@ def parse_event(data: Json) -> Event:
             target_uri=str(playback.get("target_uri", "")),
             state=str(playback.get("state", "")),
         )
+    device = data.get("device_state")
+    if kind == "DeviceStateChanged" and isinstance(device, dict):
+        return DeviceStateChanged(**base, device=str(device.get("name", "")), state=str(device.get("state", "")))
     bridge = data.get("bridge")
     if isinstance(bridge, dict):
         return BridgeEvent(

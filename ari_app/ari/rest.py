@@ -71,6 +71,18 @@ class AriRest:
         result: Json = await self.request(ep.APPLICATION_GET, {"applicationName": name})
         return result
 
+    async def subscribe(self, name: str, event_sources: list[str]) -> None:
+        """Have the application receive the events of ``event_sources`` (e.g. ``deviceState:PJSIP/agent-1001``)."""
+        await self.request(
+            ep.APPLICATION_SUBSCRIBE, {"applicationName": name}, {"eventSource": ",".join(event_sources)}
+        )
+
+    # -- endpoints -----------------------------------------------------------------------------
+    async def endpoints(self, tech: str) -> list[Json]:
+        """Every endpoint of a technology with its state (``online``, ``offline``, ``unknown``)."""
+        result: list[Json] = await self.request(ep.ENDPOINTS_BY_TECH, {"tech": tech})
+        return result
+
     # -- channels ------------------------------------------------------------------------------
     async def channels(self) -> list[Json]:
         result: list[Json] = await self.request(ep.CHANNELS_LIST)
@@ -89,6 +101,9 @@ class AriRest:
             {"media": media, "playbackId": playback_id, "lang": lang},
         )
         return result
+
+    async def stop_playback(self, playback_id: str) -> None:
+        await self.request(ep.PLAYBACK_STOP, {"playbackId": playback_id})
 
     async def get_variable(self, channel_id: str, name: str) -> str:
         result: Json = await self.request(ep.CHANNEL_VARIABLE_GET, {"channelId": channel_id}, {"variable": name})

@@ -61,6 +61,7 @@ class CallSession:
     live: LiveCall | None = None  # after a restart: the stored queue entry
     queued: QueuedCall | None = None  # the call's place in line, once queued
     repeat_caller: bool = False
+    announcement: str = ""  # the playback id of the last position announcement (stopped on answer)
     talk: Any = None  # the live conversation (flows.conversation.Talk) while the caller talks to someone
 
     def deliver(self, event: Message) -> None:

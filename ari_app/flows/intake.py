@@ -56,8 +56,9 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
         if session.resume != "waiting":
             await _welcome(ctx, session)
         outcome = await _queue_until_answered(ctx, session)
-    except (CallerGone, AriNotFound):
+    except (CallerGone, AriNotFound) as exc:
         outcome = "abandoned" if session.call_id in ctx.acd.queue else "caller_hangup"
+        log.info("caller_gone", reason=type(exc).__name__, detail=str(exc)[:200])
         await ctx.acd.abandon(call_id)
     except AriError as exc:
         log.error("call_ari_failed", error=str(exc))
@@ -83,7 +84,8 @@ async def _welcome(ctx: FlowContext, session: CallSession) -> None:
     if session.route == "fallback":
         reason = await channel_var(ctx, session.channel.id, "HOTLINE_OVERFLOW")
         await record(ctx.calls.event(call_id, "overflow", reason=reason))
-    for prompt in [session.prompt, GREETING]:
+    # The greeting first, then what became of the number dialled (merged, cancelled, overflowed).
+    for prompt in [GREETING, session.prompt]:
         if prompt:
             await play_prompt(ctx, session, prompt)
 
@@ -188,7 +190,8 @@ async def _announce_position(ctx: FlowContext, session: CallSession) -> None:
         "queue-ahead", *number_prompts(position - 1), "queue-callers",
         "queue-wait", *number_prompts(max(1, minutes)), "queue-minutes",
     ]
-    await ctx.ari.play(session.channel.id, ",".join(f"sound:{m}" for m in media), f"pb-{uuid.uuid4().hex}")
+    session.announcement = f"pb-{uuid.uuid4().hex}"
+    await ctx.ari.play(session.channel.id, ",".join(f"sound:{m}" for m in media), session.announcement)
     await record(ctx.calls.event(session.call_id, "announcement", position=position, minutes=max(1, minutes)))
 
 
@@ -249,6 +252,7 @@ async def _talk(
     """Bridge caller and agent until one hangs up (or the agent escalates)."""
     call_id = session.call_id
     bridge = _talk_bridge(session)
+    await _stop_announcement(ctx, session)
     await ctx.ari.create_bridge("mixing", bridge, name=f"call {session.hotline}")
     try:
         await ctx.ari.remove_from_bridge(_holding_bridge(session), session.channel.id)
@@ -256,11 +260,28 @@ async def _talk(
         pass
     await destroy_bridge(ctx, _holding_bridge(session))
     await ctx.ari.add_to_bridge(bridge, session.channel.id)
-    await ctx.ari.add_to_bridge(bridge, agent_channel)
+    try:
+        await ctx.ari.add_to_bridge(bridge, agent_channel)
+    except AriNotFound:  # the agent hung up right after answering: the caller goes back in line
+        await destroy_bridge(ctx, bridge)
+        await ctx.acd.offer_failed(call_id, agent_id, "hung up on answer")
+        await record(ctx.calls.event(call_id, "agent_missed", agent=agent_id, reason="hung up on answer"))
+        return Requeue()
     await ctx.acd.connected(call_id, agent_id, agent_channel, bridge)
     waited = ctx.acd.now() - session.queued.enqueued_at if session.queued else 0.0
     await record(ctx.calls.event(call_id, "agent_connected", agent=agent_id, waited=round(waited, 2)))
     return await converse(ctx, session, agent_id, agent_channel, bridge)
+
+
+async def _stop_announcement(ctx: FlowContext, session: CallSession) -> None:
+    """Cut a position announcement short: Asterisk moves a channel between bridges only after
+    its playback ends, and the agent must not wait through "您前面还有..." in silence."""
+    playback, session.announcement = session.announcement, ""
+    if playback:
+        try:
+            await ctx.ari.stop_playback(playback)
+        except AriError:
+            pass  # already finished
 
 
 async def _resume_talking(ctx: FlowContext, session: CallSession) -> str:

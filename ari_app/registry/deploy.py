@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ari_app.ami.client import AmiTarget, run_commands
 from ari_app.registry.loader import load_registry
 from ari_app.registry.render import write_all
+from ari_app.seats.model import Seats
 
 RELOAD_COMMANDS = ["dialplan reload", "module reload res_pjsip.so", "module reload app_queue.so"]
 
@@ -28,12 +29,13 @@ class ReloadReport:
 async def reload_everything(
     registry_path: Path,
     out_dir: Path,
-    agent_endpoints: Sequence[str],
+    seats: Seats,
+    passwords: Mapping[str, str],
     ami: AmiTarget,
     service_url: str | None,
 ) -> ReloadReport:
     registry = load_registry(registry_path)  # RegistryError: nothing is written or reloaded
-    written = write_all(registry, agent_endpoints, out_dir)
+    written = write_all(registry, seats, passwords, out_dir)
     outputs = await run_commands(ami, RELOAD_COMMANDS)
     service = _tell_service(service_url) if service_url else None
     return ReloadReport(written, outputs, service)

@@ -108,9 +108,15 @@ class Registry:
 
 
 def required_seconded_staff(annual_volume: int) -> int:
-    """The plan's rule: under 500 a year at least 1; 500-2000 at least 2; over 2000 at least 3."""
-    if annual_volume < 500:
-        return 1
-    if annual_volume <= 2000:
+    """The least staff a department seconds to 12345 for a line with this many calls a year.
+
+    The plan: "年受理量500件以下的至少选派1人;年受理量500-2000件的至少选派2人;年受理量在2000件
+    以上的至少选派3人". Read as Chinese rules are, 以上 and 以下 include the stated figure, so two
+    bands share 500 and two share 2000, and there the stricter applies: up to 499 calls a year at
+    least 1, 500 to 1999 at least 2, 2000 or more at least 3.
+    """
+    if annual_volume >= 2000:
+        return 3
+    if annual_volume >= 500:
         return 2
-    return 3
+    return 1

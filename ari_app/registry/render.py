@@ -3,18 +3,22 @@
 - ``hotline-numbers.conf``: one extension per hotline number in ``[hotline-numbers]``, setting the
   route the dialplan takes when the FastAGI server cannot be reached;
 - ``hotline-pjsip.conf``: an endpoint and an AOR per department or sub-center line;
-- ``hotline-queues.conf``: the app_queue queue of the degraded path.
+- ``hotline-queues.conf``: the app_queue queue of the degraded path;
+- ``hotline-agents.conf``: the agents' phones (endpoint, digest auth, AOR) from the seats file.
 
-Deterministic: the same registry (and seat list) gives the same bytes.
+Deterministic: the same registry, seat list and passwords give the same bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ari_app.registry.model import Registry
 from ari_app.registry.routing import Decision, Route, static_decision
+from ari_app.seats.model import Seats
+from ari_app.seats.phones import render_agent_phones
 
 HEADER = "; Rendered from {source} by `hotline render`. Do not edit: edit the registry and run `hotline reload`.\n"
 DEGRADED_QUEUE = "hotline-degraded"
@@ -110,21 +114,48 @@ announce-frequency = 0
 """
 
 
-def render_all(registry: Registry, agent_endpoints: Sequence[str]) -> dict[str, str]:
+AGENTS_FILE = "hotline-agents.conf"  # holds the agents' SIP passwords: written 0600 (or as it was)
+
+
+def render_all(
+    registry: Registry, seats: Seats, passwords: Mapping[str, str], media_address: str = ""
+) -> dict[str, str]:
+    """File name -> contents. ``passwords``: agent id -> SIP password (see ari_app.seats.phones);
+    ``media_address``: bind the agents' RTP to this address (the sandbox's SIP host) instead of all."""
+    phone_media = MEDIA_OPTIONS
+    if media_address:
+        phone_media += f"\nmedia_address = {media_address}\nbind_rtp_to_media_address = yes"
     return {
         "hotline-numbers.conf": render_numbers(registry),
         "hotline-pjsip.conf": render_pjsip(registry),
-        "hotline-queues.conf": render_queues(registry, agent_endpoints),
+        "hotline-queues.conf": render_queues(registry, seats.endpoints),
+        AGENTS_FILE: render_agent_phones(seats, passwords, _header(registry), phone_media),
     }
 
 
-def write_all(registry: Registry, agent_endpoints: Sequence[str], out: Path) -> list[Path]:
+def write_all(
+    registry: Registry, seats: Seats, passwords: Mapping[str, str], out: Path, media_address: str = ""
+) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in render_all(registry, agent_endpoints).items():
-        path = out / name
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        written.append(path)
+    for name, text in render_all(registry, seats, passwords, media_address).items():
+        written.append(_replace_file(out / name, text, private=name == AGENTS_FILE))
     return written
+
+
+def _replace_file(path: Path, text: str, private: bool) -> Path:
+    """Write ``text`` atomically. A private file is created 0600; an existing file keeps its owner and mode."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    try:
+        before = path.stat()
+    except FileNotFoundError:
+        os.chmod(tmp, 0o600 if private else 0o644)
+    else:
+        os.chmod(tmp, before.st_mode & 0o7777)
+        if hasattr(os, "chown") and os.geteuid() == 0:
+            os.chown(tmp, before.st_uid, before.st_gid)
+    tmp.replace(path)
+    return path

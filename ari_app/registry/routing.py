@@ -38,7 +38,10 @@ class Decision:
     then: Then = Then.CONTINUE
     dial: str = ""  # Asterisk dial string for DEPARTMENT / SUBCENTER
     dial_timeout: int = 0
-    group: str = ""  # preferred agent group: an expert group, or the department whose staff were seconded
+    # Preferred agent group when 12345 intake takes the call: an expert group (12328), or the
+    # department whose seconded staff answer first (merged lines). Empty for kept-seat lines: their
+    # overflow is plain 12345 intake (the department seconds nobody), and for the platform number.
+    group: str = ""
 
 
 UNKNOWN_PROMPT = "unknown-number"
@@ -80,7 +83,6 @@ def _decide_line(registry: Registry, line: Hotline, today: date) -> Decision:
         number,
         dial=f"PJSIP/{department.line.endpoint}",
         dial_timeout=line.ring_timeout or registry.department_ring_timeout,
-        group=department.id,
     )
 
 
@@ -88,8 +90,8 @@ def static_decision(registry: Registry, line: Hotline) -> Decision:
     """The decision rendered into the dialplan for when the FastAGI server is unreachable.
 
     It cannot know the date, so it takes the choice that always reaches a person: 12345 intake
-    for merged numbers (no announcement), the department's seats (with intake as overflow) for
-    kept-seat numbers.
+    for merged numbers (no announcement, the department's seconded staff preferred), the
+    department's seats (with plain intake, no preferred group, as overflow) for kept-seat numbers.
     """
     decision = _decide_line(registry, line, date.min)
     if decision.route is Route.INTAKE:

@@ -42,6 +42,7 @@ def format_summary(registry: Registry) -> str:
     lines.append(f"  {_pad('total', 24)}{len(registry.hotlines):>3}")
     lines.append(f"departments: {len(registry.departments)}")
     lines += _transition_lines(registry)
+    lines += _seconded_lines(registry)
     for group, members in registry.expert_groups.items():
         names = "、".join(registry.departments[m].name for m in members if m in registry.departments)
         lines.append(f"expert group {group}: {names}")
@@ -60,6 +61,15 @@ def _transition_lines(registry: Registry) -> list[str]:
     hangup = " ".join(h.number for h in merged if h.after_cancel is AfterCancel.HANGUP)
     after = f"; after it: intercept notice, then 12345 intake (hang up instead: {hangup or 'none'})"
     return [f"transition: {spans}{after}"]
+
+
+def _seconded_lines(registry: Registry) -> list[str]:
+    seconded = [h for h in registry.hotlines.values() if h.seconded_staff > 0]
+    if not seconded:
+        return []
+    total = sum(h.seconded_staff for h in seconded)
+    departments = len({h.department for h in seconded})
+    return [f"seconded staff required by the registry: {total} from {departments} departments"]
 
 
 def _kept_seat_lines(registry: Registry) -> list[str]:

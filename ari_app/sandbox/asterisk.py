@@ -23,12 +23,15 @@ from ari_app.registry.render import write_all
 from ari_app.sandbox.confgen import DIALPLAN_FRAGMENTS_DIR, AsteriskConfig, SipPeer, render_all
 from ari_app.sandbox.proc import run, wait_until
 from ari_app.seats.loader import load_seats
-from ari_app.settings import REPO_ROOT
+from ari_app.seats.phones import agent_passwords, new_phone_password
+from ari_app.secrets_store import ensure_secrets
+from ari_app.settings import REPO_ROOT, default_state_dir
 
 ROOT_PACKAGES = ("asterisk", "asterisk-modules", "asterisk-config", "asterisk-core-sounds-en-gsm")
 MODULE_DIRS = ("/usr/lib/x86_64-linux-gnu/asterisk/modules", "/usr/lib/aarch64-linux-gnu/asterisk/modules",
                "/usr/lib/asterisk/modules")
 RUNS_DIR = "hotline-runs"
+TEST_CALLER_KEY = "HOTLINE_TEST_CALLER_PASSWORD"
 
 
 class SandboxError(RuntimeError):
@@ -108,6 +111,9 @@ class AsteriskSandbox:
     peers: tuple[SipPeer, ...] = ()
     registry_path: Path = REPO_ROOT / "config" / "hotlines.yaml"
     seats_path: Path = REPO_ROOT / "config" / "seats.yaml"
+    state_dir: Path = field(default_factory=lambda: default_state_dir(os.environ))  # where SIP passwords live
+    sip_host: str = "127.0.0.1"
+    trunk_match: tuple[str, ...] = ("127.0.0.1",)
     ari_user: str = "hotline"
     ami_user: str = "hotline"
     ari_app: str = "hotline"
@@ -176,6 +182,9 @@ class AsteriskSandbox:
             ari_app=self.ari_app,
             dialplan_files=tuple(fragments),
             peers=self.peers,
+            sip_host=self.sip_host,
+            trunk_match=self.trunk_match,
+            test_caller_password=self.test_caller_password(),
         )
         etc = run_dir / "etc"
         for filename, text in render_all(cfg).items():
@@ -195,8 +204,13 @@ class AsteriskSandbox:
     def render_registry(self, registry_path: Path | None = None) -> None:
         """Write the registry's include files (numbers, department lines, degraded queue) to etc/."""
         registry = load_registry(registry_path or self.registry_path)
-        agents = load_seats(self.seats_path).endpoints
-        write_all(registry, agents, self.run_dir / "etc")
+        seats = load_seats(self.seats_path)
+        write_all(registry, seats, agent_passwords(self.state_dir, seats), self.run_dir / "etc",
+                  media_address=self.sip_host)
+
+    def test_caller_password(self) -> str:
+        """The test caller's SIP password (made on first use, kept in the state dir's secrets.env)."""
+        return ensure_secrets(self.state_dir, (TEST_CALLER_KEY,), new_phone_password)[TEST_CALLER_KEY]
 
     def _link_data(self) -> None:
         """data/ = the distribution's sounds and ARI docs + the project's Chinese prompts and music."""

@@ -61,6 +61,9 @@ class AsteriskConfig:
     ari_app: str = "hotline"
     dialplan_files: tuple[str, ...] = ()
     peers: tuple[SipPeer, ...] = field(default_factory=tuple)
+    sip_host: str = "127.0.0.1"  # SIP and RTP bind here (HOTLINE_SIP_HOST)
+    trunk_match: tuple[str, ...] = ("127.0.0.1",)  # addresses let in as the carrier trunk, unauthenticated
+    test_caller_password: str = field(default="", repr=False)  # "" = no test-caller account
 
     @property
     def etc(self) -> PurePosixPath:
@@ -173,10 +176,18 @@ write = system,call,agent,user,config,command,reporting,originate
 """
 
 
+TEST_CALLER = "test-caller"  # a softphone account that dials the hotline numbers as a citizen would
+
+
 def pjsip_conf(cfg: AsteriskConfig) -> str:
+    """Transport, the carrier trunk (let in by address), the test caller and static peers.
+
+    Requests are identified by the endpoint they name before any match by address
+    (``endpoint_identifier_order = username,ip``): on one host the trunk, the agents' phones and
+    the test caller share an address, and a match by address first would make every phone the trunk.
+    """
     parts = [
-        f"""; Callers arrive through the trunk (any SIP from 127.0.0.1 that names no known endpoint).
-[global]
+        f"""[global]
 type = global
 endpoint_identifier_order = username,ip
 user_agent = hotline12345
@@ -184,23 +195,43 @@ user_agent = hotline12345
 [transport-udp]
 type = transport
 protocol = udp
-bind = 127.0.0.1:{cfg.sip_port}
+bind = {cfg.sip_host}:{cfg.sip_port}
 
 [media-defaults](!)
 {MEDIA_OPTIONS}
-media_address = 127.0.0.1
+media_address = {cfg.sip_host}
 bind_rtp_to_media_address = yes
 
+; Callers arrive through the trunk: SIP from the carrier addresses that names no known endpoint.
 [trunk](media-defaults)
 type = endpoint
 context = hotline-inbound
-
-[trunk-identify]
-type = identify
-endpoint = trunk
-match = 127.0.0.1
 """
     ]
+    if cfg.trunk_match:
+        parts.append(f"[trunk-identify]\ntype = identify\nendpoint = trunk\nmatch = {','.join(cfg.trunk_match)}\n")
+    if cfg.test_caller_password:
+        parts.append(
+            f"""; A softphone that calls the hotline numbers as a citizen, through the trunk's inbound path.
+[{TEST_CALLER}](media-defaults)
+type = endpoint
+context = hotline-inbound
+auth = {TEST_CALLER}
+aors = {TEST_CALLER}
+rewrite_contact = yes
+
+[{TEST_CALLER}]
+type = auth
+auth_type = userpass
+username = {TEST_CALLER}
+password = {cfg.test_caller_password}
+
+[{TEST_CALLER}]
+type = aor
+max_contacts = 1
+remove_existing = yes
+"""
+        )
     for peer in cfg.peers:
         parts.append(
             f"""[{peer.name}](media-defaults)
@@ -214,7 +245,7 @@ type = aor
 contact = {peer.contact}
 """
         )
-    parts.append('#tryinclude "hotline-pjsip.conf"\n')
+    parts.append('#tryinclude "hotline-pjsip.conf"\n#tryinclude "hotline-agents.conf"\n')
     return "\n".join(parts)
 
 

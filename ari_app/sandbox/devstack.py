@@ -6,15 +6,20 @@ Ctrl-C (or SIGTERM) stops the app, then Asterisk, then PostgreSQL, leaving no pr
 from __future__ import annotations
 
 import asyncio
+import errno
+import ipaddress
 import os
 import socket
 import sys
+from pathlib import Path
 
 from ari_app import logs
 from ari_app.sandbox import state as install_state
 from ari_app.sandbox.asterisk import AsteriskSandbox, SandboxError
 from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.sandbox.proc import free_port
+from ari_app.seats.loader import load_seats
+from ari_app.seats.phones import agent_passwords
 from ari_app.service import serve
 from ari_app.settings import Settings, default_state_dir
 
@@ -24,12 +29,57 @@ def _port(name: str, default: int) -> int:
     return int(raw) if raw.isdigit() else default
 
 
-def _check_free(port: int, kind: int, what: str) -> None:
+def _check_free(port: int, kind: int, what: str, host: str = "127.0.0.1") -> None:
     with socket.socket(socket.AF_INET, kind) as sock:
         try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            raise SandboxError(f"{what} port {port} on 127.0.0.1 is taken; set the variable to another port") from None
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise SandboxError(f"HOTLINE_SIP_HOST {host} is not an address of this machine") from None
+            raise SandboxError(f"{what} port {port} on {host} is taken; set the variable to another port") from None
+
+
+def _sip_host() -> str:
+    host = os.environ.get("HOTLINE_SIP_HOST", "") or "127.0.0.1"
+    try:
+        return str(ipaddress.IPv4Address(host))
+    except ValueError:
+        raise SandboxError(f"HOTLINE_SIP_HOST must be an IPv4 address of this machine, got {host!r}") from None
+
+
+def _trunk_addresses(sip_host: str) -> tuple[str, ...]:
+    """Who may call in unauthenticated, as the carrier trunk: HOTLINE_TRUNK_ADDRESSES (comma-separated
+    addresses or networks) if set; else 127.0.0.1 when SIP is on loopback, and nobody off loopback."""
+    raw = os.environ.get("HOTLINE_TRUNK_ADDRESSES", "")
+    if raw.strip():
+        items = [item.strip() for item in raw.split(",") if item.strip()]
+        try:
+            return tuple(str(ipaddress.ip_network(item, strict=False)) for item in items)
+        except ValueError as exc:
+            raise SandboxError(f"HOTLINE_TRUNK_ADDRESSES: {exc}") from None
+    return ("127.0.0.1",) if ipaddress.IPv4Address(sip_host).is_loopback else ()
+
+
+def banner(sip_host: str, sip_port: int, http_port: int, trunk: tuple[str, ...], accounts: dict[str, str],
+           sandbox: str, log_dir: Path) -> str:
+    """What ``scripts/up`` tells a newcomer: how to call in, how to be an agent, where to look."""
+    server = f"{sip_host}:{sip_port}"
+    lines = ["", "12345 hotline is up.", ""]
+    if trunk:
+        lines.append(f"  Call in (no account): from {', '.join(trunk)} call sip:12345@{server} (UDP)")
+    lines += [
+        f"  Call in as a citizen from any device: softphone account test-caller, password {accounts['test-caller']},",
+        f"           server {server} (UDP); dial 12345 (or any hotline number, e.g. 12349, 12333).",
+        f"  Be agent 1001: register a softphone as user agent-1001, password {accounts.get('1001', '(not in seats)')},",
+        f"           server {server} (UDP); dial *72 to log in (*74 pause, *75 ready, *73 log out).",
+        "           A caller to 12345 then rings your phone. Every agent's account: .venv/bin/hotline seats",
+        f"  HTTP:    http://127.0.0.1:{http_port}/readyz   /agents   /queues   /calls",
+        f"  Asterisk CLI: scripts/asterisk-sandbox cli {sandbox} 'pjsip show contacts'",
+        f"  Logs:    {log_dir}",
+        "  Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def _say(text: str) -> None:
@@ -39,10 +89,12 @@ def _say(text: str) -> None:
 def up() -> int:
     state_dir = default_state_dir(os.environ)
     values = install_state.load_or_create(state_dir)
+    sip_host = _sip_host()
+    trunk = _trunk_addresses(sip_host)
     sip_port = _port("HOTLINE_SIP_PORT", 5060)
     http_port = _port("HOTLINE_HTTP_PORT", 8080)
     agi_port = _port("HOTLINE_AGI_PORT", 4573)
-    _check_free(sip_port, socket.SOCK_DGRAM, "HOTLINE_SIP_PORT")
+    _check_free(sip_port, socket.SOCK_DGRAM, "HOTLINE_SIP_PORT", sip_host)
     _check_free(http_port, socket.SOCK_STREAM, "HOTLINE_HTTP_PORT")
     _check_free(agi_port, socket.SOCK_STREAM, "HOTLINE_AGI_PORT")
 
@@ -64,10 +116,15 @@ def up() -> int:
         ari_password=values["HOTLINE_ARI_PASSWORD"],
         ami_password=values["HOTLINE_AMI_PASSWORD"],
         rtp_start=_port("HOTLINE_RTP_START", 20000),
+        state_dir=state_dir,
+        sip_host=sip_host,
+        trunk_match=trunk,
     )
     # What `hotline reload` and `hotline calls` need to find this stack.
     values.update(
         HOTLINE_AMI_PORT=str(asterisk.ami_port),
+        HOTLINE_SIP_HOST=sip_host,
+        HOTLINE_SIP_PORT=str(sip_port),
         HOTLINE_HTTP_PORT=str(http_port),
         HOTLINE_ASTERISK_INCLUDE_DIR=str(asterisk.run_dir / "etc"),
     )
@@ -85,15 +142,9 @@ def up() -> int:
                 "HOTLINE_AGI_PORT": str(agi_port),
             }
         )
-        _say(
-            "\n12345 hotline is up.\n"
-            f"  Dial in: point a SIP softphone at 127.0.0.1:{sip_port} (UDP), no registration, and call\n"
-            f"           sip:12345@127.0.0.1:{sip_port}  (calls from 127.0.0.1 arrive as the trunk)\n"
-            f"  HTTP:    http://127.0.0.1:{http_port}/readyz   http://127.0.0.1:{http_port}/calls\n"
-            f"  Asterisk CLI: scripts/asterisk-sandbox cli {asterisk.name} 'core show channels'\n"
-            f"  Logs:    {asterisk.log_dir}\n"
-            "  Ctrl-C stops everything.\n"
-        )
+        seats = load_seats(settings.seats_path)
+        accounts = {**agent_passwords(state_dir, seats), "test-caller": asterisk.test_caller_password()}
+        _say(banner(sip_host, sip_port, http_port, trunk, accounts, asterisk.name, asterisk.log_dir))
         logs.configure(settings.log_level)
         asyncio.run(serve(settings))
     finally:

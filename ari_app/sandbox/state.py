@@ -11,36 +11,20 @@ import os
 from pathlib import Path
 
 from ari_app.sandbox.proc import free_port, new_password
+from ari_app.secrets_store import ensure_secrets, secrets_path, update_secrets
 from ari_app.settings import read_secrets_file
 
 
 def load_or_create(state_dir: Path) -> dict[str, str]:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    path = state_dir / "secrets.env"
-    values = read_secrets_file(path)
-    changed = False
-    for key in ("HOTLINE_ARI_PASSWORD", "HOTLINE_AMI_PASSWORD"):
-        if not values.get(key):
-            values[key] = new_password()
-            changed = True
-    if not values.get("HOTLINE_PG_PORT"):
-        values["HOTLINE_PG_PORT"] = str(free_port())
-        changed = True
-    if changed:
-        save(state_dir, values)
-    return values
+    """This install's secrets, with the ARI and AMI passwords and the PostgreSQL port created on first use."""
+    ensure_secrets(state_dir, ("HOTLINE_ARI_PASSWORD", "HOTLINE_AMI_PASSWORD"), new_password)
+    ensure_secrets(state_dir, ("HOTLINE_PG_PORT",), lambda: str(free_port()))
+    return read_secrets_file(secrets_path(state_dir))
 
 
 def save(state_dir: Path, values: dict[str, str]) -> None:
-    path = state_dir / "secrets.env"
-    tmp = path.with_suffix(".tmp")
-    body = "# Generated per install by scripts/up. Keep private.\n" + "".join(
-        f"{k}={v}\n" for k, v in sorted(values.items())
-    )
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(body)
-    tmp.replace(path)
+    """Record ``values`` (ports, DSN, include dir) beside the other secrets, keeping the rest."""
+    update_secrets(state_dir, values)
 
 
 def _install_key(state_dir: Path) -> str:

@@ -9,22 +9,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ari_app.sandbox.confgen import SipPeer
 from ari_app.sandbox.proc import free_port_both
+from ari_app.settings import read_secrets_file
+from tests.harness.ari import AriProbe
 from tests.harness.rtp import RtpSink
-from tests.harness.sipp import SippCall, start_peer
+from tests.harness.sipp import Account, SippCall, start_phone
+from tests.harness.wait import wait_for
 
 
 @dataclass
 class AgentSpec:
     id: str
-    phone: str = "answer-then-bye"  # tests/sipp/<phone>.xml
+    phone: str = "answer-then-bye"  # tests/sipp/<phone>.xml; "" = the phone is off (never registers)
     hold_ms: int = 1000
     groups: tuple[str, ...] = ()
     seconded_by: str | None = None
     skills: dict[str, int] = field(default_factory=lambda: {"general": 3})
     values: dict[str, str] = field(default_factory=dict)  # more [keywords] for the phone's scenario
-    dtmf_mode: str = "rfc4733"
 
     @property
     def endpoint(self) -> str:
@@ -48,34 +49,53 @@ def write_seats(dest: Path, agents: list[AgentSpec], **policy: int) -> Path:
     return dest
 
 
+def phone_passwords(state_dir: Path) -> dict[str, str]:
+    """Agent id -> SIP password, as the sandbox generated them into the state dir's secrets.env."""
+    values = read_secrets_file(state_dir / "secrets.env")
+    return {k.removeprefix("HOTLINE_AGENT_").removesuffix("_PASSWORD"): v for k, v in values.items()
+            if k.startswith("HOTLINE_AGENT_") and k.endswith("_PASSWORD")}
+
+
 @dataclass
 class Phones:
-    """One SIPp UAS per agent, on its own port; ``peers`` goes to the sandbox's PJSIP config."""
+    """One SIPp phone per agent, on its own port: it registers as the agent's endpoint with the
+    password the sandbox generated, then answers calls with its ``phone`` scenario."""
 
     specs: list[AgentSpec]
     base: Path
     ports: dict[str, int] = field(default_factory=dict)
     running: dict[str, SippCall] = field(default_factory=dict)
     sinks: dict[str, RtpSink] = field(default_factory=dict)  # what each agent's phone hears
+    _accounts: dict[str, Account] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.ports = {a.id: free_port_both() for a in self.specs}
         self.sinks = {a.id: RtpSink() for a in self.specs}
 
-    @property
-    def peers(self) -> tuple[SipPeer, ...]:
-        return tuple(
-            SipPeer(a.endpoint, f"sip:{a.endpoint}@127.0.0.1:{self.ports[a.id]}", context="hotline-agents",
-                    dtmf_mode=a.dtmf_mode)
-            for a in self.specs
-        )
+    def account(self, agent_id: str) -> Account:
+        assert self._accounts, "phones not started"
+        return self._accounts[agent_id]
 
-    def start(self) -> Phones:
+    def start(self, sip_port: int, state_dir: Path) -> Phones:
+        passwords = phone_passwords(state_dir)
+        self._accounts = {a.id: Account(a.endpoint, passwords[a.id], sip_port) for a in self.specs}
         for a in self.specs:
+            if not a.phone:
+                continue  # an agent whose phone is off (never registers)
             self.sinks[a.id].start()
-            self.running[a.id] = start_peer(a.phone, port=self.ports[a.id], trace_dir=self.base / a.endpoint,
-                                            hold_ms=a.hold_ms, rtp_port=self.sinks[a.id].port, values=a.values)
+            self.running[a.id] = start_phone(a.phone, account=self._accounts[a.id], port=self.ports[a.id],
+                                             trace_dir=self.base / a.endpoint, hold_ms=a.hold_ms,
+                                             rtp_port=self.sinks[a.id].port, values=a.values)
         return self
+
+    def wait_registered(self, ari: AriProbe, timeout: float = 15) -> None:
+        """Until Asterisk lists every phone's endpoint as online (registered and qualified)."""
+        wanted = {a.endpoint for a in self.specs if a.phone}
+
+        def online() -> bool:
+            return wanted <= {e["resource"] for e in ari.get("/endpoints/PJSIP") if e["state"] == "online"}
+
+        wait_for(online, timeout, f"phones {sorted(wanted)} registered")
 
     def stop(self) -> None:
         for phone in self.running.values():

@@ -51,7 +51,12 @@ def start_asterisk(
     ari_app: str = "hotline",
     registry_path: Path | None = None,
     seats_path: Path | None = None,
+    state_dir: Path | None = None,
+    sip_host: str = "127.0.0.1",
+    trunk_match: tuple[str, ...] = ("127.0.0.1",),
 ) -> Stack:
+    """An Asterisk sandbox on free ports. Its SIP passwords (agents, test caller) are generated into
+    ``state_dir`` (default: a fresh temporary directory), where the phones of a test read them."""
     agi_port = free_port()
     sandbox = AsteriskSandbox.create(
         name,
@@ -64,6 +69,9 @@ def start_asterisk(
         rtp_start=20000 + (os.getpid() * 7 + len(name) * 400) % 10000,
         peers=peers,
         ari_app=ari_app,
+        state_dir=state_dir or Path(tempfile.mkdtemp(prefix="hotline-test-state-")),
+        sip_host=sip_host,
+        trunk_match=trunk_match,
         **({"registry_path": registry_path} if registry_path else {}),
         **({"seats_path": seats_path} if seats_path else {}),
     )

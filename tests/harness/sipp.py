@@ -93,8 +93,7 @@ def start_sipp(
         "-timeout", f"{timeout_s}s",
         "-timeout_error",
         "-nostdin",
-        "-trace_msg", "-message_file", str(trace_dir / "messages.log"),
-        "-trace_err", "-error_file", str(trace_dir / "errors.log"),
+        *_traces(trace_dir),
     ]
     for key, value in (keys or {}).items():
         cmd += ["-key", key, value]
@@ -146,7 +145,7 @@ def start_peer(
     rtp_port: int | None = None,
     values: dict[str, str] | None = None,
 ) -> SippCall:
-    """Run tests/sipp/<name>.xml as a UAS on ``port`` (a department line, an agent phone) until stopped."""
+    """Run tests/sipp/<name>.xml as a UAS on ``port`` (a department line with a static contact) until stopped."""
     from ari_app.sandbox.proc import free_port, free_port_both
 
     trace_dir.mkdir(parents=True, exist_ok=True)
@@ -161,7 +160,97 @@ def start_peer(
         "-mp", str(free_port_both()),
         "-aa",  # answer OPTIONS (qualify) with 200 OK
         "-nostdin",
+        *_traces(trace_dir),
+    ]
+    return _spawn(cmd, trace_dir)
+
+
+@dataclass(frozen=True)
+class Account:
+    """SIP credentials of a phone that registers (an agent) and where it registers."""
+
+    user: str
+    password: str
+    registrar_port: int
+    host: str = "127.0.0.1"
+
+
+def start_phone(
+    name: str,
+    *,
+    account: Account,
+    port: int,
+    trace_dir: Path,
+    hold_ms: int = 2000,
+    rtp_port: int | None = None,
+    values: dict[str, str] | None = None,
+    expires: int = 3600,
+) -> SippCall:
+    """A phone that registers with digest auth (tests/sipp/register.xml) and answers every call to
+    it with tests/sipp/<name>.xml (SIPp's out-of-call scenario), until stopped."""
+    from ari_app.sandbox.proc import free_port, free_port_both
+
+    trace_dir.mkdir(parents=True, exist_ok=True)
+    answer = with_timing(
+        PEERS / f"{name}.xml", trace_dir, hold_ms=hold_ms, rtp_port=rtp_port or free_port(), **(values or {})
+    )
+    register = with_timing(PEERS / "register.xml", trace_dir, expires=expires, renew_ms=expires * 500)
+    cmd = [
+        sipp_binary(),
+        f"{account.host}:{account.registrar_port}",
+        "-sf", str(register),
+        "-oocsf", str(answer),
+        "-key", "user", account.user,
+        "-au", account.user,
+        "-ap", account.password,
+        "-i", account.host,
+        "-p", str(port),
+        "-mp", str(free_port_both()),
+        "-m", "1",
+        "-l", "1000",
+        "-aa",  # answer OPTIONS (qualify) with 200 OK
+        "-nostdin",
+        *_traces(trace_dir),
+    ]
+    return _spawn(cmd, trace_dir)
+
+
+def _traces(trace_dir: Path) -> list[str]:
+    return [
         "-trace_msg", "-message_file", str(trace_dir / "messages.log"),
         "-trace_err", "-error_file", str(trace_dir / "errors.log"),
+    ]
+
+
+def place_authenticated_call(
+    account: Account,
+    *,
+    service: str,
+    trace_dir: Path,
+    listen_ms: int = 15000,
+    rtp_port: int | None = None,
+) -> SippCall:
+    """A call from a phone with an account (an agent's feature code, the test caller dialing 12345):
+    challenged once, then sent with the digest of ``account`` (tests/sipp/dial-with-auth.xml)."""
+    from ari_app.sandbox.proc import free_port, free_port_both
+
+    trace_dir.mkdir(parents=True, exist_ok=True)
+    scenario = with_timing(PEERS / "dial-with-auth.xml", trace_dir, listen_ms=listen_ms)
+    cmd = [
+        sipp_binary(),
+        f"{account.host}:{account.registrar_port}",
+        "-sf", str(scenario),
+        "-s", service,
+        "-key", "caller", account.user,
+        "-key", "rtp_port", str(rtp_port or free_port()),
+        "-au", account.user,
+        "-ap", account.password,
+        "-i", account.host,
+        "-p", str(free_port_both()),
+        "-m", "1",
+        "-timeout", "60s",
+        "-timeout_error",
+        "-nostdin",
+        *_traces(trace_dir),
     ]
     return _spawn(cmd, trace_dir)

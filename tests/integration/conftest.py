@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from ari_app.sandbox.postgres import PostgresCluster
-from tests.harness.agents import AgentSpec, Phones, agent_action, write_seats
+from tests.harness.agents import AgentSpec, Phones, agent_action, agents_state, write_seats
 from tests.harness.records import calls_from, closed_call_from, timed_events
 from tests.harness.services import ServeProcess, Stack, assert_no_leaks, start_asterisk
 from tests.harness.sipp import SippCall, place_call
@@ -76,15 +77,17 @@ def queue_stack(postgres: PostgresCluster, artifacts: Path) -> Iterator[Callable
             raise
 
     def _make(agents: list[AgentSpec], seats: Path, phones: Phones, registry: Path | None) -> QueueStack:
-        phones.start()
         # A database of its own: the queue figures count only this test's calls.
         dsn = postgres.create_database(f"q{os.getpid()}_{next(_databases)}")
-        stack = start_asterisk(f"q{os.getpid() % 10000}{len(made)}", peers=phones.peers, seats_path=seats,
-                               registry_path=registry)
+        stack = start_asterisk(f"q{os.getpid() % 10000}{len(made)}", seats_path=seats, registry_path=registry,
+                               state_dir=artifacts / "state")
         env = {"HOTLINE_SEATS": str(seats), **({"HOTLINE_REGISTRY": str(registry)} if registry else {})}
         serve = ServeProcess(stack, dsn, artifacts / "serve.log", extra_env=env)
         try:
+            phones.start(stack.asterisk.sip_port, stack.asterisk.state_dir).wait_registered(stack.ari)
             serve.start().wait_ready(20)
+            wait_for(lambda: all(a["phone"] == "registered" for a in agents_state(serve.http).values()
+                                 if a["id"] in phones.running), 10, "the service to see the phones registered")
         except BaseException:
             serve.stop()
             stack.asterisk.stop()
@@ -104,4 +107,5 @@ def queue_stack(postgres: PostgresCluster, artifacts: Path) -> Iterator[Callable
             q.serve.stop()
             q.phones.stop()
             q.stack.asterisk.stop()
+            shutil.copytree(q.stack.asterisk.log_dir, artifacts / "asterisk", dirs_exist_ok=True)
             q.stack.asterisk.remove()

@@ -80,7 +80,7 @@ def _connected(
 def test_three_parties_by_dtmf_all_hear_each_other(
     queue_stack: Callable[..., QueueStack], departments: Departments
 ) -> None:
-    agent = AgentSpec("1001", phone="answer-dtmf", hold_ms=1000, dtmf_mode="info",
+    agent = AgentSpec("1001", phone="answer-dtmf", hold_ms=1000,
                       values={"dtmf_1": "*", "dtmf_2": "3", "dtmf_3": "0", "dtmf_4": "1"})  # *301: 12333's line
     q = queue_stack([agent], registry=departments.registry)
     caller_sink = RtpSink().start()

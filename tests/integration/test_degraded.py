@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from ari_app.sandbox.confgen import SipPeer
 from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.sandbox.proc import free_port_both
+from tests.harness.agents import phone_passwords
 from tests.harness.records import call_events, closed_call_from
 from tests.harness.services import ServeProcess, Stack, start_asterisk
-from tests.harness.sipp import SippCall, SippResult, place_call, start_peer
+from tests.harness.sipp import Account, SippCall, SippResult, place_call, start_phone
 from tests.harness.wait import wait_for
 
 AGENT = "agent-1001"  # in config/seats.yaml, so a member of the degraded queue
@@ -36,12 +36,14 @@ class AgentStack:
 
 @pytest.fixture
 def agent_stack(artifacts: Path, request: pytest.FixtureRequest) -> Iterator[AgentStack]:
-    """An Asterisk of this test's own with agent-1001's phone played by a SIPp peer."""
-    port = free_port_both()
-    agent = start_peer("answer-then-bye", port=port, trace_dir=artifacts / "agent", hold_ms=AGENT_HOLD_MS)
+    """An Asterisk of this test's own with agent-1001's phone played by a SIPp phone that registers."""
     name = f"d{os.getpid() % 10**5}{abs(hash(request.node.nodeid)) % 10**4}"
-    stack = start_asterisk(name, peers=(SipPeer(AGENT, f"sip:{AGENT}@127.0.0.1:{port}", context="hotline-agents"),))
+    stack = start_asterisk(name, state_dir=artifacts / "state")
+    account = Account(AGENT, phone_passwords(stack.asterisk.state_dir)["1001"], stack.asterisk.sip_port)
+    agent = start_phone("answer-then-bye", account=account, port=free_port_both(), trace_dir=artifacts / "agent",
+                        hold_ms=AGENT_HOLD_MS)
     try:
+        wait_for(lambda: stack.ari.get(f"/endpoints/PJSIP/{AGENT}")["state"] == "online", 15, f"{AGENT} registered")
         yield AgentStack(stack, agent)
         try:
             wait_for(lambda: not stack.ari.channels(), 10, "no channels left in Asterisk")

@@ -84,7 +84,7 @@ def numbers_run(postgres: PostgresCluster, tmp_path_factory: pytest.TempPathFact
             caller = f"1350{os.getpid() % 10000:04d}{next(_callers):03d}"
             sink = RtpSink().start()
             decision = decide(REGISTRY, number, TODAY)
-            prompts = [p for p in (decision.prompt, "greeting") if p]
+            prompts = [p for p in ("greeting", decision.prompt) if p]
             call = place_call(
                 "greeting-12345", target_port=stack.asterisk.sip_port, caller=caller, service=number,
                 trace_dir=base / f"call-{number}", rtp_port=sink.port,
@@ -124,7 +124,7 @@ def test_number(number: str, numbers_run: NumbersRun, postgres: PostgresCluster)
     kinds = call_events(postgres.dsn, record["call_id"])
 
     if decision.route in (Route.INTAKE, Route.EXPERT):
-        expected = [p for p in (decision.prompt, "greeting") if p]
+        expected = [p for p in ("greeting", decision.prompt) if p]  # the greeting, then the number's notice
         played = [e["detail"] for e in kinds if e["kind"] == "prompt"]
         assert played == [{"name": p, "completed": True} for p in expected], played
         assert record["outcome"] == "abandoned"  # nobody logged in: the caller waited, then hung up

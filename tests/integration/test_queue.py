@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.harness.agents import AgentSpec, agent_action, agents_state
 from tests.harness.records import calls_from
-from tests.harness.sipp import place_call
+from tests.harness.sipp import place_authenticated_call
 from tests.harness.wait import wait_for
 from tests.integration.conftest import POLICY, QueueStack
 
@@ -131,7 +131,7 @@ def test_abandoned_call_is_recorded_with_its_wait(queue_stack: Callable[..., Que
 def test_agent_feature_codes_from_the_agent_phone(queue_stack: Callable[..., QueueStack], artifacts: Path) -> None:
     q = queue_stack([AgentSpec("1001")])
     for code, state in (("*72", "ready"), ("*74", "paused"), ("*75", "ready"), ("*73", "logged_out")):
-        sipp = place_call("greeting-12345", target_port=q.stack.asterisk.sip_port, caller="agent-1001",
-                          service=code, trace_dir=artifacts / f"feature{code[1:]}", listen_ms=15000)
+        sipp = place_authenticated_call(q.phones.account("1001"), service=code,
+                                        trace_dir=artifacts / f"feature{code[1:]}", listen_ms=15000)
         assert sipp.wait(30).returncode == 0
         wait_for(lambda s=state: agents_state(q.serve.http)["1001"]["state"] == s, 10, f"agent {state} after {code}")

@@ -28,6 +28,17 @@ RING_TIMEOUT = 5
 _callers = itertools.count(500)
 
 
+def _12317_hangs_up() -> dict[str, str]:
+    """Every cancelled number goes on to 12345 intake in the shipped registry; after_cancel: hangup
+    is still supported, so this run's registry has 12317 hang up after its notice, to cover that
+    path. (Its WAV is rendered from the shipped registry, worded for intake: the path is tested.)"""
+    text = (REPO_ROOT / "config" / "hotlines.yaml").read_text(encoding="utf-8")
+    start = text.index('  - number: "12317"\n')
+    end = text.index("    after_cancel: intake\n", start) + len("    after_cancel: intake\n")
+    block = text[start:end]
+    return {block: block.replace("after_cancel: intake", "after_cancel: hangup")}
+
+
 def seconds(prompt: str) -> float:
     with wave.open(str(REPO_ROOT / "sounds" / "zh" / f"{prompt}.wav")) as w:
         return w.getnframes() / w.getframerate()
@@ -77,7 +88,8 @@ def live(postgres: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) ->
         {"dept-12333": no_answer_port, "dept-12319": busy_port, "dept-12348": free_port_both(),
          "dept-12366": free_port_both()},
         # Both the default and 12333's own ring_timeout ("...ring_timeout: 20") become 5 s.
-        replace={"ring_timeout: 20": f"ring_timeout: {RING_TIMEOUT}"},
+        replace={"ring_timeout: 20": f"ring_timeout: {RING_TIMEOUT}",
+                 **_12317_hangs_up()},
     )
     stack = start_asterisk(f"l{os.getpid()}", registry_path=registry)
     serve = ServeProcess(
@@ -90,8 +102,8 @@ def live(postgres: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) ->
         wait_for(lambda: all(stack.ari.get(f"/endpoints/PJSIP/{e}")["state"] == s for e, s in state.items()),
                  20, "department lines qualified (two reachable, two not)")
         # Callers stay long enough for ring time, prompts and greeting, then hang up in the queue.
-        listen = {"12349": seconds("intercept-12349") + seconds("greeting") + 4, "12317": 30}
-        fallback = RING_TIMEOUT + seconds("transfer-to-intake") + seconds("greeting") + 4
+        listen = {"12349": seconds("greeting") + seconds("intercept-12349") + 4, "12317": 30}
+        fallback = RING_TIMEOUT + seconds("greeting") + seconds("transfer-to-intake") + 4
         started = {n: _dial(stack, n, base, listen.get(n, fallback))
                    for n in ("12349", "12317", "12333", "12319", "12348", "12366")}
         calls = {n: _finish(c) for n, c in started.items()}
@@ -118,15 +130,20 @@ def _prompts(events: list[dict[str, Any]]) -> list[str]:
     return [e["detail"]["name"] for e in events if e["kind"] == "prompt" and e["detail"]["completed"]]
 
 
+def _queued_groups(events: list[dict[str, Any]]) -> list[str]:
+    return [e["detail"]["group"] for e in events if e["kind"] == "queued"]
+
+
 def test_cancelled_number_intercept_then_intake(live: Live, postgres: PostgresCluster) -> None:
     record, events = _record(postgres, live.calls["12349"])
     assert (record["hotline"], record["route"], record["outcome"]) == ("12349", "intercept", "abandoned")
-    assert _prompts(events) == ["intercept-12349", "greeting"]
-    assert live.calls["12349"].sink.voiced_seconds >= 0.6 * (seconds("intercept-12349") + seconds("greeting"))
+    assert _prompts(events) == ["greeting", "intercept-12349"]
+    assert live.calls["12349"].sink.voiced_seconds >= 0.6 * (seconds("greeting") + seconds("intercept-12349"))
+    assert _queued_groups(events) == ["civil-affairs"]  # 市民政局's seconded staff first
 
 
 def test_cancelled_number_intercept_then_hangup(live: Live, postgres: PostgresCluster) -> None:
-    record, _ = _record(postgres, live.calls["12317"])  # after_cancel: hangup in the registry
+    record, _ = _record(postgres, live.calls["12317"])  # after_cancel: hangup in this run's registry
     assert (record["hotline"], record["route"], record["outcome"]) == ("12317", "intercept", "intercepted")
     assert live.calls["12317"].sink.voiced_seconds >= 0.6 * seconds("intercept-12317")
 
@@ -141,7 +158,8 @@ def test_kept_seat_line_overflows_to_intake(live: Live, postgres: PostgresCluste
     record, events = _record(postgres, live.calls[number])
     assert (record["hotline"], record["route"], record["outcome"]) == (number, "fallback", "abandoned")
     assert {"kind": "overflow", "detail": {"reason": reason}} in events
-    assert _prompts(events) == ["transfer-to-intake", "greeting"]
+    assert _prompts(events) == ["greeting", "transfer-to-intake"]
+    assert _queued_groups(events) == [""]  # plain intake: the department seconds nobody to prefer
     waited = (record["answered_at"] - record["started_at"]).total_seconds()
     if reason.endswith("NOANSWER"):
         assert RING_TIMEOUT - 0.5 <= waited <= RING_TIMEOUT + 5, waited

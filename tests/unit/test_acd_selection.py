@@ -14,6 +14,7 @@ from ari_app.acd.selection import (
     assign,
     eligible,
     expected_wait,
+    group_can_serve,
     next_widen_time,
     queue_order,
     queue_position,
@@ -118,15 +119,20 @@ def test_tie_on_idle_since_goes_to_lower_id() -> None:
 # --- expert / seconded preference ----------------------------------------------------------------
 
 
+EXPERTS = frozenset({"transport-experts"})
+
+
 def test_expert_only_before_widen_and_widened_from_widen_at() -> None:
     c = call("c1", group="transport-experts", widen_at=NOW)
     general = agent("gen", 0.0)
-    expert = agent("exp", 500.0, groups=frozenset({"transport-experts"}))
+    expert = agent("exp", 500.0, groups=EXPERTS)
+    busy_expert = agent("exp2", 0.0, groups=EXPERTS, state=AgentState.BUSY, call_id="other")
     before = NOW - 0.001
     assert not eligible(general, c, before)
     assert eligible(expert, c, before)
     assert ids(assign([c], [general, expert], before)) == [("c1", "exp")]
-    assert assign([c], [general], before) == []
+    # An expert is staffed but busy: the call waits for the group until widen_at.
+    assert assign([c], [general, busy_expert], before) == []
     # Exactly at widen_at the call is widened; the longest idle (general) now wins.
     assert not restricted_to_group(c, NOW)
     assert eligible(general, c, NOW)
@@ -139,14 +145,51 @@ def test_widened_call_keeps_place_in_line() -> None:
     assert ids(assign([newer, waiting], [agent("gen")], NOW)) == [("w", "gen")]
 
 
-def test_group_with_widen_at_zero_is_restricted_forever() -> None:
+def test_group_with_widen_at_zero_is_restricted_while_the_group_is_staffed() -> None:
     c = call("esc", 0.0, group="transport-experts", widen_at=0.0, escalated=True)
     general = agent("gen", 0.0)
+    wrapping_expert = agent("exp9", 0.0, groups=EXPERTS, state=AgentState.WRAP_UP)
     assert restricted_to_group(c, 10**12)
     assert not eligible(general, c, 10**12)
-    assert assign([c], [general], 10**12) == []
+    assert assign([c], [general, wrapping_expert], 10**12) == []
+    # Nobody of the group staffed any more: the escalated caller is not left waiting for no one.
+    assert ids(assign([c], [general], 10**12)) == [("esc", "gen")]
     expert = agent("exp", 5.0, groups=frozenset({"transport-experts"}))
     assert ids(assign([c], [general, expert], NOW)) == [("esc", "exp")]
+
+
+@pytest.mark.parametrize(
+    "absent",
+    [
+        {"state": AgentState.LOGGED_OUT},
+        {"state": AgentState.PAUSED},
+        {"reachable": False},
+        {"skills": {"transport": 5}},  # staffed, but without the call's skill
+    ],
+    ids=["logged-out", "paused", "phone-unreachable", "lacks-skill"],
+)
+def test_a_preference_nobody_of_the_group_could_serve_costs_nothing(absent: dict[str, Any]) -> None:
+    c = call("c1", group="civil-affairs", widen_at=NOW + 30)
+    general = agent("gen")
+    seconded = agent("sec", seconded_by="civil-affairs", **absent)
+    assert not group_can_serve(c, [general, seconded])
+    assert ids(assign([c], [general, seconded], NOW)) == [("c1", "gen")]
+
+
+@pytest.mark.parametrize("state", [AgentState.READY, AgentState.RINGING, AgentState.BUSY, AgentState.WRAP_UP])
+def test_a_staffed_group_member_keeps_the_preference(state: AgentState) -> None:
+    c = call("c1", group="civil-affairs", widen_at=NOW + 30)
+    seconded = agent("sec", seconded_by="civil-affairs", state=state, call_id="" if state is AgentState.READY else "x")
+    assert group_can_serve(c, [seconded])
+    expected = [("c1", "sec")] if state is AgentState.READY else []
+    assert ids(assign([c], [agent("gen"), seconded], NOW)) == expected
+
+
+def test_an_unreachable_phone_is_never_offered_a_call() -> None:
+    away = agent("away", 0.0, reachable=False)
+    here = agent("here", 10.0)
+    assert not eligible(away, call("c1"), NOW)
+    assert ids(assign([call("c1"), call("c2", 1.0)], [away, here], NOW)) == [("c1", "here")]
 
 
 def test_no_group_means_anyone() -> None:
@@ -170,7 +213,8 @@ def test_head_of_line_does_not_block() -> None:
     head = call("head", 0.0, group="transport-experts", widen_at=NOW + 60)
     nxt = call("next", 10.0)
     general = agent("gen")
-    assert ids(assign([head, nxt], [general], NOW)) == [("next", "gen")]
+    busy_expert = agent("exp2", 0.0, groups=EXPERTS, state=AgentState.BUSY, call_id="other")
+    assert ids(assign([head, nxt], [general, busy_expert], NOW)) == [("next", "gen")]
     # With an expert ready too, the head goes to the expert and the next call to the generalist.
     expert = agent("exp", 999.0, groups=frozenset({"transport-experts"}))
     assert ids(assign([head, nxt], [general, expert], NOW)) == [("head", "exp"), ("next", "gen")]
@@ -269,8 +313,11 @@ def test_assign_invariants_random(seed: int) -> None:
     assert len(set(used_calls)) == len(used_calls)
     assert len(set(used_agents)) == len(used_agents)
     holding = {c.offered_to for c in calls if c.offered_to}
+    def ok(a: AgentSeat, c: QueuedCall) -> bool:
+        return eligible(a, c, now, group_can_serve(c, agents))
+
     for c, a in pairs:
-        assert eligible(a, c, now)
+        assert ok(a, c)
         assert a.id not in holding
     # Pairs come in queue order.
     order = [c.call_id for c in queue_order(calls)]
@@ -281,11 +328,11 @@ def test_assign_invariants_random(seed: int) -> None:
     for c in calls:
         if c.call_id in used_calls or c.offered_to:
             continue
-        assert not [a.id for a in unused if eligible(a, c, now)], c
+        assert not [a.id for a in unused if ok(a, c)], c
     # Each call got the longest-idle agent that was still free when its turn came.
     taken: set[str] = set()
     for c, a in pairs:
-        candidates = [x for x in pool if x.id not in taken and eligible(x, c, now)]
+        candidates = [x for x in pool if x.id not in taken and ok(x, c)]
         best = min(candidates, key=lambda x: (x.idle_since, x.id))
         assert a.id == best.id
         taken.add(a.id)

@@ -14,6 +14,7 @@ from ari_app.ari.events import (
     ChannelEvent,
     ChannelHangupRequest,
     ChannelStateChange,
+    DeviceStateChanged,
     Event,
     PlaybackEvent,
     StasisEnd,
@@ -181,12 +182,25 @@ def test_bridge_only_event() -> None:
 
 
 def test_unknown_event_type_is_a_plain_event() -> None:
-    data = _envelope("DeviceStateChanged", device_state={"name": "Stasis:agent-1001", "state": "NOT_INUSE"})
+    data = _envelope("EndpointStateChange", endpoint={"technology": "PJSIP", "resource": "agent-1001"})
     event = parse_event(data)
     assert type(event) is Event
-    assert event.type == "DeviceStateChanged"
+    assert event.type == "EndpointStateChange"
     assert event.channel_id is None
-    assert event.raw["device_state"]["state"] == "NOT_INUSE"
+    assert event.raw["endpoint"]["resource"] == "agent-1001"
+
+
+def test_device_state_changed_names_device_and_state() -> None:
+    data = _envelope("DeviceStateChanged", device_state={"name": "PJSIP/agent-1001", "state": "UNAVAILABLE"})
+    event = parse_event(data)
+    assert isinstance(event, DeviceStateChanged)
+    assert (event.device, event.state) == ("PJSIP/agent-1001", "UNAVAILABLE")
+    assert event.channel_id is None
+
+
+def test_device_state_changed_without_its_object_is_a_plain_event() -> None:
+    event = parse_event(_envelope("DeviceStateChanged", device_state="garbage"))
+    assert type(event) is Event
 
 
 def test_unknown_event_type_with_a_channel_keeps_the_channel() -> None:

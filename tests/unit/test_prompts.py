@@ -149,6 +149,25 @@ def test_prompt_texts() -> None:
     assert not any(char.isascii() and char.isalnum() for pid in STATIC_PROMPTS for char in texts[pid])
 
 
+def test_greeting_then_what_became_of_the_number() -> None:
+    """The greeting names 菏泽市12345; what callers hear after it (a merged or cancelled number's
+    notice, the overflow of a kept-seat line) tells them to dial 12345 from now on or that 12345
+    answers, and does not announce a transfer to 12345: the greeting already welcomed them there."""
+    manifest = load_manifest()
+    assert "欢迎致电菏泽市幺二三四五" in manifest["greeting"]["text"]
+    following = {"transfer-to-intake": manifest["transfer-to-intake"]["text"]}
+    for line in TRANSITION_LINES:
+        number = str(line["number"])
+        merged = manifest[f"merged-{number}"]["text"]
+        assert "今后请直接拨打幺二三四五" in merged, merged
+        following[f"merged-{number}"] = merged
+        if line["after_cancel"] == "intake":
+            following[f"intercept-{number}"] = manifest[f"intercept-{number}"]["text"]
+    for pid, text in following.items():
+        assert "转接" not in text and "欢迎" not in text, (pid, text)
+    assert "幺二三四五" in following["transfer-to-intake"]
+
+
 def test_moh_wav() -> None:
     assert MOH_FILE.is_file(), f"missing {MOH_FILE}; run scripts/render-prompts"
     fmt, duration, rms = read_wav(MOH_FILE)

@@ -13,6 +13,7 @@ from ari_app.registry.model import AfterCancel, Mode, Registry, required_seconde
 from ari_app.registry.summary import format_summary
 
 REGISTRY = Path(__file__).resolve().parents[2] / "config" / "hotlines.yaml"
+SEATS = REGISTRY.with_name("seats.yaml")
 
 T, C, DM, DD, S = (
     Mode.WHOLE_MERGE_TRANSITION,
@@ -105,8 +106,8 @@ def test_transition_lines(registry: Registry) -> None:
             assert (line.transition.start, line.transition.end) == (date(2021, 9, 30), date(2022, 3, 31))
         else:
             assert line.transition is None
-    hangup = {n for n, line in registry.hotlines.items() if line.after_cancel is AfterCancel.HANGUP}
-    assert hangup == {"12317"}
+    # The plan forwards every cancelled number to 12345: no line hangs up after its notice.
+    assert all(line.after_cancel is AfterCancel.INTAKE for line in registry.hotlines.values())
 
 
 def test_12328_expert_group_is_the_transport_bureau(registry: Registry) -> None:
@@ -124,6 +125,15 @@ def test_seconded_staff_rule(registry: Registry) -> None:
             assert line.seconded_staff == 0, line.number
         else:
             assert line.seconded_staff >= required_seconded_staff(line.annual_volume), line.number
+
+
+@pytest.mark.parametrize(
+    ("volume", "staff"),
+    [(0, 1), (1, 1), (499, 1), (500, 2), (501, 2), (1999, 2), (2000, 3), (2001, 3), (58000, 3)],
+)
+def test_required_seconded_staff_bands(volume: int, staff: int) -> None:
+    """以上/以下 include the figure: 500 is in both lower bands (the stricter, 2, applies), 2000 needs 3."""
+    assert required_seconded_staff(volume) == staff
 
 
 def test_sample_volumes_span_the_three_bands(registry: Registry) -> None:
@@ -169,23 +179,105 @@ def test_summary(registry: Registry) -> None:
     assert row("total")[1] == "24"
     assert "departments: 22" in rows
     assert row("12366") == ["12366", "06", "dept-12366", "20s", "国家税务总局菏泽市税务局"]
+    assert "seconded staff required by the registry: 30 from 15 departments" in rows
+    assert "(hang up instead: none)" in text
     assert len(rows) <= 40
 
 
 # --- hotline check-config --------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _no_path_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOTLINE_REGISTRY", raising=False)
+    monkeypatch.delenv("HOTLINE_SEATS", raising=False)
+
+
 def test_check_config_real_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-config", str(REGISTRY)]) == 0
     out, err = capsys.readouterr()
-    assert err == ""
+    assert err == ""  # no problem and no warning: config/seats.yaml seconds what the registry asks
     assert "整体并入(过渡期后取消)" in out
     assert "dept-12333" in out
+    assert out.splitlines()[-1] == f"seats ({SEATS}): 32 agents, 30 seconded by 15 departments"
 
 
 def test_check_config_default_is_the_repo_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-config"]) == 0
-    assert f"file: {REGISTRY}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"file: {REGISTRY}" in out and f"seats ({SEATS})" in out
+
+
+def _seats_without(tmp_path: Path, agent_id: str) -> Path:
+    """config/seats.yaml with one (single-line) agent taken out."""
+    lines = SEATS.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if f'id: "{agent_id}"' not in line]
+    assert len(kept) == len(lines) - 1
+    path = tmp_path / "seats.yaml"
+    path.write_text("".join(kept), encoding="utf-8")
+    return path
+
+
+def test_check_config_warns_of_missing_seconded_staff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seats = _seats_without(tmp_path, "3002")  # 市民政局's second
+    assert main(["check-config", str(REGISTRY), "--seats", str(seats)]) == 0
+    out, err = capsys.readouterr()
+    assert err == "warning: 市民政局: 2 seconded staff required by the registry (12349), 1 in seats.yaml\n"
+    assert f"seats ({seats}): 31 agents, 29 seconded by 15 departments" in out
+
+
+def test_check_config_seats_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOTLINE_SEATS", str(_seats_without(tmp_path, "3005")))
+    assert main(["check-config"]) == 0
+    err = capsys.readouterr().err
+    assert err == "warning: 市文化和旅游局: 3 seconded staff required by the registry (12301 12318), 2 in seats.yaml\n"
+
+
+def test_check_config_seats_next_to_the_registry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    registry = tmp_path / "hotlines.yaml"
+    registry.write_text(REGISTRY.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["check-config", str(registry)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"hotline: cannot read {tmp_path / 'seats.yaml'}: No such file or directory"
+    )
+    _seats_without(tmp_path, "3027")
+    assert main(["check-config", str(registry)]) == 0
+    assert "市市场监管局: 3 seconded staff required by the registry (12358), 2 in" in capsys.readouterr().err
+
+
+def test_check_config_seats_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = SEATS.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    group_line = lines.index("    groups: [transport-experts]") + 1  # agent 2001, agents[2]
+    dept_line = next(i for i, line in enumerate(lines) if 'id: "3001"' in line) + 1  # agents[5]
+    broken = text.replace("    groups: [transport-experts]", "    groups: [transport-expert]", 1).replace(
+        "seconded_by: civil-affairs", "seconded_by: civil-affair", 1
+    )
+    seats = tmp_path / "seats.yaml"
+    seats.write_text(broken, encoding="utf-8")
+    assert main(["check-config", str(REGISTRY), "--seats", str(seats)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "warning: 市民政局: 2 seconded staff required by the registry (12349), 1 in seats.yaml",
+        f"{seats}:{group_line}: agents[2].groups[0]: unknown expert group 'transport-expert' "
+        "(did you mean 'transport-experts'?): not one of the expert_groups of hotlines.yaml",
+        f"{seats}:{dept_line}: agents[5].seconded_by: unknown department 'civil-affair' "
+        "(did you mean 'civil-affairs'?): not a department of hotlines.yaml",
+        f"2 problem(s) in {seats}",
+    ]
+
+
+def test_check_config_seats_file_of_its_own_broken(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seats = tmp_path / "seats.yaml"
+    seats.write_text('agents:\n  - {id: 1001, name: 坐席一, endpoint: agent-1001}\n', encoding="utf-8")
+    assert main(["check-config", str(REGISTRY), "--seats", str(seats)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[0].startswith(f"{seats}:2: agents[0].id: ")
+    assert err.splitlines()[-1] == f"1 problem(s) in {seats}"
 
 
 def test_check_config_broken_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,18 +8,21 @@ from datetime import date
 import pytest
 
 from agi.routes import outcome_of_unowned_call
-from ari_app.registry.loader import load_registry
+from ari_app.registry.loader import load_registry, parse_registry
 from ari_app.registry.model import AfterCancel, Mode, Registry
+from ari_app.registry.render import render_numbers
 from ari_app.registry.routing import Route, Then, decide, static_decision
 from ari_app.settings import REPO_ROOT
 
 IN_TRANSITION = date(2021, 12, 1)
 AFTER_TRANSITION = date(2022, 4, 1)
+REGISTRY_FILE = REPO_ROOT / "config" / "hotlines.yaml"
+KEPT_SEAT_NUMBERS = ["12333", "12319", "12348", "12315", "12329", "12366", "12313", "12305"]
 
 
 @pytest.fixture(scope="module")
 def registry() -> Registry:
-    return load_registry(REPO_ROOT / "config" / "hotlines.yaml")
+    return load_registry(REGISTRY_FILE)
 
 
 def test_platform_number_is_intake_without_prompt(registry: Registry) -> None:
@@ -55,7 +58,29 @@ def test_whole_merge_after_transition_intercepts_per_registry(registry: Registry
         assert d.route is Route.INTERCEPT and d.prompt == f"intercept-{line.number}"
         expected = Then.HANGUP if line.after_cancel is AfterCancel.HANGUP else Then.CONTINUE
         assert d.then is expected, line.number
-    assert decide(registry, "12317", AFTER_TRANSITION).then is Then.HANGUP
+        assert d.group == line.department  # intake after the notice: the seconded staff first
+
+
+def test_every_cancelled_number_goes_on_to_intake(registry: Registry) -> None:
+    """The plan forwards all eleven numbers to 12345, 12317 included: no line hangs up."""
+    transition = [h for h in registry.hotlines.values() if h.mode is Mode.WHOLE_MERGE_TRANSITION]
+    assert {decide(registry, h.number, AFTER_TRANSITION).then for h in transition} == {Then.CONTINUE}
+    assert decide(registry, "12317", AFTER_TRANSITION).route is Route.INTERCEPT
+
+
+def test_after_cancel_hangup_is_still_supported() -> None:
+    """A registry may still have a cancelled number hang up after its notice (none does today)."""
+    text = REGISTRY_FILE.read_text(encoding="utf-8")
+    block = 'number: "12317"'
+    start = text.index(block)
+    end = text.index("    after_cancel: intake\n", start)
+    edited = text[:end] + "    after_cancel: hangup\n" + text[end + len("    after_cancel: intake\n"):]
+    custom = parse_registry(edited, "hotlines-hangup.yaml")
+    assert custom.hotlines["12317"].after_cancel is AfterCancel.HANGUP
+    d = decide(custom, "12317", AFTER_TRANSITION)
+    assert (d.route, d.prompt, d.then) == (Route.INTERCEPT, "intercept-12317", Then.HANGUP)
+    assert decide(custom, "12317", IN_TRANSITION).then is Then.CONTINUE  # the notice comes only after
+    assert decide(custom, "12349", AFTER_TRANSITION).then is Then.CONTINUE  # other lines unchanged
 
 
 @pytest.mark.parametrize("number", ["12336", "12312", "12316", "12358"])
@@ -82,6 +107,35 @@ def test_kept_seat_lines_dial_their_department(registry: Registry, number: str, 
     assert department.line is not None
     assert (d.route, d.dial) == (route, f"PJSIP/{department.line.endpoint}")
     assert d.dial_timeout == (registry.hotlines[number].ring_timeout or registry.department_ring_timeout)
+    # On overflow 12345 intake takes the call as any other: the department seconds nobody to prefer.
+    assert d.group == ""
+
+
+@pytest.mark.parametrize(
+    ("number", "group"),
+    [("12345", ""), ("12349", "civil-affairs"), ("12318", "culture-tourism"), ("12358", "market-regulation"),
+     ("12328", "transport-experts"), *((n, "") for n in KEPT_SEAT_NUMBERS)],
+)
+def test_preferred_group_per_number(registry: Registry, number: str, group: str) -> None:
+    """Merged lines prefer their department's seconded staff, 12328 its experts, nothing else a group."""
+    for day in (IN_TRANSITION, AFTER_TRANSITION):
+        assert decide(registry, number, day).group == group
+    line = registry.hotline(number)
+    if line is not None:
+        assert static_decision(registry, line).group == group
+
+
+def test_rendered_defaults_set_no_group_for_kept_seat_lines(registry: Registry) -> None:
+    """hotline-numbers.conf (the routes without FastAGI) agrees with decide() on the group."""
+    blocks = render_numbers(registry).split("\nexten => ")
+    groups = {}
+    for block in blocks[1:]:
+        number = block.split(",", 1)[0]
+        groups[number] = block.split("Set(HOTLINE_GROUP=", 1)[1].split(")", 1)[0]
+    for number in KEPT_SEAT_NUMBERS:
+        assert groups[number] == "", number
+    assert groups["12349"] == "civil-affairs" and groups["12328"] == "transport-experts"
+    assert groups["12345"] == ""
 
 
 def test_ring_timeout_per_line_overrides_default(registry: Registry) -> None:
@@ -106,3 +160,11 @@ def test_static_decision_never_announces_and_always_reaches_a_person(registry: R
 )
 def test_outcome_of_calls_outside_the_app(route: str, dial: str, queue: str, outcome: str) -> None:
     assert outcome_of_unowned_call(route, dial, queue) == outcome
+
+
+def test_dialplan_overflow_clears_the_group() -> None:
+    """Whatever HOTLINE_GROUP an older rendered file or FastAGI set, overflow reaches plain intake."""
+    lines = (REPO_ROOT / "dialplan" / "hotline.conf").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if "n(overflow)," in line)
+    end = next(i for i in range(start, len(lines)) if "Goto(app)" in lines[i])
+    assert " same => n,Set(HOTLINE_GROUP=)" in lines[start:end]
