@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -20,6 +21,16 @@ class SippResult:
     def message_log(self) -> str:
         path = self.trace_dir / "messages.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def start_lines(self) -> list[str]:
+        """The first line of every SIP message sent or received, in order (without the copy SIPp
+        logs again of a message it did not expect)."""
+        log = re.sub(r"Unexpected UDP message received:\s*\n\s*SIP/2\.0 [^\n]*\n", "", self.message_log())
+        return [line.rstrip("\r") for line in log.splitlines()
+                if line.startswith("SIP/2.0 ") or re.match(r"[A-Z]+ sip:\S+ SIP/2\.0", line)]
+
+    def responses(self) -> set[str]:
+        return {line for line in self.start_lines() if line.startswith("SIP/2.0 ")}
 
 
 @dataclass
@@ -77,15 +88,16 @@ def start_sipp(
     calls: int = 1,
     rate: int = 10,
     timeout_s: int = 60,
+    host: str = "127.0.0.1",
 ) -> SippCall:
     """Start SIPp as a UAC (or UAS when the scenario begins with a recv) toward the sandbox."""
     trace_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
         sipp_binary(),
-        f"127.0.0.1:{target_port}",
+        f"{host}:{target_port}",
         "-sf", str(scenario),
         "-s", service,
-        "-i", "127.0.0.1",
+        "-i", host,
         "-p", str(local_port),
         "-m", str(calls),
         "-r", str(rate),
@@ -121,9 +133,11 @@ def place_call(
     service: str = "12345",
     rtp_port: int | None = None,
     listen_ms: int = 30000,
+    host: str = "127.0.0.1",
 ) -> SippCall:
     """Start one call from tests/scenarios/<scenario_name>/scenario.xml (``listen_ms``: how long a
-    caller who is not hung up on stays before hanging up)."""
+    caller who is not hung up on stays before hanging up; ``host``: the sandbox's SIP address,
+    also the caller's own)."""
     from ari_app.sandbox.proc import free_port, free_port_both
 
     return start_sipp(
@@ -133,6 +147,7 @@ def place_call(
         service=service,
         trace_dir=trace_dir,
         keys={"caller": caller, "rtp_port": str(rtp_port or free_port())},
+        host=host,
     )
 
 

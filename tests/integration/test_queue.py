@@ -49,10 +49,11 @@ def test_expert_group_first_then_widened_to_everyone(queue_stack: Callable[..., 
     wait_for(lambda: agents_state(q.serve.http)["1001"]["state"] == "ready", 10, "1001 ready")
     caller, sipp = q.call("12328")
     assert sipp.wait(60).returncode == 0
-    assert connected_agent(q, caller) == "1001"  # no expert: widened after widen_after
+    assert connected_agent(q, caller) == "1001"  # no expert logged in: nobody to wait for
     queued = q.wait_event(caller, "queued")
     waited = (q.wait_event(caller, "agent_connected")["at"] - queued["at"]).total_seconds()
-    assert waited >= POLICY["widen_after"] - 0.2, f"widened too early: {waited:.2f}s"
+    assert waited < POLICY["widen_after"], f"waited {waited:.2f}s for an expert group nobody staffs"
+    # (Waiting up to widen_after while an expert is logged in but busy: tests/integration/test_preference.py.)
 
 
 def test_skill_routing_never_offers_to_an_agent_without_the_skill(queue_stack: Callable[..., QueueStack]) -> None:

@@ -1,21 +1,25 @@
-"""`scripts/up` brings the whole hotline up, a SIP call to 12345 hears the greeting, Ctrl-C stops all."""
+"""`scripts/up` brings the whole hotline up; a newcomer follows its banner: registers a softphone as
+agent 1001, logs in with *72 and answers a citizen's call to 12345; Ctrl-C stops all."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from ari_app.sandbox import state as install_state
 from ari_app.sandbox.asterisk import root_dir, run_dir_for, system_asterisk
 from ari_app.sandbox.proc import free_port, free_port_both
-from tests.harness.records import closed_call_from
+from tests.harness.records import call_events, closed_call_from
 from tests.harness.rtp import RtpSink
 from tests.harness.services import REPO
-from tests.harness.sipp import place_call
+from tests.harness.sipp import Account, place_authenticated_call, place_call, start_phone
 from tests.harness.wait import wait_for
 
 
@@ -33,7 +37,13 @@ def _processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def test_scripts_up_answers_12345_and_stops_cleanly_on_ctrl_c(artifacts: Path) -> None:
+def _agent(http_port: int, agent_id: str = "1001") -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/agents", timeout=5) as response:
+        agents: list[dict[str, Any]] = json.loads(response.read())["agents"]
+    return next(a for a in agents if a["id"] == agent_id)
+
+
+def test_scripts_up_a_newcomer_registers_as_agent_and_answers_12345_then_ctrl_c_stops_all(artifacts: Path) -> None:
     state_dir = artifacts / "state"
     sip_port, http_port = free_port_both(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
@@ -64,20 +74,39 @@ def test_scripts_up_answers_12345_and_stops_cleanly_on_ctrl_c(artifacts: Path) -
                 return False
 
         wait_for(ready, 30, "/readyz of scripts/up")
-        sink = RtpSink().start()
+
+        # A newcomer registers a softphone as agent 1001 with the credentials the banner printed,
+        # logs in with *72, and answers a citizen's call to 12345.
+        password = re.search(r"user agent-1001, password (\S+),", banner)
+        assert password, banner
+        agent = Account("agent-1001", password.group(1), sip_port)
+        wrong = start_phone("answer-then-bye", account=Account("agent-1001", "not-" + password.group(1), sip_port),
+                            port=free_port_both(), trace_dir=artifacts / "wrong-password").wait(20)
+        assert wrong.returncode != 0 and wrong.responses() == {"SIP/2.0 401 Unauthorized"}, wrong.start_lines()
+        phone = start_phone("answer-then-bye", account=agent, port=free_port_both(), trace_dir=artifacts / "phone",
+                            hold_ms=3000)
         try:
-            result = place_call(
-                "greeting-12345", target_port=sip_port, caller="13512345678", trace_dir=artifacts / "sipp",
-                rtp_port=sink.port, listen_ms=10000,
-            ).wait(60)
+            wait_for(lambda: _agent(http_port)["phone"] == "registered", 20, "agent 1001's phone registered")
+            star72 = place_authenticated_call(agent, service="*72", trace_dir=artifacts / "star72").wait(30)
+            assert star72.returncode == 0, star72.output[-2000:]
+            wait_for(lambda: _agent(http_port)["state"] == "ready", 10, "agent 1001 logged in by *72")
+            sink = RtpSink().start()
+            try:
+                result = place_call(
+                    "greeting-12345", target_port=sip_port, caller="13512345678", trace_dir=artifacts / "sipp",
+                    rtp_port=sink.port, listen_ms=30000,
+                ).wait(60)
+            finally:
+                sink.stop()
         finally:
-            sink.stop()
+            phone.stop()
         assert result.returncode == 0, result.output[-2000:]
         assert sink.voiced_seconds >= 4.0, f"heard only {sink.voiced_seconds:.2f}s of the greeting"
         dsn = install_state.load_or_create(state_dir)["HOTLINE_DSN"]
         record = wait_for(lambda: closed_call_from(dsn, "13512345678"), 10, "the call record")
-        # Greeted, then queued: no agent is logged in on a fresh install, so the caller hung up.
-        assert record["outcome"] == "abandoned" and record["hotline"] == "12345"
+        assert record["outcome"] == "answered" and record["hotline"] == "12345", record
+        connected = [e["detail"] for e in call_events(dsn, record["call_id"]) if e["kind"] == "agent_connected"]
+        assert [c["agent"] for c in connected] == ["1001"]
 
         up.send_signal(signal.SIGINT)  # what Ctrl-C sends
         assert up.wait(60) == 0, stderr_path.read_text()[-2000:]

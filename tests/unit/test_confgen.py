@@ -197,3 +197,29 @@ def test_rtp_range(files: dict[str, str]) -> None:
     rtp = dict(_sections(files["rtp.conf"]))["[general]"]
     assert int(rtp["rtpstart"]) == 20000
     assert int(rtp["rtpend"]) > int(rtp["rtpstart"])
+
+
+def _by_header(text: str) -> dict[str, list[dict[str, str]]]:
+    found: dict[str, list[dict[str, str]]] = {}
+    for header, values in _sections(text):
+        found.setdefault(header.split("]")[0] + "]", []).append(values)
+    return found
+
+
+def test_off_loopback_nothing_is_let_in_by_address() -> None:
+    pjsip = render_all(_cfg(sip_host="198.18.77.1", trunk_match=(), test_caller_password="tc-pass-123"))["pjsip.conf"]
+    sections = _by_header(pjsip)
+    assert sections["[transport-udp]"][0]["bind"] == "198.18.77.1:15060"
+    assert sections["[media-defaults]"][0]["media_address"] == "198.18.77.1"
+    assert "[trunk-identify]" not in sections and "type = identify" not in pjsip
+    caller = {v["type"]: v for v in sections["[test-caller]"]}
+    assert caller["endpoint"]["context"] == "hotline-inbound" and caller["endpoint"]["auth"] == "test-caller"
+    assert caller["auth"]["password"] == "tc-pass-123" and caller["auth"]["username"] == "test-caller"
+    assert dict(_sections(pjsip))["[global]"]["endpoint_identifier_order"] == "username,ip"
+
+
+def test_carriers_named_are_let_in_by_address() -> None:
+    pjsip = render_all(_cfg(trunk_match=("10.0.0.5", "10.1.0.0/16")))["pjsip.conf"]
+    assert _by_header(pjsip)["[trunk-identify]"][0]["match"] == "10.0.0.5,10.1.0.0/16"
+    assert "[test-caller]" not in pjsip  # no password given: no account
+    assert pjsip.rstrip().endswith('#tryinclude "hotline-agents.conf"')
