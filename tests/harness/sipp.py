@@ -211,23 +211,23 @@ def start_phone(
     )
     register = with_timing(PEERS / "register.xml", trace_dir, expires=expires, renew_ms=expires * 500)
     cmd = [
-        sipp_binary(),
-        f"{account.host}:{account.registrar_port}",
-        "-sf", str(register),
+        *_as_account(account, register, port),
         "-oocsf", str(answer),
         "-key", "user", account.user,
-        "-au", account.user,
-        "-ap", account.password,
-        "-i", account.host,
-        "-p", str(port),
         "-mp", str(free_port_both()),
-        "-m", "1",
         "-l", "1000",
         "-aa",  # answer OPTIONS (qualify) with 200 OK
-        "-nostdin",
         *_traces(trace_dir),
     ]
     return _spawn(cmd, trace_dir)
+
+
+def _as_account(account: Account, scenario: Path, port: int) -> list[str]:
+    """SIPp running one ``scenario`` from ``port`` toward the sandbox with ``account``'s credentials."""
+    return [
+        sipp_binary(), f"{account.host}:{account.registrar_port}", "-sf", str(scenario),
+        "-au", account.user, "-ap", account.password, "-i", account.host, "-p", str(port), "-m", "1", "-nostdin",
+    ]
 
 
 def _traces(trace_dir: Path) -> list[str]:
@@ -252,20 +252,12 @@ def place_authenticated_call(
     trace_dir.mkdir(parents=True, exist_ok=True)
     scenario = with_timing(PEERS / "dial-with-auth.xml", trace_dir, listen_ms=listen_ms)
     cmd = [
-        sipp_binary(),
-        f"{account.host}:{account.registrar_port}",
-        "-sf", str(scenario),
+        *_as_account(account, scenario, free_port_both()),
         "-s", service,
         "-key", "caller", account.user,
         "-key", "rtp_port", str(rtp_port or free_port()),
-        "-au", account.user,
-        "-ap", account.password,
-        "-i", account.host,
-        "-p", str(free_port_both()),
-        "-m", "1",
         "-timeout", "60s",
         "-timeout_error",
-        "-nostdin",
         *_traces(trace_dir),
     ]
     return _spawn(cmd, trace_dir)
