@@ -21,6 +21,7 @@ from ari_app.acd import figures
 from ari_app.acd.engine import Acd
 from ari_app.acd.figures import CallOutcome
 from ari_app.acd.model import AgentState
+from ari_app.acd.store import AcdStore
 from ari_app.api.health import build_app
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import Channel, DeviceStateChanged, Event
@@ -35,8 +36,8 @@ from ari_app.registry.holder import RegistryHolder
 from ari_app.registry.loader import RegistryError
 from ari_app.registry.model import Department
 from ari_app.seats.loader import load_seats
+from ari_app.seats.model import agent_seats
 from ari_app.settings import Settings
-from ari_app.store.acd import AcdStore
 from ari_app.store.calls import CallStore
 from ari_app.store.db import connect_pool
 
@@ -128,7 +129,7 @@ class HotlineService:
                 attempt += 1
         self.calls = CallStore(self.pool, self.settings.node)
         self.acd_store = AcdStore(self.pool, self.settings.node)
-        self.acd = Acd(self.seats, self.acd_store)
+        self.acd = Acd(agent_seats(self.seats), self.seats.policy, self.acd_store)
         await self.acd.load()
         self._tasks.append(asyncio.create_task(self.acd.run(), name="acd"))
         self.dispatcher = CallDispatcher(self._flow, on_orphan=self._hangup_quietly)

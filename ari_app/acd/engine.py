@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from ari_app.acd.entries import escalated_entry, new_entry, wait_announcement
 from ari_app.acd.figures import queue_of
-from ari_app.acd.model import AgentSeat, AgentState, QueuedCall
+from ari_app.acd.model import AgentOffer, AgentSeat, AgentState, QueuedCall, QueuePolicy
 from ari_app.acd.selection import assign, group_can_serve, next_widen_time
-from ari_app.calls.session import AgentOffer
+from ari_app.acd.store import AcdPersistence
 from ari_app.logs import get_logger
-from ari_app.seats.model import Seats
-from ari_app.store.acd import AcdStore
 
 log = get_logger("acd")
 
@@ -31,14 +30,17 @@ class AcdError(ValueError):
 
 
 class Acd:
-    def __init__(self, seats: Seats, store: AcdStore, clock: Callable[[], float] = time.time):
-        self.policy = seats.policy
+    def __init__(
+        self,
+        agents: Iterable[AgentSeat],
+        policy: QueuePolicy,
+        store: AcdPersistence,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.policy = policy
         self._store = store
         self._clock = clock
-        self.agents: dict[str, AgentSeat] = {  # unreachable until Asterisk says the phone is registered
-            a.id: AgentSeat(a.id, a.endpoint, frozenset(a.groups), a.seconded_by, dict(a.skills), reachable=False)
-            for a in seats.agents
-        }
+        self.agents: dict[str, AgentSeat] = {a.id: a for a in agents}
         self._by_endpoint = {a.endpoint: a for a in self.agents.values()}
         self.queue: dict[str, QueuedCall] = {}
         self._offers: dict[str, Callable[[AgentOffer], None]] = {}
@@ -270,6 +272,21 @@ class Acd:
 
     def waiting(self) -> list[QueuedCall]:
         return list(self.queue.values())
+
+    # -- queue entries -------------------------------------------------------------------------
+    def new_entry(self, call_id: str, channel_id: str, hotline: str, group: str, repeat_caller: bool) -> QueuedCall:
+        """A caller's place in line as of now, with the policy's priority and preference time."""
+        return new_entry(self.policy, self._clock(), self.next_seq(), call_id, channel_id, hotline, group,
+                         repeat_caller)
+
+    def escalated_entry(self, old: QueuedCall, group: str) -> QueuedCall:
+        """The entry of a call an agent hands to ``group``: ahead of new arrivals, keeping its place."""
+        return escalated_entry(self.policy, old, group)
+
+    def announcement(self, call_id: str, average_handle_guess: float) -> tuple[int, int] | None:
+        """(position, minutes) to tell a waiting caller, None when the caller is not waiting."""
+        return wait_announcement(self.waiting(), call_id, self.staffed_agents(),
+                                 self.average_handle(average_handle_guess))
 
     # -- phones --------------------------------------------------------------------------------
     def phone_state(self, endpoint: str, reachable: bool) -> None:

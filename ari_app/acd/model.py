@@ -1,5 +1,5 @@
 """The ACD's state: agents at their seats and callers waiting. Plain data; decisions live in
-:mod:`ari_app.acd.selection`, persistence in :mod:`ari_app.store.acd`."""
+:mod:`ari_app.acd.selection`, persistence in :mod:`ari_app.acd.store`."""
 
 from __future__ import annotations
 
@@ -53,6 +53,14 @@ class QueuedCall:
     skill: str = "general"
     offered_to: str = ""  # agent id while ringing an agent
     escalated: bool = False  # handed from a 12345 agent to an expert seat: ahead of new arrivals
+
+
+@dataclass(frozen=True)
+class AgentOffer:
+    """From the ACD to a call's task: this agent is reserved for the call; ring them."""
+
+    agent_id: str
+    endpoint: str
 
 
 @dataclass(frozen=True)

@@ -11,21 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ari_app.acd.model import QueuedCall
+from ari_app.acd.model import AgentOffer, QueuedCall
+from ari_app.acd.store import LiveCall
 from ari_app.ari.events import Channel, ChannelDestroyed, Event, StasisEnd
-from ari_app.store.acd import LiveCall
 
 
 class CallerGone(Exception):
     """The caller's channel left Stasis or was destroyed."""
-
-
-@dataclass(frozen=True)
-class AgentOffer:
-    """From the ACD: this agent is reserved for the call; ring them."""
-
-    agent_id: str
-    endpoint: str
 
 
 @dataclass(frozen=True)

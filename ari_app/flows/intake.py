@@ -9,15 +9,13 @@ gets an event for every step.
 from __future__ import annotations
 
 import asyncio
-import math
 import uuid
 
-from ari_app.acd.model import QueuedCall
-from ari_app.acd.selection import expected_wait, queue_position
+from ari_app.acd.model import AgentOffer, QueuedCall
 from ari_app.ari.errors import AriError, AriNotFound
 from ari_app.ari.events import ChannelDestroyed, StasisStart
 from ari_app.calls.dispatcher import ORPHAN_MARK
-from ari_app.calls.session import AgentOffer, CallerGone, CallSession, EscalateRequest, Message
+from ari_app.calls.session import CallerGone, CallSession, EscalateRequest, Message
 from ari_app.flows.common import (
     GREETING,
     FlowContext,
@@ -35,10 +33,6 @@ log = get_logger("flows.intake")
 
 AGENT_LEG = ORPHAN_MARK  # Stasis args[0] of the legs we originate to agents
 AVERAGE_HANDLE_GUESS = 180.0  # seconds, for wait estimates before figures exist
-
-
-class _AgentLeft(Exception):
-    """The agent hung up (or the agent leg vanished) while talking to the caller."""
 
 
 async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
@@ -119,17 +113,8 @@ async def _cleanup_holding(ctx: FlowContext, session: CallSession) -> None:
 
 
 def _new_queued_call(ctx: FlowContext, session: CallSession) -> QueuedCall:
-    policy = ctx.acd.policy
-    now = ctx.acd.now()
-    priority = policy.hotline_priority.get(session.hotline, 0)
-    if session.repeat_caller:
-        priority += policy.repeat_caller_priority
-    group = session.group
-    return QueuedCall(
-        call_id=session.call_id, channel_id=session.channel.id, hotline=session.hotline, enqueued_at=now,
-        seq=ctx.acd.next_seq(), priority=priority, group=group,
-        widen_at=now + policy.widen_after if group else 0.0,
-    )
+    return ctx.acd.new_entry(session.call_id, session.channel.id, session.hotline, session.group,
+                             session.repeat_caller)
 
 
 async def _queue_until_answered(ctx: FlowContext, session: CallSession, queued: QueuedCall | None = None) -> str:
@@ -170,29 +155,21 @@ async def _queue_until_answered(ctx: FlowContext, session: CallSession, queued: 
 
 
 def _escalated(ctx: FlowContext, session: CallSession, group: str) -> QueuedCall:
-    now = ctx.acd.now()
-    old = session.queued
-    return QueuedCall(
-        call_id=session.call_id, channel_id=session.channel.id, hotline=session.hotline,
-        enqueued_at=old.enqueued_at if old else now, seq=old.seq if old else ctx.acd.next_seq(),
-        priority=ctx.acd.policy.escalation_priority, group=group, widen_at=0.0, escalated=True,
-    )
+    return ctx.acd.escalated_entry(session.queued or _new_queued_call(ctx, session), group)
 
 
 async def _announce_position(ctx: FlowContext, session: CallSession) -> None:
-    waiting = ctx.acd.waiting()
-    position = queue_position(waiting, session.call_id)
-    if position <= 0:
+    told = ctx.acd.announcement(session.call_id, AVERAGE_HANDLE_GUESS)
+    if told is None:
         return
-    staffed = ctx.acd.staffed_agents()
-    minutes = math.ceil(expected_wait(position, staffed, ctx.acd.average_handle(AVERAGE_HANDLE_GUESS)) / 60)
+    position, minutes = told
     media = ["queue-next"] if position == 1 else [
         "queue-ahead", *number_prompts(position - 1), "queue-callers",
-        "queue-wait", *number_prompts(max(1, minutes)), "queue-minutes",
+        "queue-wait", *number_prompts(minutes), "queue-minutes",
     ]
     session.announcement = f"pb-{uuid.uuid4().hex}"
     await ctx.ari.play(session.channel.id, ",".join(f"sound:{m}" for m in media), session.announcement)
-    await record(ctx.calls.event(session.call_id, "announcement", position=position, minutes=max(1, minutes)))
+    await record(ctx.calls.event(session.call_id, "announcement", position=position, minutes=minutes))
 
 
 def number_prompts(n: int) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ari_app.acd.model import QueuePolicy
+from ari_app.acd.model import AgentSeat, QueuePolicy
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,8 @@ class Agent:
 
 @dataclass(frozen=True)
 class Seats:
+    """The seats file: the agents and the queue policy."""
+
     agents: tuple[Agent, ...]
     source: str = ""
     policy: QueuePolicy = field(default_factory=QueuePolicy)
@@ -26,3 +28,11 @@ class Seats:
     @property
     def endpoints(self) -> list[str]:
         return [agent.endpoint for agent in self.agents]
+
+
+def agent_seats(seats: Seats) -> list[AgentSeat]:
+    """The ACD's view of the configured agents: logged out, phone unreachable until Asterisk says otherwise."""
+    return [
+        AgentSeat(a.id, a.endpoint, frozenset(a.groups), a.seconded_by, dict(a.skills), reachable=False)
+        for a in seats.agents
+    ]

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
 from ari_app.acd.engine import Acd
 from ari_app.acd.model import AgentSeat, AgentState
+from ari_app.acd.store import AcdPersistence
 from ari_app.api.agents import staffed_groups
 from ari_app.api.health import build_app
 from ari_app.api.inputs import (
@@ -29,8 +30,7 @@ from ari_app.api.inputs import (
     text,
 )
 from ari_app.registry.model import Department, DepartmentLine, Liaison
-from ari_app.seats.model import Agent, Seats
-from ari_app.store.acd import AcdStore
+from ari_app.seats.model import Agent, Seats, agent_seats
 
 EXAMPLE = '{"reason": "..."}'
 
@@ -265,7 +265,7 @@ SEATS = Seats((
 @pytest.fixture
 async def api() -> AsyncIterator[tuple[TestClient[web.Request, web.Application], FakeProbe, FakeStore]]:
     store = FakeStore()
-    probe = FakeProbe(Acd(SEATS, cast(AcdStore, store), clock=lambda: 1000.0))
+    probe = FakeProbe(Acd(agent_seats(SEATS), SEATS.policy, cast(AcdPersistence, store), clock=lambda: 1000.0))
     async with TestClient(TestServer(build_app(probe))) as client:
         yield client, probe, store
 

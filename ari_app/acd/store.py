@@ -1,9 +1,9 @@
-"""Persistence of the ACD: agent states and queued calls (see migrations/002_acd.sql)."""
+"""Persistence of the ACD: agent states and queued calls (see store/migrations/002_acd.sql)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -92,3 +92,19 @@ class AcdStore:
             since,
         )
         return [dict(r) for r in rows]
+
+
+class AcdPersistence(Protocol):
+    """What the ACD engine needs stored (PostgreSQL in :class:`AcdStore`; in memory in unit tests)."""
+
+    async def save_agent(self, agent: AgentSeat) -> None: ...
+
+    async def load_agents(self) -> dict[str, dict[str, Any]]: ...
+
+    async def enqueue(self, call: QueuedCall, queue: str) -> None: ...
+
+    async def talking(self, call_id: str, agent_id: str, agent_channel: str, bridge_id: str, at: float) -> None: ...
+
+    async def finish(self, call_id: str, status: str, at: float) -> None: ...
+
+    async def max_seq(self) -> int: ...
