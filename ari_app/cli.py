@@ -13,6 +13,8 @@ from pathlib import Path
 import asyncpg
 
 from ari_app import logs
+from ari_app.configcheck.problems import ConfigError
+from ari_app.registry.warnings import LastGood
 from ari_app.settings import Settings, SettingsError, default_state_dir, read_secrets_file
 
 
@@ -76,9 +78,14 @@ def _cmd_up(_args: argparse.Namespace) -> int:
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
-    """Validate the registry, then the seats file against it; print a summary, or the problems."""
-    from ari_app.registry.loader import RegistryError, load_registry
+    """Validate the registry, then the seats file against it; print a summary, or the problems.
+
+    Warnings (what looks like an accident in a valid file) go to stderr and leave the exit status
+    alone. A registry that passes is remembered in the state directory, to compare the next with.
+    """
+    from ari_app.registry.loader import load_registry
     from ari_app.registry.summary import format_summary
+    from ari_app.registry.warnings import registry_warnings
     from ari_app.seats.crosscheck import crosscheck, describe_seats
     from ari_app.settings import REPO_ROOT
 
@@ -87,7 +94,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     try:
         registry = load_registry(path)
         seats_text = seats_path.read_text(encoding="utf-8")
-    except RegistryError as exc:
+    except ConfigError as exc:
         return _report_problems(exc.problems, path)
     except OSError as exc:
         print(f"hotline: cannot read {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
@@ -95,21 +102,52 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     except UnicodeDecodeError as exc:
         print(f"hotline: {seats_path} is not UTF-8 text: {exc.reason}", file=sys.stderr)
         return 1
+    state = default_state_dir(os.environ) / LAST_GOOD_REGISTRY
     check = crosscheck(registry, seats_text, str(seats_path))
-    for warning in check.warnings:
+    for warning in [*registry_warnings(registry, _last_good(state)), *map(str, check.warnings)]:
         print(f"warning: {warning}", file=sys.stderr)
     if check.problems or check.seats is None:
         return _report_problems(check.problems, seats_path)
     print(format_summary(registry))
     print(describe_seats(check.seats))
+    _remember_good(state, len(registry.hotlines), path)
     return 0
 
 
-def _report_problems(problems: Sequence[object], path: Path) -> int:
+LAST_GOOD_REGISTRY = "last-good-registry.json"  # in the state directory, written by check-config
+
+
+def _last_good(state: Path) -> LastGood | None:
+    """The last registry that passed check-config; None when there is none or the file is unreadable."""
+    try:
+        return LastGood.from_json(state.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _remember_good(state: Path, hotlines: int, registry: Path) -> None:
+    """Record a registry that passed; failing to do so is a warning, not a failed check."""
+    text = LastGood(hotlines, str(registry.resolve())).to_json()
+    try:
+        state.parent.mkdir(parents=True, exist_ok=True)
+        partial = state.with_name(state.name + ".tmp")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(state)
+    except OSError as exc:
+        print(f"warning: cannot remember this registry in {state}: {exc.strerror or exc}", file=sys.stderr)
+
+
+def _report_problems(problems: Sequence[object], where: Path | str) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
-    print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
+    print(f"{len(problems)} problem(s) in {where}", file=sys.stderr)
     return 1
+
+
+def _report_config_error(exc: ConfigError) -> int:
+    """A registry or seats file with problems (render, reload, seats, ...): every problem, then the count."""
+    files = sorted({problem.file for problem in exc.problems})
+    return _report_problems(exc.problems, ", ".join(files) or "the configuration")
 
 
 def _env_or_state(name: str, default: str = "") -> str:
@@ -242,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"hotline: {exc}", file=sys.stderr)
         return 2
+    except ConfigError as exc:  # the registry or the seats file has problems: each on its own line
+        return _report_config_error(exc)
     except RuntimeError as exc:  # ServiceError, SandboxError: a clear sentence, no traceback
         print(f"hotline: {exc}", file=sys.stderr)
         return 1

@@ -1,4 +1,6 @@
-"""``hotline serve``: the Stasis app, the FastAGI server and the HTTP server on one event loop."""
+"""``hotline serve``: the wiring. The Stasis app, the FastAGI server and the HTTP server on one
+event loop; each domain (ACD, calls, registry) brings its own logic and routes, this module
+starts them in order and stops them."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -17,24 +18,24 @@ from aiohttp import web
 from agi.routes import AgiRoutes
 from agi.server import FastAgiServer
 from ari_app import logs
-from ari_app.acd import figures
 from ari_app.acd.engine import Acd
-from ari_app.acd.figures import CallOutcome
-from ari_app.acd.model import AgentState
+from ari_app.acd.phones import on_device_state, watch_phones
+from ari_app.acd.report import queue_report
 from ari_app.acd.store import AcdStore
-from ari_app.api.health import build_app
+from ari_app.api.app import build_app
 from ari_app.ari.errors import AriError
-from ari_app.ari.events import Channel, DeviceStateChanged, Event
+from ari_app.ari.events import DeviceStateChanged, Event
 from ari_app.ari.rest import AriRest
 from ari_app.ari.stream import AriEventStream, backoff_delay
+from ari_app.calls.control import CallControl
 from ari_app.calls.dispatcher import CallDispatcher
-from ari_app.calls.session import CallSession, EscalateRequest, PartyRequest
+from ari_app.calls.reconcile import Reconciler
+from ari_app.calls.session import CallSession
 from ari_app.clock import clock_from_setting
+from ari_app.configcheck.problems import ConfigError
 from ari_app.flows.common import FlowContext
 from ari_app.flows.intake import intake_flow
 from ari_app.registry.holder import RegistryHolder
-from ari_app.registry.loader import RegistryError
-from ari_app.registry.model import Department
 from ari_app.seats.loader import load_seats
 from ari_app.seats.model import agent_seats
 from ari_app.settings import Settings
@@ -42,9 +43,8 @@ from ari_app.store.calls import CallStore
 from ari_app.store.db import connect_pool
 
 log = logs.get_logger("service")
-PJSIP_DEVICE = "PJSIP/"
-UNREACHABLE_DEVICE = ("UNAVAILABLE", "INVALID")  # device states of a phone that is not registered or not answering
 T = TypeVar("T")
+DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 class ServiceError(RuntimeError):
@@ -55,7 +55,7 @@ def _load(what: str, path: Path, loader: Callable[[Path], T]) -> T:
     """Load a configuration file at start-up; a problem stops the service with a clear message."""
     try:
         return loader(path)
-    except RegistryError as exc:
+    except ConfigError as exc:
         raise ServiceError(f"the {what} has problems:\n{exc}") from None
     except OSError as exc:
         raise ServiceError(f"cannot read the {what} {path}: {exc.strerror}") from None
@@ -67,16 +67,17 @@ class HotlineService:
         self.ari = AriRest(settings.ari_url, settings.ari_user, settings.ari_password)
         self.registry = _load("registry", settings.registry_path, RegistryHolder)
         self.seats = _load("seats file", settings.seats_path, load_seats)
+        self.pool: asyncpg.Pool | None = None
+        self.calls: CallStore | None = None
         self.acd: Acd | None = None
         self.acd_store: AcdStore | None = None
+        self.dispatcher: CallDispatcher | None = None
+        self.stream: AriEventStream | None = None
+        self.control = CallControl(self.registry, lambda: self.dispatcher, lambda: self.acd, lambda: self.calls)
         self.agi_routes = AgiRoutes(
             self.registry, clock_from_setting(settings.today), lambda: self.calls, lambda: self.acd
         )
         self.agi = FastAgiServer(self.agi_routes.table(), header_timeout=settings.agi_header_timeout)
-        self.pool: asyncpg.Pool | None = None
-        self.calls: CallStore | None = None
-        self.dispatcher: CallDispatcher | None = None
-        self.stream: AriEventStream | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
 
@@ -87,7 +88,8 @@ class HotlineService:
             await self.agi.start(s.agi_host, s.agi_port)
         except OSError as exc:
             raise ServiceError(f"cannot listen for FastAGI on {s.agi_host}:{s.agi_port}: {exc.strerror}") from None
-        self._runner = web.AppRunner(build_app(self), access_log=None)
+        self._runner = web.AppRunner(build_app(self, self.control, lambda: self.acd, self._queue_report),
+                                     access_log=None)
         await self._runner.setup()
         try:
             await web.TCPSite(self._runner, s.http_host, s.http_port).start()
@@ -132,7 +134,7 @@ class HotlineService:
         self.acd = Acd(agent_seats(self.seats), self.seats.policy, self.acd_store)
         await self.acd.load()
         self._tasks.append(asyncio.create_task(self.acd.run(), name="acd"))
-        self.dispatcher = CallDispatcher(self._flow, on_orphan=self._hangup_quietly)
+        self.dispatcher = CallDispatcher(self._flow, on_orphan=self._hang_up_quietly)
         self.stream = AriEventStream(
             self.ari,
             self.settings.ari_app,
@@ -147,22 +149,10 @@ class HotlineService:
     def _on_event(self, event: Event) -> None:
         """Phone states go to the ACD; everything else to the call that owns the channel."""
         if isinstance(event, DeviceStateChanged):
-            if self.acd is not None and event.device.startswith(PJSIP_DEVICE):
-                self.acd.phone_state(event.device.removeprefix(PJSIP_DEVICE), event.state not in UNREACHABLE_DEVICE)
-            return
-        if self.dispatcher is not None:
+            if self.acd is not None:
+                on_device_state(self.acd, event)
+        elif self.dispatcher is not None:
             self.dispatcher.on_event(event)
-
-    async def _watch_phones(self) -> None:
-        """Follow the agents' phones: device-state events from now on, and their state right now."""
-        assert self.acd is not None
-        agents = list(self.acd.agents.values())
-        if not agents:
-            return
-        await self.ari.subscribe(self.settings.ari_app, [f"deviceState:{PJSIP_DEVICE}{a.endpoint}" for a in agents])
-        online = {str(e.get("resource")) for e in await self.ari.endpoints("PJSIP") if e.get("state") == "online"}
-        for agent in agents:
-            self.acd.phone_state(agent.endpoint, agent.endpoint in online)
 
     async def _flow(self, session: CallSession) -> None:
         assert self.calls is not None and self.acd is not None and self.dispatcher is not None
@@ -171,70 +161,22 @@ class HotlineService:
         )
         await intake_flow(context, session)
 
-    # -- reconcile -----------------------------------------------------------------------------
     async def reconcile(self) -> None:
-        """Bring our view in line with Asterisk after a (re)connect.
-
-        Callers in the app that no task owns are adopted: a caller who was waiting goes back into
-        line at the old place, a caller who was talking to an agent is left talking. Agent legs
-        nobody owns are hung up. Records of calls that ended while we were away are closed.
-        """
+        """On every (re)connect: the phones' states, then the calls (see ari_app.calls.reconcile)."""
         assert self.calls is not None and self.dispatcher is not None and self.acd is not None
         assert self.acd_store is not None
-        await self._watch_phones()
-        open_before = await self.calls.open_call_ids()  # read first: calls opened later are live
-        live = {c.call.channel_id: c for c in await self.acd_store.live_calls()}
-        application = await self.ari.application(self.settings.ari_app)
-        channels = {c["id"]: c for c in await self.ari.channels()}
-        in_app = [cid for cid in application.get("channel_ids", []) if cid in channels]
-        agent_legs = {c.agent_channel for c in live.values() if c.status == "talking"}
-        adopted = orphans = 0
-        for channel_id in sorted(in_app, key=lambda cid: live[cid].call.seq if cid in live else 0):
-            if self.dispatcher.session_for(channel_id) is not None:
-                continue
-            if channel_id.startswith("agent-"):
-                if channel_id not in agent_legs:
-                    await self._hangup_quietly(channel_id)
-                    orphans += 1
-                continue
-            channel = Channel.from_json(channels[channel_id])
-            stored = live.get(channel_id)
-            if stored is not None and stored.status == "talking" and stored.agent_channel not in channels:
-                await self._hangup_quietly(channel_id)  # the agent left while we were away
-                continue
-            route = await self._channel_var(channel_id, "HOTLINE_ROUTE") or "intake"
-            tag = await self._channel_var(channel_id, "HOTLINE_TAG") or channel.exten
-            group = await self._channel_var(channel_id, "HOTLINE_GROUP")
-            session = self.dispatcher.start(channel, args=(route, tag, "", group), adopted=True)
-            if session is None:
-                continue
-            adopted += 1
-            if stored is not None:
-                session.resume, session.live, session.queued = stored.status, stored, stored.call
-                if stored.status == "talking":
-                    await self.acd.adopt_talking(stored.call.call_id, stored.agent_id)
-        closed = 0
-        for call_id in open_before:
-            if call_id not in channels and self.dispatcher.session_for(call_id) is None:
-                if await self.calls.close(call_id, "ended_while_disconnected"):
-                    await self.calls.event(call_id, "closed_by_reconcile")
-                    closed += 1
-        for stored in live.values():
-            if stored.call.channel_id not in channels:
-                await self.acd.ended_while_away(stored.call.call_id, stored.agent_id, stored.status)
-        log.info("reconciled", adopted=adopted, closed=closed, orphan_agent_legs=orphans, channels=len(channels))
+        await watch_phones(self.ari, self.settings.ari_app, self.acd)
+        await Reconciler(self.ari, self.settings.ari_app, self.dispatcher, self.acd, self.acd_store, self.calls).run()
 
-    async def _hangup_quietly(self, channel_id: str) -> None:
+    async def _hang_up_quietly(self, channel_id: str) -> None:
         try:
             await self.ari.hangup(channel_id)
         except AriError:
             pass
 
-    async def _channel_var(self, channel_id: str, name: str) -> str:
-        try:
-            return await self.ari.get_variable(channel_id, name)
-        except AriError:
-            return ""
+    async def _queue_report(self, acd: Acd) -> dict[str, object]:
+        assert self.acd_store is not None
+        return await queue_report(acd, self.acd_store)
 
     # -- probes (HTTP) -------------------------------------------------------------------------
     async def readiness(self) -> dict[str, object]:
@@ -242,7 +184,7 @@ class HotlineService:
         if self.pool is not None:
             try:
                 db_ok = await asyncio.wait_for(self.pool.fetchval("SELECT 1"), 2.0) == 1
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            except DATABASE_ERRORS:
                 db_ok = False
         ari_ok = self.stream is not None and self.stream.ready
         return {
@@ -267,98 +209,6 @@ class HotlineService:
             "reloads": self.registry.reloads,
             "degraded_calls": self.agi_routes.degraded_calls,
         }
-
-    async def queue_figures(self) -> dict[str, object]:
-        """Live and historical (last 24 hours) figures per hotline and per queue, agent state counts."""
-        assert self.acd is not None and self.acd_store is not None
-        now = self.acd.now()
-        rows = await self.acd_store.outcomes(since=now - 86400)
-        outcomes = [
-            CallOutcome(r["hotline"], r["queue"], r["enqueued_at"], r["answered_at"], r["ended_at"],
-                        r["status"] == "abandoned")
-            for r in rows
-        ]
-        waiting = self.acd.waiting()
-        threshold = float(self.acd.policy.service_level_seconds)
-        return {
-            "now": now,
-            "service_level_seconds": threshold,
-            "total": asdict(figures.compute(outcomes, waiting, now, threshold)),
-            "by_hotline": {k: asdict(v) for k, v in figures.by_hotline(outcomes, waiting, now, threshold).items()},
-            "by_queue": {k: asdict(v) for k, v in figures.by_queue(outcomes, waiting, now, threshold).items()},
-            "agents": figures.agent_state_counts(self.acd.agents.values()),
-        }
-
-    def escalate(self, call_id: str, group: str) -> bool:
-        """Ask a call's task to take the caller from the agent to ``group`` (see intake flow)."""
-        if self.dispatcher is None:
-            return False
-        session = self.dispatcher.session_for(call_id)
-        if session is None or self.acd is None:
-            return False
-        if not any(a.call_id == call_id and a.state is AgentState.BUSY for a in self.acd.agents.values()):
-            return False
-        session.deliver(EscalateRequest(group))
-        return True
-
-    def party(self, call_id: str, action: str, target: str) -> bool:
-        """Hand a department request (add, drop, leave, transfers) to the call's task."""
-        session = self.dispatcher.session_for(call_id) if self.dispatcher else None
-        if session is None or session.talk is None:
-            return False
-        session.deliver(PartyRequest(action, target))
-        return True
-
-    def department(self, target: str) -> Department | None:
-        """A department by two-digit short code (departments with seats), id, or hotline number."""
-        registry = self.registry.current
-        for department in registry.departments.values():
-            if department.line is not None and department.line.short_code == target:
-                return department
-        if target in registry.departments:
-            return registry.departments[target]
-        line = registry.hotline(target)
-        return registry.departments.get(line.department) if line is not None else None
-
-    def departments(self) -> list[Department]:
-        return list(self.registry.current.departments.values())
-
-    async def request_work_order(self, call_id: str, department: Department, note: str) -> bool:
-        """Record that the agent dispatches a work order to a department for this call (False: no
-        such call). The work order itself (deadlines, return visit) is the back-office's; this keeps
-        the request."""
-        if self.calls is None or not await self.calls.exists(call_id):
-            return False
-        await self.calls.event(call_id, "work_order_requested", department=department.id, note=note)
-        return True
-
-    def call_state(self, call_id: str) -> dict[str, object] | None:
-        """Who is on a live call now, and the last department failure the agent should know of."""
-        session = self.dispatcher.session_for(call_id) if self.dispatcher else None
-        if session is None:
-            return None
-        talk = session.talk
-        state: dict[str, object] = {"call_id": call_id, "hotline": session.hotline, "route": session.route,
-                                    "talking": talk is not None}
-        if talk is not None:
-            party = talk.party
-            state.update(
-                agent=talk.agent_id if talk.agent_present else None,
-                caller_on_hold=bool(talk.holding),
-                department=(
-                    {"id": party.department.id, "mode": party.mode, "joined": party.joined} if party else None
-                ),
-                last_failure=talk.last_failure or None,
-            )
-        return state
-
-    async def latest_calls(self, limit: int) -> list[dict[str, object]] | None:
-        if self.calls is None:
-            return None
-        try:
-            return [r.to_json() for r in await self.calls.latest(limit)]
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            return None
 
 
 def _log_unhandled(_loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:

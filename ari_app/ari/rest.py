@@ -130,6 +130,10 @@ class AriRest:
         return result
 
     # -- bridges -------------------------------------------------------------------------------
+    async def bridges(self) -> list[Json]:
+        result: list[Json] = await self.request(ep.BRIDGES_LIST)
+        return result
+
     async def create_bridge(self, bridge_type: str, bridge_id: str, name: str = "") -> Json:
         params: Params = {"type": bridge_type, "bridgeId": bridge_id}
         if name:

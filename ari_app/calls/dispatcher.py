@@ -14,13 +14,13 @@ from typing import Any
 import structlog
 
 from ari_app.ari.events import Channel, ChannelDestroyed, Event, StasisEnd, StasisStart
+from ari_app.calls.legs import LEG_MARK
 from ari_app.calls.session import CallSession
 from ari_app.logs import get_logger
 
 log = get_logger("calls.dispatcher")
 
 Flow = Callable[[CallSession], Awaitable[None]]
-ORPHAN_MARK = "agent-leg"  # Stasis args[0] of legs the app originates itself: never a new call
 
 
 class CallDispatcher:
@@ -48,7 +48,7 @@ class CallDispatcher:
             session.deliver(event)
             return
         if isinstance(event, StasisStart):
-            if event.args and event.args[0] == ORPHAN_MARK:
+            if event.args and event.args[0] == LEG_MARK:
                 # A leg we originated for a call that is over (or from before a restart).
                 if self._on_orphan is not None:
                     task = asyncio.create_task(self._on_orphan(channel_id))

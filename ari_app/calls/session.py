@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ari_app.acd.model import AgentOffer, QueuedCall
-from ari_app.acd.store import LiveCall
 from ari_app.ari.events import Channel, ChannelDestroyed, Event, StasisEnd
 
 
@@ -38,6 +37,17 @@ class PartyRequest:
 Message = Event | AgentOffer | EscalateRequest | PartyRequest
 
 
+@dataclass(frozen=True)
+class ResumedTalk:
+    """A conversation found in Asterisk after a restart (see ari_app.calls.plan)."""
+
+    agent_id: str  # "" when the agent had left
+    agent_channel: str
+    party_channel: str  # a department's leg in the conversation, or ""
+    party_department: str  # its department id (from the leg's HOTLINE_DEPARTMENT variable)
+    holding: str  # the xfer- bridge the caller is on hold in (attended transfer), or ""
+
+
 @dataclass
 class CallSession:
     call_id: str
@@ -50,7 +60,7 @@ class CallSession:
     inbox: asyncio.Queue[Message] = field(default_factory=asyncio.Queue)
     gone: bool = False
     resume: str = ""  # after a restart: "waiting" or "talking" (what the call was doing)
-    live: LiveCall | None = None  # after a restart: the stored queue entry
+    resumed_talk: ResumedTalk | None = None  # after a restart while talking: who was on the call
     queued: QueuedCall | None = None  # the call's place in line, once queued
     repeat_caller: bool = False
     announcement: str = ""  # the playback id of the last position announcement (stopped on answer)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -14,6 +13,7 @@ from ari_app.acd.engine import Acd
 from ari_app.ari.errors import AriError, AriNotFound
 from ari_app.ari.events import PlaybackEvent
 from ari_app.ari.rest import AriRest
+from ari_app.calls.legs import new_playback
 from ari_app.calls.session import CallerGone, CallSession, Message
 from ari_app.logs import get_logger
 from ari_app.registry.model import Registry
@@ -60,7 +60,7 @@ async def play(ctx: FlowContext, session: CallSession, media: list[str], limit: 
     Messages other than the playback's end (an agent offer, say) are put back for the caller's
     flow to see afterwards.
     """
-    playback_id = f"pb-{uuid.uuid4().hex}"
+    playback_id = new_playback()
     await ctx.ari.play(session.channel.id, ",".join(f"sound:{m}" for m in media), playback_id)
     held: list[Message] = []
 

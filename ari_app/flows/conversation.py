@@ -21,12 +21,11 @@ event on the call record.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import ChannelDestroyed, ChannelDtmfReceived, Event, StasisEnd, StasisStart
-from ari_app.calls.dispatcher import ORPHAN_MARK
+from ari_app.calls.legs import CALL_VARIABLE, DEPARTMENT_VARIABLE, LEG_MARK, Bridge, Leg, bridge_id, new_leg
 from ari_app.calls.session import CallerGone, CallSession, EscalateRequest, Message, PartyRequest
 from ari_app.flows.common import FlowContext, destroy_bridge, hang_up, record
 from ari_app.logs import get_logger
@@ -64,20 +63,6 @@ class Talk:
     last_failure: dict[str, str] = field(default_factory=dict)
 
 
-def find_department(ctx: FlowContext, target: str) -> Department | None:
-    """A department with its own line, by two-digit short code or by hotline number."""
-    registry = ctx.registry()
-    for department in registry.departments.values():
-        if department.line is not None and department.line.short_code == target:
-            return department
-    line = registry.hotline(target)
-    if line is not None:
-        owner = registry.departments.get(line.department)
-        if owner is not None and owner.line is not None:
-            return owner
-    return None
-
-
 def parse_dtmf(digits: str) -> PartyRequest | None:
     """A complete agent feature code, or None while more digits may come."""
     codes = {"*3": "add", "*4": "blind", "*5": "attended"}
@@ -86,15 +71,14 @@ def parse_dtmf(digits: str) -> PartyRequest | None:
     return {"*0": PartyRequest("drop"), "*9": PartyRequest("leave"), "*6": PartyRequest("complete")}.get(digits)
 
 
-async def converse(
-    ctx: FlowContext, session: CallSession, agent_id: str, agent_channel: str, bridge: str
-) -> str | EscalateRequest | Requeue:
-    talk = Talk(bridge, agent_id, agent_channel)
+async def converse(ctx: FlowContext, session: CallSession, talk: Talk) -> str | EscalateRequest | Requeue:
+    """Run the conversation in ``talk`` until it ends (an outcome), the agent escalates, or the
+    caller is left alone and goes back into line (Requeue)."""
     session.talk = talk
     try:
         return await _loop(ctx, session, talk)
     except CallerGone:
-        await record(ctx.calls.event(session.call_id, "caller_hung_up", agent=agent_id))
+        await record(ctx.calls.event(session.call_id, "caller_hung_up", agent=talk.agent_id))
         await _end_everything(ctx, session, talk)
         return "answered"
     except AriError as exc:
@@ -170,7 +154,7 @@ async def _handle_request(
         if talk.party is not None:
             _refuse(talk, request, "a department is already on the call")
             return None
-        department = find_department(ctx, request.target)
+        department = ctx.registry().department_for(request.target)
         if department is None or department.line is None:
             await record(ctx.calls.event(call_id, "department_unavailable", target=request.target,
                                          reason="unknown department"))
@@ -206,7 +190,7 @@ async def _dial_department(
     ctx: FlowContext, session: CallSession, talk: Talk, department: Department, mode: str
 ) -> None:
     assert department.line is not None
-    channel = f"dept-{uuid.uuid4().hex[:16]}"
+    channel = new_leg(Leg.DEPARTMENT)
     ctx.attach(channel, session)
     talk.party = Party(department, channel, mode)
     timeout = ctx.registry().department_ring_timeout
@@ -214,8 +198,9 @@ async def _dial_department(
                                  endpoint=department.line.endpoint, mode=mode))
     try:
         await ctx.ari.originate(
-            f"PJSIP/{department.line.endpoint}", app=ctx.app, app_args=f"{ORPHAN_MARK},{session.call_id}",
+            f"PJSIP/{department.line.endpoint}", app=ctx.app, app_args=f"{LEG_MARK},{session.call_id}",
             channel_id=channel, caller_id=f'"12345" <{session.channel.caller_number}>', timeout=timeout,
+            variables={CALL_VARIABLE: session.call_id, DEPARTMENT_VARIABLE: department.id},
         )
     except AriError as exc:
         await _party_failed(ctx, session, talk, f"unreachable ({exc.status})")
@@ -227,12 +212,12 @@ async def _party_answered(ctx: FlowContext, session: CallSession, talk: Talk) ->
     party.joined = True
     await ctx.ari.add_to_bridge(talk.bridge, party.channel)
     await record(ctx.calls.event(session.call_id, "department_joined", department=party.department.id,
-                                 mode=party.mode, members=_members(talk)))
+                                 mode=party.mode, members=members(talk)))
     if party.department.record_calls:
         await _start_recording(ctx, session, talk)
 
 
-def _members(talk: Talk) -> list[str]:
+def members(talk: Talk) -> list[str]:
     members = ["caller"] if not talk.holding else []
     if talk.agent_present:
         members.append("agent")
@@ -280,7 +265,7 @@ async def _party_gone(
         return None  # StasisEnd already handled the leave
     talk.party = None
     await record(ctx.calls.event(session.call_id, "department_left", department=party.department.id,
-                                 members=_members(talk)))
+                                 members=members(talk)))
     if not talk.agent_present:
         await _end_everything(ctx, session, talk)
         return "answered"
@@ -305,11 +290,11 @@ async def _agent_leaves(ctx: FlowContext, session: CallSession, talk: Talk, why:
     await hang_up(ctx, talk.agent_channel)
     await ctx.acd.call_ended(session.call_id, talk.agent_id)
     await record(ctx.calls.event(session.call_id, "agent_left", agent=talk.agent_id, why=why,
-                                 members=_members(talk)))
+                                 members=members(talk)))
 
 
 async def _hold_caller(ctx: FlowContext, session: CallSession, talk: Talk) -> None:
-    talk.holding = f"xfer-{session.call_id}"
+    talk.holding = bridge_id(Bridge.TRANSFER_HOLD, session.call_id)
     await ctx.ari.create_bridge("holding", talk.holding)
     await ctx.ari.remove_from_bridge(talk.bridge, session.channel.id)
     await ctx.ari.add_to_bridge(talk.holding, session.channel.id)
@@ -317,7 +302,7 @@ async def _hold_caller(ctx: FlowContext, session: CallSession, talk: Talk) -> No
         await ctx.ari.bridge_moh_start(talk.holding)
     except AriError as exc:
         log.warning("moh_failed", error=str(exc))
-    await record(ctx.calls.event(session.call_id, "caller_on_hold", members=_members(talk)))
+    await record(ctx.calls.event(session.call_id, "caller_on_hold", members=members(talk)))
 
 
 async def _unhold_caller(ctx: FlowContext, session: CallSession, talk: Talk) -> None:
@@ -328,7 +313,7 @@ async def _unhold_caller(ctx: FlowContext, session: CallSession, talk: Talk) -> 
         pass
     await destroy_bridge(ctx, holding)
     await ctx.ari.add_to_bridge(talk.bridge, session.channel.id)
-    await record(ctx.calls.event(session.call_id, "caller_off_hold", members=_members(talk)))
+    await record(ctx.calls.event(session.call_id, "caller_off_hold", members=members(talk)))
 
 
 async def _end_everything(ctx: FlowContext, session: CallSession, talk: Talk) -> None:

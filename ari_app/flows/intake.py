@@ -9,12 +9,11 @@ gets an event for every step.
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from ari_app.acd.model import AgentOffer, QueuedCall
 from ari_app.ari.errors import AriError, AriNotFound
 from ari_app.ari.events import ChannelDestroyed, StasisStart
-from ari_app.calls.dispatcher import ORPHAN_MARK
+from ari_app.calls.legs import CALL_VARIABLE, LEG_MARK, Bridge, Leg, bridge_id, new_leg, new_playback
 from ari_app.calls.session import CallerGone, CallSession, EscalateRequest, Message
 from ari_app.flows.common import (
     GREETING,
@@ -26,12 +25,11 @@ from ari_app.flows.common import (
     play_prompt,
     record,
 )
-from ari_app.flows.conversation import Requeue, converse
+from ari_app.flows.conversation import Party, Requeue, Talk, converse, members
 from ari_app.logs import get_logger
 
 log = get_logger("flows.intake")
 
-AGENT_LEG = ORPHAN_MARK  # Stasis args[0] of the legs we originate to agents
 AVERAGE_HANDLE_GUESS = 180.0  # seconds, for wait estimates before figures exist
 
 
@@ -45,9 +43,13 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
     outcome = "error"
     try:
         if session.resume == "talking":
-            outcome = await _resume_talking(ctx, session)
-            return
-        if session.resume != "waiting":
+            resumed = await _resume_talking(ctx, session)
+            if isinstance(resumed, str):
+                outcome = resumed
+                return
+            if isinstance(resumed, EscalateRequest):
+                session.queued = _escalated(ctx, session, resumed.group)
+        elif session.resume != "waiting":
             await _welcome(ctx, session)
         outcome = await _queue_until_answered(ctx, session)
     except (CallerGone, AriNotFound) as exc:
@@ -85,11 +87,11 @@ async def _welcome(ctx: FlowContext, session: CallSession) -> None:
 
 
 def _holding_bridge(session: CallSession) -> str:
-    return f"hold-{session.call_id}"
+    return bridge_id(Bridge.HOLDING, session.call_id)
 
 
 def _talk_bridge(session: CallSession) -> str:
-    return f"talk-{session.call_id}"
+    return bridge_id(Bridge.TALK, session.call_id)
 
 
 async def _enter_holding(ctx: FlowContext, session: CallSession) -> None:
@@ -167,7 +169,7 @@ async def _announce_position(ctx: FlowContext, session: CallSession) -> None:
         "queue-ahead", *number_prompts(position - 1), "queue-callers",
         "queue-wait", *number_prompts(minutes), "queue-minutes",
     ]
-    session.announcement = f"pb-{uuid.uuid4().hex}"
+    session.announcement = new_playback()
     await ctx.ari.play(session.channel.id, ",".join(f"sound:{m}" for m in media), session.announcement)
     await record(ctx.calls.event(session.call_id, "announcement", position=position, minutes=minutes))
 
@@ -187,14 +189,15 @@ def number_prompts(n: int) -> list[str]:
 async def _ring(ctx: FlowContext, session: CallSession, offer: AgentOffer) -> str | None:
     """Ring the offered agent; the agent channel id if they answered, None otherwise."""
     call_id = session.call_id
-    agent_channel = f"agent-{uuid.uuid4().hex[:16]}"
+    agent_channel = new_leg(Leg.AGENT)
     ctx.attach(agent_channel, session)
     await record(ctx.calls.event(call_id, "agent_ringing", agent=offer.agent_id))
     timeout = ctx.acd.policy.ring_timeout
     try:
         await ctx.ari.originate(
-            f"PJSIP/{offer.endpoint}", app=ctx.app, app_args=f"{AGENT_LEG},{call_id}", channel_id=agent_channel,
+            f"PJSIP/{offer.endpoint}", app=ctx.app, app_args=f"{LEG_MARK},{call_id}", channel_id=agent_channel,
             caller_id=f'"{session.hotline}" <{session.channel.caller_number}>', timeout=timeout,
+            variables={CALL_VARIABLE: call_id},
         )
     except AriError as exc:
         log.warning("agent_originate_failed", agent=offer.agent_id, error=str(exc))
@@ -247,7 +250,7 @@ async def _talk(
     await ctx.acd.connected(call_id, agent_id, agent_channel, bridge)
     waited = ctx.acd.now() - session.queued.enqueued_at if session.queued else 0.0
     await record(ctx.calls.event(call_id, "agent_connected", agent=agent_id, waited=round(waited, 2)))
-    return await converse(ctx, session, agent_id, agent_channel, bridge)
+    return await converse(ctx, session, Talk(bridge, agent_id, agent_channel))
 
 
 async def _stop_announcement(ctx: FlowContext, session: CallSession) -> None:
@@ -261,11 +264,27 @@ async def _stop_announcement(ctx: FlowContext, session: CallSession) -> None:
             pass  # already finished
 
 
-async def _resume_talking(ctx: FlowContext, session: CallSession) -> str:
-    """After a restart: the caller was talking to an agent; leave them talking and watch."""
-    live = session.live
-    assert live is not None
-    ctx.attach(live.agent_channel, session)
-    result = await converse(ctx, session, live.agent_id, live.agent_channel, live.bridge_id)
-    return result if isinstance(result, str) else "answered"
-
+async def _resume_talking(ctx: FlowContext, session: CallSession) -> str | EscalateRequest | Requeue:
+    """After a restart: the caller was in a conversation; leave it running with whoever is still
+    in it (agent, department, the caller on hold in an attended transfer) and watch."""
+    found = session.resumed_talk
+    assert found is not None
+    party = None
+    if found.party_channel:
+        department = ctx.registry().departments.get(found.party_department)
+        if department is None:  # not a department of the registry any more
+            await hang_up(ctx, found.party_channel)
+        else:
+            ctx.attach(found.party_channel, session)
+            party = Party(department, found.party_channel, "attended" if found.holding else "conference", joined=True)
+    if found.agent_channel:
+        ctx.attach(found.agent_channel, session)
+    talk = Talk(_talk_bridge(session), found.agent_id, found.agent_channel, agent_present=bool(found.agent_channel),
+                party=party, holding=found.holding)
+    await record(ctx.calls.event(session.call_id, "conversation_resumed", members=members(talk)))
+    if not talk.agent_present and party is None:  # the caller alone: back into line
+        await destroy_bridge(ctx, talk.bridge)
+        if talk.holding:
+            await destroy_bridge(ctx, talk.holding)
+        return Requeue()
+    return await converse(ctx, session, talk)

@@ -34,7 +34,7 @@ async def reload_everything(
     ami: AmiTarget,
     service_url: str | None,
 ) -> ReloadReport:
-    registry = load_registry(registry_path)  # RegistryError: nothing is written or reloaded
+    registry = load_registry(registry_path)  # ConfigError: nothing is written or reloaded
     written = write_all(registry, seats, passwords, out_dir)
     outputs = await run_commands(ami, RELOAD_COMMANDS)
     service = _tell_service(service_url) if service_url else None

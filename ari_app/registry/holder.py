@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ari_app.configcheck.problems import DOCUMENT, ConfigError, Problem
 from ari_app.logs import get_logger
-from ari_app.registry.loader import Problem, RegistryError, load_registry
+from ari_app.registry.loader import load_registry
 from ari_app.registry.model import Registry
 
 log = get_logger("registry")
@@ -21,11 +22,11 @@ class RegistryHolder:
         """Load the file again; on problems keep the current registry and return them."""
         try:
             registry = load_registry(self.path)
-        except RegistryError as exc:
+        except ConfigError as exc:
             log.error("registry_reload_refused", file=str(self.path), problems=[str(p) for p in exc.problems])
             return list(exc.problems)
         except OSError as exc:
-            problem = Problem(str(self.path), 0, "<document>", f"cannot read the file: {exc.strerror}")
+            problem = Problem(str(self.path), 0, DOCUMENT, f"cannot read the file: {exc.strerror}")
             log.error("registry_reload_refused", file=str(self.path), problems=[str(problem)])
             return [problem]
         self.current = registry

@@ -100,6 +100,17 @@ class Registry:
     def department_of(self, hotline: Hotline) -> Department:
         return self.departments[hotline.department]
 
+    def department_for(self, target: str) -> Department | None:
+        """The department an agent names: by the two-digit short code of a department that keeps
+        its seats, by department id, or by a hotline number it answers for."""
+        for department in self.departments.values():
+            if department.line is not None and department.line.short_code == target:
+                return department
+        if target in self.departments:
+            return self.departments[target]
+        line = self.hotlines.get(target)
+        return self.departments.get(line.department) if line is not None else None
+
     def count_by_mode(self) -> dict[Mode, int]:
         counts = {mode: 0 for mode in Mode}
         for line in self.hotlines.values():

@@ -15,9 +15,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from ari_app.registry.loader import Problem, Reader, RegistryError, _compose, _did_you_mean
+from ari_app.configcheck.problems import ConfigError, Problem, did_you_mean
+from ari_app.configcheck.reader import Reader
 from ari_app.registry.model import Registry
-from ari_app.seats.loader import AGENT, TOP, parse_seats
+from ari_app.seats.loader import AGENT, EXPECTED, TOP, parse_seats
 from ari_app.seats.model import Seats
 
 
@@ -49,7 +50,7 @@ def crosscheck(registry: Registry, text: str, source: str) -> SeatsCheck:
     """Read the seats file ``text`` (named ``source`` in problems) and check it against ``registry``."""
     try:
         seats = parse_seats(text, source)
-    except RegistryError as exc:
+    except ConfigError as exc:
         return SeatsCheck(tuple(exc.problems), (), None)
     problems = sorted(reference_problems(registry, text, source), key=lambda p: p.line)
     return SeatsCheck(tuple(problems), tuple(shortfalls(registry, seats, Path(source).name)), seats)
@@ -62,7 +63,7 @@ def reference_problems(registry: Registry, text: str, source: str) -> list[Probl
     checked here.
     """
     reader = Reader(source)  # reads the nodes; the file is known to be valid
-    root = _compose(text, reader)
+    root = reader.document(text, EXPECTED)
     top = reader.mapping(root, "", TOP) if root is not None else None
     if top is None:
         return []
@@ -74,7 +75,7 @@ def reference_problems(registry: Registry, text: str, source: str) -> list[Probl
             continue
         department = agent.text("seconded_by") if agent.has("seconded_by") else None
         if department is not None and department not in registry.departments:
-            hint = _did_you_mean(department, registry.departments)
+            hint = did_you_mean(department, registry.departments)
             found.problem(
                 agent.values["seconded_by"],
                 agent.at("seconded_by"),
@@ -83,7 +84,7 @@ def reference_problems(registry: Registry, text: str, source: str) -> list[Probl
         for item, at in agent.sequence("groups"):
             group = reader.text(item, at)
             if group is not None and group not in registry.expert_groups:
-                hint = _did_you_mean(group, registry.expert_groups)
+                hint = did_you_mean(group, registry.expert_groups)
                 found.problem(
                     item, at, f"unknown expert group {group!r}{hint}: not one of the expert_groups of {registry_name}"
                 )

@@ -1,4 +1,7 @@
-"""Load config/seats.yaml, reporting problems with file, line and field path like the registry."""
+"""Load config/seats.yaml, reporting problems with file, line and field path like the registry.
+
+Any problem raises :class:`~ari_app.configcheck.problems.ConfigError`, which lists them all.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,8 @@ import re
 from pathlib import Path
 
 from ari_app.acd.model import QueuePolicy
-from ari_app.registry.loader import _DIGITS, _SLUG, Fields, Keys, Reader, RegistryError, Unique, _compose
+from ari_app.configcheck.problems import ConfigError
+from ari_app.configcheck.reader import DIGITS, SLUG, Fields, Keys, Reader, Unique
 from ari_app.seats.model import Agent, Seats
 
 TOP = Keys(("agents",), ("queue",))
@@ -21,12 +25,13 @@ POLICY_INTS = {  # key -> (lowest, highest)
 }
 POLICY = Keys((), (*POLICY_INTS, "hotline_priority"))
 AGENT = Keys(("id", "name", "endpoint"), ("groups", "seconded_by", "skills"))
+EXPECTED = "the agents"  # what an empty file lacks
 _ENDPOINT = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 def parse_seats(text: str, source: str) -> Seats:
     r = Reader(source)
-    root = _compose(text, r)
+    root = r.document(text, EXPECTED)
     agents: list[Agent] = []
     top = r.mapping(root, "", TOP) if root is not None else None
     if top is not None:
@@ -35,14 +40,14 @@ def parse_seats(text: str, source: str) -> Seats:
             f = r.mapping(node, path, AGENT)
             if f is None:
                 continue
-            agent_id = f.matching("id", _DIGITS, "digits (quote it)")
+            agent_id = f.matching("id", DIGITS, "digits (quote it)")
             endpoint = f.matching("endpoint", _ENDPOINT, "a PJSIP endpoint name of a-z, 0-9 and -")
             name = f.text("name")
             ids.check(f, "id", agent_id)
             endpoints.check(f, "endpoint", endpoint)
-            read_groups = (r.matching(item, at, _SLUG, "a group slug") for item, at in f.sequence("groups"))
+            read_groups = (r.matching(item, at, SLUG, "a group slug") for item, at in f.sequence("groups"))
             groups = tuple(g for g in read_groups if g is not None)
-            seconded = f.matching("seconded_by", _SLUG, "a department id") if f.has("seconded_by") else None
+            seconded = f.matching("seconded_by", SLUG, "a department id") if f.has("seconded_by") else None
             skills: dict[str, int] = {}
             for skill, _key, value in f.get("skills", r.entries) or []:
                 level = r.integer(value, f"{path}.skills.{skill}", 1, 5)
@@ -54,7 +59,7 @@ def parse_seats(text: str, source: str) -> Seats:
     if top is not None and top.has("queue"):
         policy = _policy(r, top) or policy
     if r.problems:
-        raise RegistryError(r.problems)
+        raise ConfigError(r.problems)
     return Seats(tuple(agents), source, policy)
 
 

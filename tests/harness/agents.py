@@ -88,7 +88,7 @@ class Phones:
                                              rtp_port=self.sinks[a.id].port, values=a.values)
         return self
 
-    def wait_registered(self, ari: AriProbe, timeout: float = 15) -> None:
+    def wait_registered(self, ari: AriProbe, timeout: float = 30) -> None:
         """Until Asterisk lists every phone's endpoint as online (registered and qualified)."""
         wanted = {a.endpoint for a in self.specs if a.phone}
 

@@ -21,6 +21,11 @@ def calls_from(dsn: str, caller: str) -> list[dict[str, Any]]:
     return asyncio.run(_fetch(dsn, "SELECT * FROM calls WHERE caller = $1 ORDER BY started_at", caller))
 
 
+def count_calls(dsn: str) -> int:
+    """How many call records there are (every call opened, by the dialplan or the app)."""
+    return int(asyncio.run(_fetch(dsn, "SELECT count(*) AS n FROM calls"))[0]["n"])
+
+
 def call_events(dsn: str, call_id: str) -> list[dict[str, Any]]:
     rows = asyncio.run(_fetch(dsn, "SELECT kind, detail FROM call_events WHERE call_id = $1 ORDER BY id", call_id))
     return [{"kind": r["kind"], "detail": json.loads(r["detail"])} for r in rows]

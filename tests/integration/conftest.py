@@ -20,6 +20,17 @@ from tests.harness.services import ServeProcess, Stack, assert_no_leaks, start_a
 from tests.harness.sipp import SippCall, place_call
 from tests.harness.wait import wait_for
 
+INTEGRATION_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test under tests/integration carries the ``integration`` marker (declared in setup.cfg),
+    so ``-m "not integration"`` runs the unit tests alone. Other items are left as they are."""
+    for item in items:
+        if item.path.resolve().is_relative_to(INTEGRATION_DIR):
+            item.add_marker(pytest.mark.integration)
+
+
 POLICY = {"ring_timeout": 5, "wrap_up": 1, "widen_after": 4, "announce_every": 10}
 _callers = itertools.count(700)
 _databases = itertools.count(1)

@@ -77,6 +77,22 @@ def _connected(
     return caller, calls_from(q.dsn, caller)[-1]["call_id"], sipp
 
 
+def _bring_in(q: QueueStack, caller: str, call_id: str, department: str) -> dict[str, Any]:
+    """The agent brings ``department`` into the call by HTTP; its department_joined event."""
+    assert _post(q, f"/calls/{call_id}/party", {"action": "add", "department": department}) == 202
+    return q.wait_event(caller, "department_joined")
+
+
+def _hang_up(q: QueueStack, caller: str, call_id: str, sipp: SippCall) -> dict[str, Any]:
+    """The caller hangs up (Asterisk drops the caller's channel); SIPp ends well and the call's
+    record says answered. Returns the record."""
+    q.stack.ari.delete(f"/channels/{call_id}")
+    assert sipp.wait(60).returncode == 0
+    record = q.record(caller)
+    assert record["outcome"] == "answered"
+    return record
+
+
 def test_three_parties_by_dtmf_all_hear_each_other(
     queue_stack: Callable[..., QueueStack], departments: Departments
 ) -> None:
@@ -93,10 +109,7 @@ def test_three_parties_by_dtmf_all_hear_each_other(
     assert joined["detail"] == {"department": "human-resources", "mode": "conference",
                                 "members": ["caller", "agent", "department"]}
     assert _bridge_members(q, call_id) == 3
-    q.stack.ari.delete(f"/channels/{call_id}")  # the caller hangs up
-    assert sipp.wait(60).returncode == 0
-    record = q.record(caller)
-    assert record["outcome"] == "answered"
+    _hang_up(q, caller, call_id, sipp)
     recording = next(e["detail"] for e in q.events(caller) if e["kind"] == "recording")
     wav = q.stack.asterisk.run_dir / "spool" / recording["path"]
     wait_for(lambda: wav.exists() and wav.stat().st_size > 8000, 10, f"the recording {wav}")
@@ -115,15 +128,12 @@ def test_department_dropped_back_to_two(queue_stack: Callable[..., QueueStack], 
     agent = AgentSpec("1001", phone="answer-wait-bye")
     q = queue_stack([agent], registry=departments.registry)
     caller, call_id, sipp = _connected(q, agent, listen_ms=20000)
-    assert _post(q, f"/calls/{call_id}/party", {"action": "add", "department": "01"}) == 202
-    q.wait_event(caller, "department_joined")
+    _bring_in(q, caller, call_id, "01")
     assert _post(q, f"/calls/{call_id}/party", {"action": "drop"}) == 202
     left = q.wait_event(caller, "department_left")
     assert left["detail"]["members"] == ["caller", "agent"]
     wait_for(lambda: _bridge_members(q, call_id) == 2, 5, "caller and agent only")
-    q.stack.ari.delete(f"/channels/{call_id}")
-    assert sipp.wait(60).returncode == 0
-    assert q.record(caller)["outcome"] == "answered"
+    _hang_up(q, caller, call_id, sipp)
 
 
 def test_agent_leaves_caller_and_department_stay(
@@ -132,17 +142,14 @@ def test_agent_leaves_caller_and_department_stay(
     agent = AgentSpec("1001", phone="answer-wait-bye")
     q = queue_stack([agent], registry=departments.registry)
     caller, call_id, sipp = _connected(q, agent, listen_ms=20000)
-    assert _post(q, f"/calls/{call_id}/party", {"action": "add", "department": "12333"}) == 202
-    q.wait_event(caller, "department_joined")
+    _bring_in(q, caller, call_id, "12333")
     assert _post(q, f"/calls/{call_id}/party", {"action": "leave"}) == 202
     left = q.wait_event(caller, "agent_left")
     assert left["detail"]["members"] == ["caller", "department"]
     wait_for(lambda: _bridge_members(q, call_id) == 2, 5, "caller and department only")
     wait_for(lambda: agents_state(q.serve.http)["1001"]["state"] in ("wrap_up", "ready"), 5, "agent free")
     assert sipp.process.poll() is None, "the caller was dropped when the agent left"
-    q.stack.ari.delete(f"/channels/{call_id}")
-    assert sipp.wait(60).returncode == 0
-    assert q.record(caller)["outcome"] == "answered"
+    _hang_up(q, caller, call_id, sipp)
 
 
 @pytest.mark.parametrize(
@@ -166,9 +173,7 @@ def test_department_unavailable_agent_is_told_and_keeps_the_caller(
     # ... and the agent can dispatch a work order instead.
     assert _post(q, f"/calls/{call_id}/work-order", {"department": number, "note": "请回电"}) == 202
     q.wait_event(caller, "work_order_requested")
-    q.stack.ari.delete(f"/channels/{call_id}")
-    assert sipp.wait(60).returncode == 0
-    assert q.record(caller)["outcome"] == "answered"
+    _hang_up(q, caller, call_id, sipp)
 
 
 def test_blind_transfer_to_a_subcenter(queue_stack: Callable[..., QueueStack], departments: Departments) -> None:
@@ -180,9 +185,7 @@ def test_blind_transfer_to_a_subcenter(queue_stack: Callable[..., QueueStack], d
     joined = q.wait_event(caller, "department_joined")
     assert joined["detail"]["members"] == ["caller", "department"] and joined["detail"]["mode"] == "blind"
     assert _bridge_members(q, call_id) == 2
-    q.stack.ari.delete(f"/channels/{call_id}")
-    assert sipp.wait(60).returncode == 0
-    assert q.record(caller)["outcome"] == "answered"
+    _hang_up(q, caller, call_id, sipp)
 
 
 def test_attended_transfer_to_a_subcenter(queue_stack: Callable[..., QueueStack], departments: Departments) -> None:
@@ -198,9 +201,7 @@ def test_attended_transfer_to_a_subcenter(queue_stack: Callable[..., QueueStack]
     left = q.wait_event(caller, "agent_left")
     assert left["detail"]["members"] == ["caller", "department"]
     wait_for(lambda: _bridge_members(q, call_id) == 2, 5, "caller with the sub-center")
-    q.stack.ari.delete(f"/channels/{call_id}")
-    assert sipp.wait(60).returncode == 0
-    assert q.record(caller)["outcome"] == "answered"
+    _hang_up(q, caller, call_id, sipp)
 
 
 @pytest.mark.parametrize("first", ["caller", "department", "agent"])
@@ -210,8 +211,7 @@ def test_whoever_hangs_up_first_nothing_is_left(
     agent = AgentSpec("1001", phone="answer-wait-bye")
     q = queue_stack([agent], registry=departments.registry)
     caller, call_id, sipp = _connected(q, agent, listen_ms=30000)
-    assert _post(q, f"/calls/{call_id}/party", {"action": "add", "department": "12333"}) == 202
-    q.wait_event(caller, "department_joined")
+    _bring_in(q, caller, call_id, "12333")
     channels = {c["id"]: c for c in q.stack.ari.channels()}
     if first == "caller":
         q.stack.ari.delete(f"/channels/{call_id}")

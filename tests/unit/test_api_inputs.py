@@ -1,4 +1,4 @@
-"""ari_app.api.inputs and the routes that use it: bodies, typed text fields, control characters,
+"""ari_app.web.inputs and the routes that use it: bodies, typed text fields, control characters,
 ids and query integers; lookups against seats and registry; a failed database write changes nothing."""
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from ari_app.acd.engine import Acd
 from ari_app.acd.model import AgentSeat, AgentState
 from ari_app.acd.store import AcdPersistence
-from ari_app.api.agents import staffed_groups
-from ari_app.api.health import build_app
-from ari_app.api.inputs import (
+from ari_app.api.app import build_app
+from ari_app.calls.control import staffed_groups
+from ari_app.registry.model import Department, DepartmentLine, Liaison
+from ari_app.seats.model import Agent, Seats, agent_seats
+from ari_app.web.inputs import (
     MAX_BODY,
     InputError,
     check_text,
@@ -29,8 +31,6 @@ from ari_app.api.inputs import (
     query_int,
     text,
 )
-from ari_app.registry.model import Department, DepartmentLine, Liaison
-from ari_app.seats.model import Agent, Seats, agent_seats
 
 EXAMPLE = '{"reason": "..."}'
 
@@ -266,7 +266,8 @@ SEATS = Seats((
 async def api() -> AsyncIterator[tuple[TestClient[web.Request, web.Application], FakeProbe, FakeStore]]:
     store = FakeStore()
     probe = FakeProbe(Acd(agent_seats(SEATS), SEATS.policy, cast(AcdPersistence, store), clock=lambda: 1000.0))
-    async with TestClient(TestServer(build_app(probe))) as client:
+    app = build_app(probe, probe, lambda: probe.acd, lambda _acd: probe.queue_figures())
+    async with TestClient(TestServer(app)) as client:
         yield client, probe, store
 
 

@@ -188,9 +188,10 @@ def test_summary(registry: Registry) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_path_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_path_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("HOTLINE_REGISTRY", raising=False)
     monkeypatch.delenv("HOTLINE_SEATS", raising=False)
+    monkeypatch.setenv("HOTLINE_STATE_DIR", str(tmp_path / "state"))  # check-config remembers the last good file
 
 
 def test_check_config_real_file(capsys: pytest.CaptureFixture[str]) -> None:
@@ -309,3 +310,36 @@ def test_check_config_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture
     out, err = capsys.readouterr()
     assert out == ""
     assert err.strip() == f"hotline: cannot read {missing}: No such file or directory"
+
+
+def _broken_registry(tmp_path: Path) -> tuple[Path, int]:
+    """config/hotlines.yaml with its first sub-center's mode misspelt, and that line's number."""
+    text = REGISTRY.read_text(encoding="utf-8")
+    line = text.splitlines().index("    mode: subcenter") + 1
+    path = tmp_path / "hotlines.yaml"
+    path.write_text(text.replace("    mode: subcenter", "    mode: sub-center", 1), encoding="utf-8")
+    return path, line
+
+
+def test_render_reports_registry_problems_one_a_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    registry, line = _broken_registry(tmp_path)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    assert main(["render", "--registry", str(registry), "--seats", str(SEATS), "--out", str(out_dir)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and list(out_dir.iterdir()) == []
+    assert err.splitlines() == [
+        f"{registry}:{line}: hotlines[21].mode: unknown mode 'sub-center'; expected one of whole_merge_transition, "
+        "whole_merge_cancelled, dual_merged_seats, dual_department_seats, subcenter",
+        f"1 problem(s) in {registry}",
+    ]
+
+
+def test_seats_command_reports_seats_problems(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seats = tmp_path / "seats.yaml"
+    seats.write_text('agents:\n  - {id: 1001, name: 坐席一, endpoint: agent-1001}\n', encoding="utf-8")
+    assert main(["seats", "--seats", str(seats)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[0].startswith(f"{seats}:2: agents[0].id: expected a string, got the integer 1001")
+    assert err.splitlines()[-1] == f"1 problem(s) in {seats}"

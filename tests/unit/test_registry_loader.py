@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ari_app.registry.loader import Problem, RegistryError, load_registry, parse_registry
+from ari_app.configcheck.problems import ConfigError, Problem
+from ari_app.registry.loader import load_registry, parse_registry
 from ari_app.registry.model import AfterCancel, Mode
 
 SOURCE = "config/hotlines.yaml"
@@ -118,7 +119,7 @@ def _mutate(old: str, new: str) -> str:
 
 
 def _problems(text: str) -> list[Problem]:
-    with pytest.raises(RegistryError) as caught:
+    with pytest.raises(ConfigError) as caught:
         parse_registry(text, SOURCE)
     return caught.value.problems
 
@@ -285,7 +286,7 @@ def test_all_problems_in_one_pass_in_line_order() -> None:
         ("    ring_timeout: 20", "    ring_timeout: 999"),
     ]:
         text = text.replace(old, new)
-    with pytest.raises(RegistryError) as caught:
+    with pytest.raises(ConfigError) as caught:
         parse_registry(text, SOURCE)
     assert [(p.line, p.path) for p in caught.value.problems] == [
         (4, "platform.timezone"),
@@ -348,7 +349,7 @@ def test_defaults_are_optional() -> None:
 def test_load_registry_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "hotlines.yaml"
     path.write_text(_mutate("    mode: subcenter", "    mode: sub"), encoding="utf-8")
-    with pytest.raises(RegistryError) as caught:
+    with pytest.raises(ConfigError) as caught:
         load_registry(path)
     assert str(caught.value).startswith(f"{path}:64: hotlines[4].mode: unknown mode 'sub'")
 
@@ -356,7 +357,7 @@ def test_load_registry_names_the_file(tmp_path: Path) -> None:
 def test_load_registry_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "hotlines.yaml"
     path.write_bytes(BASE.replace("市民政局", "x").encode("utf-8").replace(b"name: x", "name: 市民政局".encode("gbk")))
-    with pytest.raises(RegistryError) as caught:
+    with pytest.raises(ConfigError) as caught:
         load_registry(path)
     [problem] = caught.value.problems
     assert (problem.line, problem.path) == (15, "<document>")

@@ -188,3 +188,10 @@ def test_shipped_registry_and_seats_agree() -> None:
     general = [a.id for a in check.seats.agents if not a.seconded_by]
     experts = [a.id for a in check.seats.agents if "transport-experts" in a.groups]
     assert (general, experts) == (["1001", "1002"], ["2001", "2002", "2003"])
+
+
+def test_empty_seats_file_is_one_problem() -> None:
+    check = crosscheck(registry(), "# no agents yet\n", SEATS_SOURCE)
+    assert [str(p) for p in check.problems] == [
+        "config/seats.yaml:1: <document>: the file is empty: expected the agents"
+    ]

@@ -1,6 +1,6 @@
 """Input at the HTTP edge: a JSON object body, typed and bounded text fields, path ids, query integers.
 
-Every route in :mod:`ari_app.api` reads its input through these functions, so bad input is answered
+Every HTTP route reads its input through these functions, so bad input is answered
 with a 4xx whose JSON ``error`` names the field before anything reaches the ACD or PostgreSQL:
 
 - a body, when there is one, is UTF-8 JSON holding an object, at most ``MAX_BODY`` bytes (413 beyond);
@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import asyncpg
 from aiohttp import web
@@ -38,6 +38,7 @@ _CONTROL_LONG = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")  # newline 
 DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
 
 
 class InputError(Exception):
@@ -160,3 +161,10 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
     if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(high)) and low <= int(raw) <= high):
         raise InputError(400, f"{name} must be an integer from {low} to {high}")
     return int(raw)
+
+
+def ready(value: T | None) -> T:
+    """``value`` (the ACD, say), or a 503 while the service is still connecting to its database."""
+    if value is None:
+        raise web.HTTPServiceUnavailable(text=json.dumps({"error": "not ready"}), content_type="application/json")
+    return value

@@ -1,0 +1,57 @@
+"""HTTP routes of the ACD: the agents (state, login/logout/pause/ready) and the queue figures."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from ari_app.acd.engine import Acd, AcdError
+from ari_app.acd.model import AgentSeat
+from ari_app.web.inputs import REASON_TEXT, json_object, path_id, ready, text
+
+AgentAction = Callable[[Acd, str, str], Awaitable[AgentSeat]]
+AGENT_ACTIONS: dict[str, AgentAction] = {
+    "login": lambda acd, agent_id, _reason: acd.login(agent_id),
+    "logout": lambda acd, agent_id, _reason: acd.logout(agent_id),
+    "pause": lambda acd, agent_id, reason: acd.pause(agent_id, reason),
+    "ready": lambda acd, agent_id, _reason: acd.ready(agent_id),
+}
+
+
+def agent_json(agent: AgentSeat) -> dict[str, object]:
+    return {
+        "id": agent.id, "endpoint": agent.endpoint, "state": agent.state.value, "since": agent.state_since,
+        "pause_reason": agent.pause_reason, "call_id": agent.call_id, "groups": sorted(agent.groups),
+        "seconded_by": agent.seconded_by, "skills": agent.skills,
+        "phone": "registered" if agent.reachable else "unregistered",
+    }
+
+
+def add_acd_routes(
+    app: web.Application,
+    current: Callable[[], Acd | None],
+    figures: Callable[[Acd], Awaitable[dict[str, object]]],
+) -> None:
+    async def agents(_request: web.Request) -> web.Response:
+        acd = ready(current())
+        return web.json_response({"agents": [agent_json(a) for a in sorted(acd.agents.values(), key=lambda a: a.id)]})
+
+    async def agent_action(request: web.Request) -> web.Response:
+        acd = ready(current())
+        agent_id, action = path_id(request, "agent_id"), request.match_info["action"]
+        body = await json_object(request, '{"reason": "..."}')
+        reason = (text(body, "reason", REASON_TEXT) or "") if action == "pause" else ""
+        try:
+            agent = await AGENT_ACTIONS[action](acd, agent_id, reason)
+        except AcdError as exc:
+            status = 404 if str(exc).startswith("no agent") else 409
+            return web.json_response({"error": str(exc)}, status=status)
+        return web.json_response(agent_json(agent))
+
+    async def queues(_request: web.Request) -> web.Response:
+        return web.json_response(await figures(ready(current())))
+
+    app.router.add_get("/agents", agents)
+    app.router.add_post(r"/agents/{agent_id}/{action:login|logout|pause|ready}", agent_action)
+    app.router.add_get("/queues", queues)

@@ -1,0 +1,57 @@
+"""The HTTP application: liveness, readiness, the registry, and each domain's routes.
+
+Every route reads its input through :mod:`ari_app.web.inputs`; :func:`json_errors` answers bad
+input with a JSON 4xx and a database failure with a 503.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from aiohttp import web
+
+from ari_app.acd.engine import Acd
+from ari_app.acd.routes import add_acd_routes
+from ari_app.calls.routes import CallControlApi, add_call_routes
+from ari_app.web.inputs import MAX_BODY, json_errors
+
+
+class ServiceProbe(Protocol):
+    async def readiness(self) -> dict[str, object]: ...
+
+    def reload_registry(self) -> list[str]: ...
+
+    def registry_summary(self) -> dict[str, object]: ...
+
+
+def build_app(
+    service: ServiceProbe,
+    control: CallControlApi,
+    acd: Callable[[], Acd | None],
+    queue_report: Callable[[Acd], Awaitable[dict[str, object]]],
+) -> web.Application:
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"alive": True})
+
+    async def readyz(_request: web.Request) -> web.Response:
+        state = await service.readiness()
+        return web.json_response(state, status=200 if state.get("ready") else 503)
+
+    async def registry(_request: web.Request) -> web.Response:
+        return web.json_response(service.registry_summary())
+
+    async def registry_reload(_request: web.Request) -> web.Response:
+        problems = service.reload_registry()
+        if problems:
+            return web.json_response({"reloaded": False, "problems": problems}, status=422)
+        return web.json_response({"reloaded": True, **service.registry_summary()})
+
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/registry", registry)
+    app.router.add_post("/registry/reload", registry_reload)
+    add_acd_routes(app, acd, queue_report)
+    add_call_routes(app, control)
+    return app

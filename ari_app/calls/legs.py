@@ -1,0 +1,54 @@
+"""The names of the channels and bridges the app makes, in one place.
+
+A call is keyed by its caller's channel id (``call_id``). Everything the app creates for it is
+named from that id or carries a prefix, so that after a restart the reconcile step can tell a
+caller from a leg the app originated, and find each call's bridges:
+
+| name                 | what                                                              |
+|----------------------|-------------------------------------------------------------------|
+| ``agent-<random>``   | a leg originated to an agent's phone                              |
+| ``dept-<random>``    | a leg originated to a department or sub-center line               |
+| ``hold-<call_id>``   | the caller's holding bridge while queued (music, announcements)   |
+| ``talk-<call_id>``   | the mixing bridge of the conversation (caller, agent, department) |
+| ``xfer-<call_id>``   | the caller's holding bridge during an attended transfer          |
+
+Legs enter Stasis with ``LEG_MARK`` as their first argument (never a new call), and carry the
+call they belong to (and, for departments, which department) in channel variables.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+LEG_MARK = "hotline-leg"  # Stasis args[0] of every leg the app originates
+CALL_VARIABLE = "HOTLINE_CALL"  # on a leg: the call_id it belongs to
+DEPARTMENT_VARIABLE = "HOTLINE_DEPARTMENT"  # on a department leg: the department id
+
+
+class Leg(StrEnum):
+    AGENT = "agent-"
+    DEPARTMENT = "dept-"
+
+
+class Bridge(StrEnum):
+    HOLDING = "hold-"
+    TALK = "talk-"
+    TRANSFER_HOLD = "xfer-"
+
+
+def new_leg(kind: Leg) -> str:
+    return f"{kind.value}{uuid.uuid4().hex[:16]}"
+
+
+def leg_kind(channel_id: str) -> Leg | None:
+    """Which kind of leg the app originated as ``channel_id``; None for anything else (a caller)."""
+    return next((kind for kind in Leg if channel_id.startswith(kind.value)), None)
+
+
+def bridge_id(kind: Bridge, call_id: str) -> str:
+    return f"{kind.value}{call_id}"
+
+
+def new_playback() -> str:
+    return f"pb-{uuid.uuid4().hex}"

@@ -1,0 +1,75 @@
+"""What to do with the channels found in the app after a (re)connect: a pure decision.
+
+Asterisk's bridges are the truth about who talks to whom; PostgreSQL keeps each queued caller's
+place. From both, and the leg and bridge names of :mod:`ari_app.calls.legs`:
+
+- a leg the app originated (agent, department) is never taken for a caller;
+- a caller in its ``talk-`` bridge (or on hold in its ``xfer-`` bridge during an attended
+  transfer) goes on talking, with the agent and department legs found in that bridge;
+- a caller stored as waiting, or found in its ``hold-`` bridge, goes back into line (at the old
+  place when stored); a caller stored as talking whose conversation bridge is gone, too;
+- any other caller starts over (it was being greeted);
+- a leg in no adopted conversation is hung up (its call is gone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass, field
+
+from ari_app.calls.legs import Bridge, Leg, bridge_id, leg_kind
+
+
+@dataclass(frozen=True)
+class Found:
+    """What Asterisk and PostgreSQL show right after a (re)connect."""
+
+    in_app: Sequence[str]  # channels in the Stasis app that still exist
+    bridges: Mapping[str, Sequence[str]]  # bridge id -> its channels
+    stored: Mapping[str, tuple[str, int]]  # caller channel -> (stored status "waiting"/"talking", queue seq)
+    owned: Set[str] = frozenset()  # channels some running call task already holds
+
+
+@dataclass(frozen=True)
+class Adopt:
+    channel_id: str
+    resume: str  # "" (start over), "waiting", "talking"
+    agent_channel: str = ""
+    party_channel: str = ""
+    holding: str = ""  # the xfer- bridge the caller is on hold in
+
+
+@dataclass(frozen=True)
+class Plan:
+    adopt: list[Adopt] = field(default_factory=list)
+    hang_up: list[str] = field(default_factory=list)
+
+
+def _conversation(channel_id: str, found: Found) -> Adopt | None:
+    talk = found.bridges.get(bridge_id(Bridge.TALK, channel_id))
+    xfer_id = bridge_id(Bridge.TRANSFER_HOLD, channel_id)
+    on_hold = channel_id in found.bridges.get(xfer_id, ())
+    if talk is None or (channel_id not in talk and not on_hold):
+        return None
+    legs = [c for c in talk if c != channel_id]
+    agent = next((c for c in legs if leg_kind(c) is Leg.AGENT), "")
+    party = next((c for c in legs if leg_kind(c) is Leg.DEPARTMENT), "")
+    return Adopt(channel_id, "talking", agent, party, xfer_id if on_hold else "")
+
+
+def plan(found: Found) -> Plan:
+    result = Plan()
+    callers = [c for c in found.in_app if leg_kind(c) is None and c not in found.owned]
+    for channel_id in sorted(callers, key=lambda c: found.stored.get(c, ("", 0))[1]):
+        talking = _conversation(channel_id, found)
+        if talking is not None:
+            result.adopt.append(talking)
+        elif channel_id in found.stored or channel_id in found.bridges.get(bridge_id(Bridge.HOLDING, channel_id), ()):
+            result.adopt.append(Adopt(channel_id, "waiting"))
+        else:
+            result.adopt.append(Adopt(channel_id, ""))
+    kept = {c for a in result.adopt for c in (a.agent_channel, a.party_channel) if c}
+    result.hang_up.extend(
+        c for c in found.in_app if leg_kind(c) is not None and c not in kept and c not in found.owned
+    )
+    return result

@@ -1,0 +1,109 @@
+"""After every (re)connect: bring the app's view in line with Asterisk.
+
+Callers in the app that no task owns are adopted as :mod:`ari_app.calls.plan` decides (waiting
+callers back into line at their old place, talking parties left talking with their agent and
+department legs), legs nobody's call holds are hung up, and the records of calls that ended while
+the app was away are closed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ari_app.acd.engine import Acd
+from ari_app.acd.store import AcdStore, LiveCall
+from ari_app.ari.errors import AriError
+from ari_app.ari.events import Channel
+from ari_app.ari.rest import AriRest
+from ari_app.calls.dispatcher import CallDispatcher
+from ari_app.calls.legs import DEPARTMENT_VARIABLE
+from ari_app.calls.plan import Adopt, Found, plan
+from ari_app.calls.session import ResumedTalk
+from ari_app.logs import get_logger
+from ari_app.store.calls import CallStore
+
+log = get_logger("calls.reconcile")
+
+
+def endpoint_of(channel_name: str) -> str:
+    """``PJSIP/agent-1001-0000002a`` -> ``agent-1001``."""
+    resource = channel_name.partition("/")[2]
+    return resource.rpartition("-")[0] or resource
+
+
+class Reconciler:
+    def __init__(
+        self, ari: AriRest, app: str, dispatcher: CallDispatcher, acd: Acd, acd_store: AcdStore, calls: CallStore
+    ) -> None:
+        self._ari, self._app, self._dispatcher = ari, app, dispatcher
+        self._acd, self._acd_store, self._calls = acd, acd_store, calls
+
+    async def run(self) -> None:
+        open_before = await self._calls.open_call_ids()  # read first: calls opened later are live
+        stored = {c.call.channel_id: c for c in await self._acd_store.live_calls()}
+        application = await self._ari.application(self._app)
+        channels = {c["id"]: c for c in await self._ari.channels()}
+        bridges = {b["id"]: list(b.get("channels", [])) for b in await self._ari.bridges()}
+        in_app = [cid for cid in application.get("channel_ids", []) if cid in channels]
+        owned = frozenset(cid for cid in in_app if self._dispatcher.session_for(cid) is not None)
+        decided = plan(Found(in_app, bridges, {k: (v.status, v.call.seq) for k, v in stored.items()}, owned))
+        for leg in decided.hang_up:
+            await self._hang_up(leg)
+        adopted = 0
+        for adopt in decided.adopt:
+            adopted += await self._adopt(adopt, channels, stored.get(adopt.channel_id))
+        closed = 0
+        for call_id in open_before:
+            if call_id not in channels and self._dispatcher.session_for(call_id) is None:
+                if await self._calls.close(call_id, "ended_while_disconnected"):
+                    await self._calls.event(call_id, "closed_by_reconcile")
+                    closed += 1
+        for live in stored.values():
+            if live.call.channel_id not in channels:
+                await self._acd.ended_while_away(live.call.call_id, live.agent_id, live.status)
+        log.info("reconciled", adopted=adopted, closed=closed, orphan_legs=len(decided.hang_up), channels=len(channels))
+
+    async def _adopt(self, adopt: Adopt, channels: dict[str, Any], live: LiveCall | None) -> int:
+        channel = Channel.from_json(channels[adopt.channel_id])
+        route = await self._variable(channel.id, "HOTLINE_ROUTE") or "intake"
+        tag = await self._variable(channel.id, "HOTLINE_TAG") or channel.exten
+        group = await self._variable(channel.id, "HOTLINE_GROUP")
+        session = self._dispatcher.start(channel, args=(route, tag, "", group), adopted=True)
+        if session is None:
+            return 0
+        session.resume = adopt.resume
+        session.queued = live.call if live is not None else None
+        if adopt.resume == "talking":
+            session.resumed_talk = await self._resumed_talk(adopt, channels, live)
+        return 1
+
+    async def _resumed_talk(self, adopt: Adopt, channels: dict[str, Any], live: LiveCall | None) -> ResumedTalk:
+        call_id = adopt.channel_id
+        agent_id = ""
+        if adopt.agent_channel:
+            if live is not None and live.agent_channel == adopt.agent_channel:
+                agent_id = live.agent_id
+            else:
+                agent = self._acd.agent_by_endpoint(endpoint_of(str(channels[adopt.agent_channel].get("name", ""))))
+                agent_id = agent.id if agent is not None else ""
+            if not agent_id:
+                await self._hang_up(adopt.agent_channel)  # a leg to a phone that is no agent's any more
+        if agent_id:
+            await self._acd.adopt_talking(call_id, agent_id)
+        elif live is not None and live.status == "talking":
+            await self._acd.ended_while_away(call_id, live.agent_id, "talking")  # the agent left meanwhile
+        department = await self._variable(adopt.party_channel, DEPARTMENT_VARIABLE) if adopt.party_channel else ""
+        return ResumedTalk(agent_id, adopt.agent_channel if agent_id else "", adopt.party_channel, department,
+                           adopt.holding)
+
+    async def _hang_up(self, channel_id: str) -> None:
+        try:
+            await self._ari.hangup(channel_id)
+        except AriError:
+            pass
+
+    async def _variable(self, channel_id: str, name: str) -> str:
+        try:
+            return await self._ari.get_variable(channel_id, name)
+        except AriError:
+            return ""
