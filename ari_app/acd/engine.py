@@ -23,6 +23,14 @@ from ari_app.acd.store import AcdPersistence
 from ari_app.logs import get_logger
 
 log = get_logger("acd")
+RETRY_AFTER_FAILURE = 1.0  # seconds before a failed dispatch round is tried again
+PERSISTED = ("state", "state_since", "pause_reason", "idle_since", "wrap_up_until", "call_id")
+
+
+def _apply(agent: AgentSeat, written: AgentSeat) -> None:
+    """Copy what was written to the database into the agent the ACD holds in memory."""
+    for name in PERSISTED:
+        setattr(agent, name, getattr(written, name))
 
 
 class AcdError(ValueError):
@@ -46,6 +54,7 @@ class Acd:
         self._offers: dict[str, Callable[[AgentOffer], None]] = {}
         self._handle_times: list[float] = []
         self._seq = 0
+        self._retry_at: float | None = None  # when to try again after a failed dispatch round
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
 
@@ -79,7 +88,16 @@ class Acd:
         return agent
 
     # -- agent state ---------------------------------------------------------------------------
-    async def _set_state(self, agent: AgentSeat, state: AgentState, reason: str = "", keep_call: bool = False) -> None:
+    async def _set_state(
+        self,
+        agent: AgentSeat,
+        state: AgentState,
+        reason: str = "",
+        keep_call: bool = False,
+        *,
+        call_id: str | None = None,
+        wrap_up_until: float | None = None,
+    ) -> None:
         """Change an agent's state: written to PostgreSQL first, applied in memory only once written,
         so a failed write (raised to the caller) leaves memory as the database has it. Changes are
         serialized with each other and with dispatch; a change decided on a state that another change
@@ -89,20 +107,28 @@ class Acd:
             if (agent.state, agent.state_since, agent.call_id) != seen:
                 log.info("agent_state_stale", agent=agent.id, state=state.value, now=agent.state.value)
                 return
-            await self._write_state(agent, state, reason, keep_call)
+            await self._write_state(agent, state, reason, keep_call, call_id, wrap_up_until)
 
-    async def _write_state(self, agent: AgentSeat, state: AgentState, reason: str, keep_call: bool) -> None:
+    async def _write_state(
+        self,
+        agent: AgentSeat,
+        state: AgentState,
+        reason: str,
+        keep_call: bool,
+        call_id: str | None = None,
+        wrap_up_until: float | None = None,
+    ) -> None:
         """The write itself; the caller holds ``self._lock``."""
         now = self._clock()
         freed = state in (AgentState.READY, AgentState.PAUSED, AgentState.LOGGED_OUT) and not keep_call
         changed = replace(
             agent, state=state, state_since=now, pause_reason=reason,
             idle_since=now if state is AgentState.READY and agent.state is not AgentState.READY else agent.idle_since,
-            call_id="" if freed else agent.call_id,
+            call_id=call_id if call_id is not None else ("" if freed else agent.call_id),
+            wrap_up_until=wrap_up_until if wrap_up_until is not None else agent.wrap_up_until,
         )
         await self._store.save_agent(changed)
-        agent.state, agent.state_since, agent.pause_reason = changed.state, changed.state_since, changed.pause_reason
-        agent.idle_since, agent.call_id = changed.idle_since, changed.call_id
+        _apply(agent, changed)
         log.info("agent_state", agent=agent.id, state=state.value, reason=reason)
         self._wake.set()
 
@@ -168,27 +194,23 @@ class Acd:
         self._wake.set()
 
     async def connected(self, call_id: str, agent_id: str, agent_channel: str, bridge_id: str) -> None:
+        """Caller and agent talk: the agent is busy with the call, which leaves the line (written first)."""
         agent = self.agent(agent_id)
+        await self._set_state(agent, AgentState.BUSY, keep_call=True, call_id=call_id)
+        await self._store.talking(call_id, agent_id, agent_channel, bridge_id, self._clock())
         self.queue.pop(call_id, None)
         self._offers.pop(call_id, None)
-        agent.call_id = call_id
-        await self._set_state_keep_call(agent, AgentState.BUSY)
-        await self._store.talking(call_id, agent_id, agent_channel, bridge_id, self._clock())
-
-    async def _set_state_keep_call(self, agent: AgentSeat, state: AgentState) -> None:
-        """Change state keeping the agent's call (busy, wrap-up): one write."""
-        await self._set_state(agent, state, keep_call=True)
 
     async def call_ended(self, call_id: str, agent_id: str) -> None:
         """The caller-agent conversation is over: wrap-up, then ready again."""
-        self._offers.pop(call_id, None)
         await self._store.finish(call_id, "ended", self._clock())
+        self._offers.pop(call_id, None)
         agent = self.agent(agent_id)
         if agent.call_id != call_id or agent.state is not AgentState.BUSY:
             return
-        self._handle_times = [*self._handle_times[-99:], self._clock() - agent.state_since]
-        agent.wrap_up_until = self._clock() + self.policy.wrap_up
-        await self._set_state_keep_call(agent, AgentState.WRAP_UP)
+        now, talked = self._clock(), self._clock() - agent.state_since
+        await self._set_state(agent, AgentState.WRAP_UP, keep_call=True, wrap_up_until=now + self.policy.wrap_up)
+        self._handle_times = [*self._handle_times[-99:], talked]
 
     async def abandon(self, call_id: str) -> None:
         """The caller hung up while waiting (or while an agent was ringing)."""
@@ -211,8 +233,7 @@ class Acd:
         """After a restart: the agent is still talking to this caller."""
         agent = self.agent(agent_id)
         if agent.state is not AgentState.BUSY or agent.call_id != call_id:
-            agent.call_id = call_id
-            await self._set_state_keep_call(agent, AgentState.BUSY)
+            await self._set_state(agent, AgentState.BUSY, keep_call=True, call_id=call_id)
 
     async def ended_while_away(self, call_id: str, agent_id: str, status: str) -> None:
         """After a restart: a stored waiting or talking call whose caller is gone."""
@@ -220,8 +241,8 @@ class Acd:
         await self._store.finish(call_id, "abandoned" if status == "waiting" else "ended", self._clock())
         agent = self.agents.get(agent_id)
         if agent is not None and agent.call_id == call_id and agent.state in (AgentState.BUSY, AgentState.RINGING):
-            agent.wrap_up_until = self._clock() + self.policy.wrap_up
-            await self._set_state_keep_call(agent, AgentState.WRAP_UP)
+            wrap_up_until = self._clock() + self.policy.wrap_up
+            await self._set_state(agent, AgentState.WRAP_UP, keep_call=True, wrap_up_until=wrap_up_until)
 
     def staffed_agents(self) -> int:
         staffed = (AgentState.READY, AgentState.RINGING, AgentState.BUSY, AgentState.WRAP_UP)
@@ -232,6 +253,8 @@ class Acd:
 
     # -- dispatch ------------------------------------------------------------------------------
     async def run(self) -> None:
+        """The dispatch task: a round on every change and at every timer (wrap-up end, widening).
+        It never dies: a round that fails (the database is down, say) is retried a moment later."""
         while True:
             timeout = self._next_timer()
             try:
@@ -239,12 +262,21 @@ class Acd:
             except TimeoutError:
                 pass
             self._wake.clear()
-            await self._end_wrap_ups()
-            await self.dispatch()
+            try:
+                await self._end_wrap_ups()
+                await self.dispatch()
+                self._retry_at = None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep distributing calls whatever one round met
+                log.error("acd_round_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+                self._retry_at = self._clock() + RETRY_AFTER_FAILURE  # or at the next change, if sooner
 
     def _next_timer(self) -> float | None:
         now = self._clock()
         times = [a.wrap_up_until for a in self.agents.values() if a.state is AgentState.WRAP_UP]
+        if self._retry_at is not None:
+            times.append(self._retry_at)
         widen = next_widen_time(list(self.queue.values()), now)
         if widen is not None:
             times.append(widen)
@@ -261,10 +293,10 @@ class Acd:
         async with self._lock:
             now = self._clock()
             for call, agent in assign(list(self.queue.values()), list(self.agents.values()), now):
+                ringing = replace(agent, state=AgentState.RINGING, state_since=now, call_id=call.call_id)
+                await self._store.save_agent(ringing)  # a failure leaves caller and agent as they were
+                _apply(agent, ringing)
                 call.offered_to = agent.id
-                agent.call_id = call.call_id
-                agent.state, agent.state_since = AgentState.RINGING, now
-                await self._store.save_agent(agent)
                 log.info("acd_offer", call_id=call.call_id, agent=agent.id, waited=round(now - call.enqueued_at, 2))
                 deliver = self._offers.get(call.call_id)
                 if deliver is not None:

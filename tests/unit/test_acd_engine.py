@@ -562,21 +562,7 @@ OPERATIONS: dict[str, tuple[str, Callable[[Harness], Awaitable[object]]]] = {
 }
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        *[n for n in OPERATIONS if n not in ("adopt_talking", "connected", "call_ended")],
-        pytest.param("adopt_talking", marks=pytest.mark.xfail(strict=True, reason=(
-            "engine bug: adopt_talking sets agent.call_id in memory before the write, so a failed write "
-            "leaves the agent with the adopted call id in memory and the old one in the database"))),
-        pytest.param("connected", marks=pytest.mark.xfail(strict=True, reason=(
-            "engine bug: connected() drops the call from the in-memory queue before writing, so a failed "
-            "write leaves it waiting in the database and gone from memory"))),
-        pytest.param("call_ended", marks=pytest.mark.xfail(strict=True, reason=(
-            "engine bug: call_ended sets agent.wrap_up_until in memory before the write, so a failed write "
-            "leaves memory's wrap_up_until different from the database's"))),
-    ],
-)
+@pytest.mark.parametrize("name", list(OPERATIONS))
 async def test_a_failed_write_leaves_memory_as_the_store_has_it(name: str) -> None:
     operation, action = OPERATIONS[name]
     h = await scenario()
@@ -586,10 +572,6 @@ async def test_a_failed_write_leaves_memory_as_the_store_has_it(name: str) -> No
     assert_memory_matches_store(h.acd, h.store)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: dispatch() marks the agent RINGING and the call offered in memory before save_agent; "
-    "when the write fails the offer is never delivered, memory says ringing while the database says ready, "
-    "and neither the agent nor the caller is ever offered again"))
 async def test_a_failed_write_in_dispatch_strands_neither_caller_nor_agent() -> None:
     h = Harness(seat("1001"))
     await h.login("1001")
@@ -604,9 +586,6 @@ async def test_a_failed_write_in_dispatch_strands_neither_caller_nor_agent() -> 
     assert offers.agents == ["1001"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: an exception from a store write in dispatch() propagates out of run(), so one failed "
-    "database write ends the dispatch task and no caller is offered to anyone until the service restarts"))
 async def test_run_goes_on_after_a_failed_write() -> None:
     h = Harness(seat("1001"), seat("1002"))
     await h.login("1001")
