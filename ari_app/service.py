@@ -192,7 +192,9 @@ class HotlineService:
             "database": db_ok,
             "ari": ari_ok,
             "ari_error": self.stream.last_error if self.stream else "waiting for the database",
+            "ari_connects": self.stream.connects if self.stream else 0,
             "active_calls": self.dispatcher.active_calls if self.dispatcher else 0,
+            "failed_flows": self.dispatcher.failed_flows if self.dispatcher else 0,  # call flows that raised
         }
 
     def reload_registry(self) -> list[str]:
