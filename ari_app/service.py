@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -41,10 +42,16 @@ from ari_app.seats.model import agent_seats
 from ari_app.settings import Settings
 from ari_app.store.calls import CallStore
 from ari_app.store.db import connect_pool
+from ari_app.workorders.calendar import load_calendar
+from ari_app.workorders.deadlines import check_config, load_limits
+from ari_app.workorders.desk import Filing, WorkOrderDesk
+from ari_app.workorders.lifecycle import Actor, Role
+from ari_app.workorders.store import WorkOrderStore
 
 log = logs.get_logger("service")
 T = TypeVar("T")
 DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+DEFAULT_CATEGORY = "request"  # an order filed from a call without a category (求助)
 
 
 class ServiceError(RuntimeError):
@@ -67,13 +74,19 @@ class HotlineService:
         self.ari = AriRest(settings.ari_url, settings.ari_user, settings.ari_password)
         self.registry = _load("registry", settings.registry_path, RegistryHolder)
         self.seats = _load("seats file", settings.seats_path, load_seats)
+        self.calendar = _load("working-day calendar", settings.calendar_path, load_calendar)
+        self.limits = _load("work-order time limits", settings.workorders_path, load_limits)
+        for problem in check_config(self.calendar, self.limits, datetime.now(self.limits.zone).date()):
+            log.warning("calendar_ends_soon", problem=problem)  # orders whose deadline it cannot reach are refused
         self.pool: asyncpg.Pool | None = None
         self.calls: CallStore | None = None
         self.acd: Acd | None = None
         self.acd_store: AcdStore | None = None
         self.dispatcher: CallDispatcher | None = None
         self.stream: AriEventStream | None = None
-        self.control = CallControl(self.registry, lambda: self.dispatcher, lambda: self.acd, lambda: self.calls)
+        self.desk: WorkOrderDesk | None = None
+        self.control = CallControl(self.registry, lambda: self.dispatcher, lambda: self.acd, lambda: self.calls,
+                                   lambda: self._file_order if self.desk is not None else None)
         self.agi_routes = AgiRoutes(
             self.registry, clock_from_setting(settings.today), lambda: self.calls, lambda: self.acd
         )
@@ -88,8 +101,9 @@ class HotlineService:
             await self.agi.start(s.agi_host, s.agi_port)
         except OSError as exc:
             raise ServiceError(f"cannot listen for FastAGI on {s.agi_host}:{s.agi_port}: {exc.strerror}") from None
-        self._runner = web.AppRunner(build_app(self, self.control, lambda: self.acd, self._queue_report),
-                                     access_log=None)
+        self._runner = web.AppRunner(
+            build_app(self, self.control, lambda: self.acd, self._queue_report, lambda: self.desk), access_log=None
+        )
         await self._runner.setup()
         try:
             await web.TCPSite(self._runner, s.http_host, s.http_port).start()
@@ -131,6 +145,7 @@ class HotlineService:
                 attempt += 1
         self.calls = CallStore(self.pool, self.settings.node)
         self.acd_store = AcdStore(self.pool, self.settings.node)
+        self.desk = WorkOrderDesk(WorkOrderStore(self.pool), lambda: self.registry.current, self.calendar, self.limits)
         self.acd = Acd(agent_seats(self.seats), self.seats.policy, self.acd_store)
         await self.acd.load()
         self._tasks.append(asyncio.create_task(self.acd.run(), name="acd"))
@@ -173,6 +188,14 @@ class HotlineService:
             await self.ari.hangup(channel_id)
         except AriError:
             pass
+
+    async def _file_order(self, call_id: str, department: str, note: str, agent: str) -> str:
+        """A work order from a live or finished call, dispatched to ``department`` (POST /calls/{id}/work-order)."""
+        assert self.desk is not None
+        content = note or "（见通话记录）"
+        filing = Filing(category=DEFAULT_CATEGORY, content=content, call_id=call_id, department=department)
+        order = await self.desk.file(filing, Actor(agent or "agent", Role.AGENT))
+        return order.number
 
     async def _queue_report(self, acd: Acd) -> dict[str, object]:
         assert self.acd_store is not None

@@ -85,6 +85,8 @@ class Settings:
     agi_header_timeout: float = 5.0
     registry_path: Path = REPO_ROOT / "config" / "hotlines.yaml"
     seats_path: Path = REPO_ROOT / "config" / "seats.yaml"
+    calendar_path: Path = REPO_ROOT / "config" / "calendar.yaml"
+    workorders_path: Path = REPO_ROOT / "config" / "workorders.yaml"
     node: str = "node1"
     ari_backoff_initial: float = 0.5
     ari_backoff_max: float = 10.0
@@ -118,6 +120,8 @@ class Settings:
             agi_header_timeout=_float(env, "HOTLINE_AGI_HEADER_TIMEOUT", cls.agi_header_timeout),
             registry_path=Path(env.get("HOTLINE_REGISTRY") or cls.registry_path),
             seats_path=Path(env.get("HOTLINE_SEATS") or cls.seats_path),
+            calendar_path=Path(env.get("HOTLINE_CALENDAR") or cls.calendar_path),
+            workorders_path=Path(env.get("HOTLINE_WORKORDERS") or cls.workorders_path),
             node=env.get("HOTLINE_NODE", cls.node),
             ari_backoff_initial=_float(env, "HOTLINE_ARI_BACKOFF_INITIAL", cls.ari_backoff_initial),
             ari_backoff_max=_float(env, "HOTLINE_ARI_BACKOFF_MAX", cls.ari_backoff_max),

@@ -4,7 +4,7 @@ call and handed to the call's own task, which acts on it (see ari_app.flows.conv
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import asyncpg
 
@@ -17,6 +17,8 @@ from ari_app.registry.model import Department
 from ari_app.store.calls import CallStore
 
 AWAY = (AgentState.LOGGED_OUT, AgentState.PAUSED)
+# Files a work order for a call: (call_id, department id, note, agent id) -> the order's number.
+FileOrder = Callable[[str, str, str, str], Awaitable[str]]
 DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
@@ -35,11 +37,13 @@ class CallControl:
         dispatcher: Callable[[], CallDispatcher | None],
         acd: Callable[[], Acd | None],
         calls: Callable[[], CallStore | None],
+        file_order: Callable[[], FileOrder | None] = lambda: None,
     ) -> None:
         self.registry = registry
         self._dispatcher = dispatcher
         self._acd = acd
         self._calls = calls
+        self._file_order = file_order
 
     @property
     def acd(self) -> Acd | None:
@@ -73,14 +77,18 @@ class CallControl:
     def departments(self) -> list[Department]:
         return list(self.registry.current.departments.values())
 
-    async def request_work_order(self, call_id: str, department: Department, note: str) -> bool:
-        """Record that the agent dispatches a work order to a department for this call (False: no
-        such call). The work order itself (deadlines, return visit) is the back office's."""
+    async def request_work_order(self, call_id: str, department: Department, note: str) -> str | None:
+        """File a work order to a department for this call and note it on the call record; the
+        order's number ("" while the work-order desk is not running), or None if there is no such call."""
         calls = self._calls()
         if calls is None or not await calls.exists(call_id):
-            return False
-        await calls.event(call_id, "work_order_requested", department=department.id, note=note)
-        return True
+            return None
+        file_order = self._file_order()
+        session = self._session(call_id)
+        agent = session.talk.agent_id if session is not None and session.talk is not None else ""
+        number = await file_order(call_id, department.id, note, agent) if file_order is not None else ""
+        await calls.event(call_id, "work_order_requested", department=department.id, note=note, number=number)
+        return number
 
     def call_state(self, call_id: str) -> dict[str, object] | None:
         """Who is on a live call now, and the last department failure the agent should know of."""

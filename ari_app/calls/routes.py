@@ -45,7 +45,7 @@ class CallControlApi(Protocol):
 
     def departments(self) -> list[Department]: ...
 
-    async def request_work_order(self, call_id: str, department: Department, note: str) -> bool: ...
+    async def request_work_order(self, call_id: str, department: Department, note: str) -> str | None: ...
 
     async def latest_calls(self, limit: int) -> list[dict[str, object]] | None: ...
 
@@ -126,9 +126,11 @@ def add_call_routes(app: web.Application, control: CallControlApi) -> None:
         target = text(body, "department", SHORT_TEXT, required=True) or ""
         note = text(body, "note", LONG_TEXT, multiline=True) or ""
         department = known_department(target, with_line=False)
-        if not await control.request_work_order(call_id, department, note):
+        number = await control.request_work_order(call_id, department, note)
+        if number is None:
             raise InputError(404, f"no call {call_id!r}")
-        return web.json_response({"requested": True, "department": department.id}, status=202)
+        return web.json_response({"requested": True, "department": department.id, "number": number or None},
+                                 status=202)
 
     app.router.add_get("/calls", latest)
     app.router.add_get("/calls/{call_id}", call_state)

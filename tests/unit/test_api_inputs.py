@@ -239,9 +239,9 @@ class FakeProbe:
     def departments(self) -> list[Department]:
         return list(self.registry.values())
 
-    async def request_work_order(self, call_id: str, department: Department, note: str) -> bool:
+    async def request_work_order(self, call_id: str, department: Department, note: str) -> str | None:
         self.work_orders.append((call_id, department.id, note))
-        return call_id == "c1"
+        return "20261130-000001" if call_id == "c1" else None
 
     async def readiness(self) -> dict[str, object]:
         return {"ready": True}

@@ -1,0 +1,129 @@
+"""The work-order desk: filing orders from calls, moving them through their lifecycle with
+working-day deadlines, and the lists departments work from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ari_app.registry.model import Registry
+from ari_app.workorders.calendar import WorkCalendar
+from ari_app.workorders.deadlines import Limits, deadline, due_within, extended, is_overdue
+from ari_app.workorders.lifecycle import TERMINAL, Action, Actor, DeadlineChange, FieldError, Transition
+from ari_app.workorders.store import NewOrder, Order, WorkOrderStore
+
+
+class UnknownDepartment(LookupError):
+    def __init__(self, target: str, known: list[str]) -> None:
+        super().__init__(f"no department {target!r}")
+        self.target, self.known = target, known
+
+
+@dataclass(frozen=True)
+class Filing:
+    """An agent's new order: the request, the call it came from (if any), and the department chosen."""
+
+    category: str
+    content: str
+    address: str = ""
+    call_id: str | None = None
+    caller: str = ""
+    hotline: str = ""
+    department: str = ""  # chosen by the agent: dispatched at once; "" leaves it registered
+    direct: bool = False  # answered directly (直接办结): closed at once with the answer in reply
+    reply: str = ""
+
+
+class WorkOrderDesk:
+    def __init__(
+        self,
+        store: WorkOrderStore,
+        registry: Callable[[], Registry],
+        calendar: WorkCalendar,
+        limits: Limits,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store, self._registry, self.calendar, self.limits, self._clock = store, registry, calendar, limits, clock
+
+    # -- registry look-ups -----------------------------------------------------------------------------
+    def department_id(self, target: str) -> str:
+        """A department by short code, id or hotline number (as agents name them); UnknownDepartment if none."""
+        registry = self._registry()
+        found = registry.department_for(target)
+        if found is None:
+            raise UnknownDepartment(target, sorted(registry.departments))
+        return found.id
+
+    def suggestion(self, hotline: str) -> tuple[str, str]:
+        """(suggested department id, the line's name) for a dialled number: the line's responsible unit."""
+        line = self._registry().hotline(hotline)
+        return (line.department, line.name) if line is not None else ("", "")
+
+    # -- changes ---------------------------------------------------------------------------------------
+    def _deadline_rule(self, transition: Transition, order: Order) -> datetime | None:
+        at = transition.entry.at
+        if transition.deadline in (DeadlineChange.START, DeadlineChange.RESTART):
+            return deadline(at, order.category, self.calendar, self.limits)
+        if transition.deadline is DeadlineChange.EXTEND and order.deadline is not None:
+            return extended(order.deadline, transition.extension_days, self.calendar, timezone=self.limits.timezone)
+        return order.deadline
+
+    async def file(self, filing: Filing, actor: Actor) -> Order:
+        self.limits.limit(filing.category)  # UnknownCategory before anything is written
+        if not filing.content.strip():
+            raise FieldError("content", "content (what the citizen asks) is required")
+        caller, hotline = filing.caller, filing.hotline
+        if filing.call_id is not None:
+            facts = await self._store.call_facts(filing.call_id)
+            if facts is None:
+                raise FieldError("call_id", f"no call {filing.call_id!r}")
+            caller, hotline = caller or facts[0], hotline or facts[1]
+        suggested, line_name = self.suggestion(hotline)
+        department = self.department_id(filing.department) if filing.department else ""
+        if filing.direct and department:
+            raise FieldError("department", "an order answered directly goes to no department")
+        new = NewOrder(filing.category, filing.content.strip(), filing.address.strip(), caller, filing.call_id,
+                       hotline, line_name, suggested)
+
+        async def dispatch(_order: Order) -> tuple[Action, Mapping[str, Any]] | None:
+            return (Action.DISPATCH, {"department": department}) if department else None
+
+        return await self._store.create(new, actor, self._clock(), direct=filing.direct,
+                                        reply=filing.reply if filing.direct else None, then=dispatch,
+                                        deadline_rule=self._deadline_rule)
+
+    async def act(self, number: str, action: Action, actor: Actor, fields: Mapping[str, Any]) -> Order:
+        if fields.get("department"):
+            fields = {**fields, "department": self.department_id(str(fields["department"]))}
+        if action is Action.MERGE and fields.get("target"):
+            target = await self._store.get(str(fields["target"]))
+            if target is None:
+                raise FieldError("target", f"no work order {fields['target']} to merge into")
+            fields = {**fields, "target_state": target.state.state}
+        return await self._store.change(number, action, actor, self._clock(), fields, self._deadline_rule)
+
+    # -- reading -----------------------------------------------------------------------------------------
+    async def get(self, number: str) -> Order | None:
+        return await self._store.get(number)
+
+    async def history(self, number: str) -> list[dict[str, Any]]:
+        return await self._store.history(number)
+
+    async def orders(self, department: str | None, states: list[str] | None, due: str, limit: int) -> list[Order]:
+        """Orders by urgency; ``due``: "" (all), "overdue", or "soon" (due within a day, not overdue)."""
+        now = self._clock()
+        found = await self._store.orders(department, states, limit)
+        if due == "overdue":
+            return [o for o in found if o.deadline is not None and is_overdue(o.deadline, now)]
+        if due == "soon":
+            return [o for o in found if o.deadline is not None and due_within(o.deadline, now, hours=24)]
+        return found
+
+    def deadline_flags(self, order: Order) -> dict[str, bool]:
+        """Whether an open order is past its deadline, or due within a day."""
+        now = self._clock()
+        if order.deadline is None or order.state.state in TERMINAL:
+            return {"overdue": False, "due_soon": False}
+        return {"overdue": is_overdue(order.deadline, now), "due_soon": due_within(order.deadline, now, hours=24)}
