@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ari_app.acd.engine import Acd
 from ari_app.acd.routes import add_acd_routes
+from ari_app.api.openapi import document
 from ari_app.calls.routes import CallControlApi, add_call_routes
 from ari_app.web.inputs import MAX_BODY, json_errors
 from ari_app.workorders.desk import WorkOrderDesk
@@ -50,7 +51,11 @@ def build_app(
             return web.json_response({"reloaded": False, "problems": problems}, status=422)
         return web.json_response({"reloaded": True, **service.registry_summary()})
 
+    async def openapi(request: web.Request) -> web.Response:
+        return web.json_response(document(f"{request.scheme}://{request.host}"))
+
     app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
+    app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/registry", registry)
