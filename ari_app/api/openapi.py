@@ -158,7 +158,8 @@ def document(server: str) -> dict[str, Any]:
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "12345 hotline", "version": "1", "description": f"Bodies are JSON, at most {MAX_BODY} bytes."},
+        "info": {"title": "12345 hotline", "version": "1",
+                 "description": f"Bodies are JSON, at most {MAX_BODY} bytes."},
         "servers": [{"url": server}],
         "paths": {**probes, **_agent_paths(), **_call_paths(), **_workorder_paths()},
     }
