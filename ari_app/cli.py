@@ -104,7 +104,15 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         return 1
     state = default_state_dir(os.environ) / LAST_GOOD_REGISTRY
     check = crosscheck(registry, seats_text, str(seats_path))
-    for warning in [*registry_warnings(registry, _last_good(state)), *map(str, check.warnings)]:
+    try:
+        calendar_warnings = _work_calendar_warnings()
+    except ConfigError as exc:
+        return _report_problems(exc.problems, Path(exc.problems[0].file) if exc.problems else path)
+    except OSError as exc:
+        print(f"hotline: cannot read {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    warnings = [*registry_warnings(registry, _last_good(state)), *map(str, check.warnings), *calendar_warnings]
+    for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if check.problems or check.seats is None:
         return _report_problems(check.problems, seats_path)
@@ -115,6 +123,20 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 
 
 LAST_GOOD_REGISTRY = "last-good-registry.json"  # in the state directory, written by check-config
+
+
+def _work_calendar_warnings() -> list[str]:
+    """Check the working-day calendar and the work-order time limits (HOTLINE_CALENDAR,
+    HOTLINE_WORKORDERS); warn when the calendar does not reach today plus the longest time limit."""
+    from datetime import datetime
+
+    from ari_app.settings import Settings
+    from ari_app.workorders.calendar import load_calendar
+    from ari_app.workorders.deadlines import check_config, load_limits
+
+    calendar = load_calendar(Path(os.environ.get("HOTLINE_CALENDAR") or Settings.calendar_path))
+    limits = load_limits(Path(os.environ.get("HOTLINE_WORKORDERS") or Settings.workorders_path))
+    return check_config(calendar, limits, datetime.now(limits.zone).date())
 
 
 def _last_good(state: Path) -> LastGood | None:
@@ -238,6 +260,25 @@ def _cmd_seats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report_staffing(args: argparse.Namespace) -> int:
+    """Seconded staff per merged number by the plan's rule against the seats; work orders per department."""
+    from ari_app.registry.loader import load_registry
+    from ari_app.reports.queries import fetch_facts
+    from ari_app.reports.staffing import build_report
+    from ari_app.reports.table import format_report
+    from ari_app.seats.loader import load_seats
+
+    registry_path, seats_path = _paths(args)
+    try:
+        registry, seats = load_registry(registry_path), load_seats(seats_path)
+    except OSError as exc:
+        print(f"hotline: cannot read {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    report = build_report(registry, seats, asyncio.run(fetch_facts(_dsn())))  # ReportDatabaseError: exit 1
+    print(json.dumps(report.to_json(), ensure_ascii=False, indent=2) if args.json else format_report(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="12345 hotline call control on Asterisk")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -269,6 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     seats.add_argument("--registry", help=argparse.SUPPRESS)
     seats.add_argument("--json", action="store_true", help="JSON output")
     seats.set_defaults(func=_cmd_seats)
+    report = sub.add_parser("report", help="reports from the records").add_subparsers(dest="report", required=True)
+    staffing = report.add_parser("staffing", help="seconded staff by the plan's rule; work orders per department")
+    staffing.add_argument("--json", action="store_true", help="JSON output")
+    staffing.add_argument("--registry", help="registry file (default: HOTLINE_REGISTRY or config/hotlines.yaml)")
+    staffing.add_argument("--seats", help="seats file (default: HOTLINE_SEATS or config/seats.yaml)")
+    staffing.set_defaults(func=_cmd_report_staffing)
     return parser
 
 
