@@ -127,8 +127,9 @@ LAST_GOOD_REGISTRY = "last-good-registry.json"  # in the state directory, writte
 
 def _work_calendar_warnings() -> list[str]:
     """Check the working-day calendar and the work-order time limits (HOTLINE_CALENDAR,
-    HOTLINE_WORKORDERS); warn when the calendar does not reach today plus the longest time limit."""
-    from datetime import datetime
+    HOTLINE_WORKORDERS); warn when the calendar does not reach today (HOTLINE_TODAY, if set) plus
+    the longest time limit."""
+    from datetime import date, datetime
 
     from ari_app.settings import Settings
     from ari_app.workorders.calendar import load_calendar
@@ -136,7 +137,9 @@ def _work_calendar_warnings() -> list[str]:
 
     calendar = load_calendar(Path(os.environ.get("HOTLINE_CALENDAR") or Settings.calendar_path))
     limits = load_limits(Path(os.environ.get("HOTLINE_WORKORDERS") or Settings.workorders_path))
-    return check_config(calendar, limits, datetime.now(limits.zone).date())
+    pinned = os.environ.get("HOTLINE_TODAY", "")
+    today = date.fromisoformat(pinned) if pinned else datetime.now(limits.zone).date()
+    return check_config(calendar, limits, today)
 
 
 def _last_good(state: Path) -> LastGood | None:

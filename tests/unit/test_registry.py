@@ -192,6 +192,7 @@ def _no_path_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("HOTLINE_REGISTRY", raising=False)
     monkeypatch.delenv("HOTLINE_SEATS", raising=False)
     monkeypatch.setenv("HOTLINE_STATE_DIR", str(tmp_path / "state"))  # check-config remembers the last good file
+    monkeypatch.setenv("HOTLINE_TODAY", "2026-06-01")  # inside the shipped working-day calendar, whatever the date
 
 
 def test_check_config_real_file(capsys: pytest.CaptureFixture[str]) -> None:

@@ -177,6 +177,7 @@ def state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.delenv("HOTLINE_REGISTRY", raising=False)
     monkeypatch.delenv("HOTLINE_SEATS", raising=False)
     monkeypatch.setenv("HOTLINE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("HOTLINE_TODAY", "2026-06-01")  # inside the shipped working-day calendar, whatever the date
     return tmp_path / "state" / "last-good-registry.json"
 
 
