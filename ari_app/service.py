@@ -36,6 +36,8 @@ from ari_app.clock import clock_from_setting
 from ari_app.configcheck.problems import ConfigError
 from ari_app.flows.common import FlowContext
 from ari_app.flows.intake import intake_flow
+from ari_app.knowledge.desk import KnowledgeDesk
+from ari_app.knowledge.store import KnowledgeStore
 from ari_app.registry.holder import RegistryHolder
 from ari_app.seats.loader import load_seats
 from ari_app.seats.model import agent_seats
@@ -85,6 +87,7 @@ class HotlineService:
         self.dispatcher: CallDispatcher | None = None
         self.stream: AriEventStream | None = None
         self.desk: WorkOrderDesk | None = None
+        self.knowledge: KnowledgeDesk | None = None
         self.control = CallControl(self.registry, lambda: self.dispatcher, lambda: self.acd, lambda: self.calls,
                                    lambda: self._file_order if self.desk is not None else None)
         self.agi_routes = AgiRoutes(
@@ -102,7 +105,8 @@ class HotlineService:
         except OSError as exc:
             raise ServiceError(f"cannot listen for FastAGI on {s.agi_host}:{s.agi_port}: {exc.strerror}") from None
         self._runner = web.AppRunner(
-            build_app(self, self.control, lambda: self.acd, self._queue_report, lambda: self.desk), access_log=None
+            build_app(self, self.control, lambda: self.acd, self._queue_report, lambda: self.desk,
+                      lambda: self.knowledge), access_log=None
         )
         await self._runner.setup()
         try:
@@ -146,6 +150,10 @@ class HotlineService:
         self.calls = CallStore(self.pool, self.settings.node)
         self.acd_store = AcdStore(self.pool, self.settings.node)
         self.desk = WorkOrderDesk(WorkOrderStore(self.pool), lambda: self.registry.current, self.calendar, self.limits)
+        knowledge = KnowledgeDesk(KnowledgeStore(self.pool), lambda: self.registry.current,
+                                  self.settings.knowledge_path)
+        await knowledge.start()  # imports config/knowledge.yaml into an empty knowledge base
+        self.knowledge = knowledge
         self.acd = Acd(agent_seats(self.seats), self.seats.policy, self.acd_store)
         await self.acd.load()
         self._tasks.append(asyncio.create_task(self.acd.run(), name="acd"))

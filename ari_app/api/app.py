@@ -15,6 +15,8 @@ from ari_app.acd.engine import Acd
 from ari_app.acd.routes import add_acd_routes
 from ari_app.api.openapi import document
 from ari_app.calls.routes import CallControlApi, add_call_routes
+from ari_app.knowledge.desk import KnowledgeDesk
+from ari_app.knowledge.routes import add_knowledge_routes
 from ari_app.web.inputs import MAX_BODY, json_errors
 from ari_app.workorders.desk import WorkOrderDesk
 from ari_app.workorders.routes import add_workorder_routes
@@ -34,6 +36,7 @@ def build_app(
     acd: Callable[[], Acd | None],
     queue_report: Callable[[Acd], Awaitable[dict[str, object]]],
     desk: Callable[[], WorkOrderDesk | None] = lambda: None,
+    knowledge: Callable[[], KnowledgeDesk | None] = lambda: None,
 ) -> web.Application:
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"alive": True})
@@ -63,4 +66,5 @@ def build_app(
     add_acd_routes(app, acd, queue_report)
     add_call_routes(app, control)
     add_workorder_routes(app, desk)
+    add_knowledge_routes(app, knowledge)
     return app

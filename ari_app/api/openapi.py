@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ari_app.knowledge.openapi import knowledge_paths
 from ari_app.web.inputs import LONG_TEXT, MAX_BODY, REASON_TEXT, SHORT_TEXT
 from ari_app.workorders.lifecycle import Action, Rating, Role, State
 
@@ -161,5 +162,5 @@ def document(server: str) -> dict[str, Any]:
         "info": {"title": "12345 hotline", "version": "1",
                  "description": f"Bodies are JSON, at most {MAX_BODY} bytes."},
         "servers": [{"url": server}],
-        "paths": {**probes, **_agent_paths(), **_call_paths(), **_workorder_paths()},
+        "paths": {**probes, **_agent_paths(), **_call_paths(), **_workorder_paths(), **knowledge_paths()},
     }
