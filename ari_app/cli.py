@@ -226,7 +226,10 @@ def _cmd_reload(args: argparse.Namespace) -> int:
     )
     seats = load_seats(seats_path)
     passwords = agent_passwords(default_state_dir(os.environ), seats)
-    report = asyncio.run(reload_everything(registry_path, Path(out), seats, passwords, target, service or None))
+    api_password = _env_or_state("HOTLINE_API_PASSWORD") or _env_or_state("HOTLINE_SUPERVISOR_PASSWORD")
+    credentials = (_env_or_state("HOTLINE_API_USER", "supervisor"), api_password) if api_password else None
+    report = asyncio.run(reload_everything(registry_path, Path(out), seats, passwords, target, service or None,
+                                           credentials))
     for path in report.written:
         print(f"rendered {path}")
     for command in report.ami_outputs:
@@ -282,6 +285,37 @@ def _cmd_report_staffing(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_user(args: argparse.Namespace) -> int:
+    """``hotline user ...``: accounts; a department is checked against the registry, an agent against the seats."""
+    from ari_app.accounts.commands import References, UserCommandError, run_user_command
+
+    def references() -> References:
+        from ari_app.registry.loader import load_registry
+        from ari_app.seats.loader import load_seats
+
+        registry_path, seats_path = _paths(args)
+        try:
+            registry = load_registry(registry_path) if args.department else None
+            agents = {a.id for a in load_seats(seats_path).agents} if args.agent else set()
+        except OSError as exc:
+            raise UserCommandError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
+
+        def department(target: str) -> str:
+            found = registry.department_for(target) if registry is not None else None
+            if found is None:
+                raise UserCommandError(f"unknown department {target!r}: not in {registry_path}")
+            return found.id
+
+        def agent(seat: str) -> str:
+            if seat not in agents:
+                raise UserCommandError(f"unknown agent {seat!r}: not in {seats_path}")
+            return seat
+
+        return References(department, agent)
+
+    return run_user_command(args, _dsn, references)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="12345 hotline call control on Asterisk")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -319,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     staffing.add_argument("--registry", help="registry file (default: HOTLINE_REGISTRY or config/hotlines.yaml)")
     staffing.add_argument("--seats", help="seats file (default: HOTLINE_SEATS or config/seats.yaml)")
     staffing.set_defaults(func=_cmd_report_staffing)
+    from ari_app.accounts.commands import add_user_arguments
+
+    user = sub.add_parser("user", help="accounts: add, passwd, disable, enable, list")
+    add_user_arguments(user)
+    user.set_defaults(func=_cmd_user)
     return parser
 
 

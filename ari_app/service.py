@@ -19,6 +19,7 @@ from aiohttp import web
 from agi.routes import AgiRoutes
 from agi.server import FastAgiServer
 from ari_app import logs
+from ari_app.accounts.store import AccountStore
 from ari_app.acd.engine import Acd
 from ari_app.acd.phones import on_device_state, watch_phones
 from ari_app.acd.report import queue_report
@@ -88,6 +89,7 @@ class HotlineService:
         self.stream: AriEventStream | None = None
         self.desk: WorkOrderDesk | None = None
         self.knowledge: KnowledgeDesk | None = None
+        self.accounts: AccountStore | None = None
         self.control = CallControl(self.registry, lambda: self.dispatcher, lambda: self.acd, lambda: self.calls,
                                    lambda: self._file_order if self.desk is not None else None)
         self.agi_routes = AgiRoutes(
@@ -106,7 +108,7 @@ class HotlineService:
             raise ServiceError(f"cannot listen for FastAGI on {s.agi_host}:{s.agi_port}: {exc.strerror}") from None
         self._runner = web.AppRunner(
             build_app(self, self.control, lambda: self.acd, self._queue_report, lambda: self.desk,
-                      lambda: self.knowledge), access_log=None
+                      lambda: self.knowledge, lambda: self.accounts, s.session_hours), access_log=None
         )
         await self._runner.setup()
         try:
@@ -149,6 +151,7 @@ class HotlineService:
                 attempt += 1
         self.calls = CallStore(self.pool, self.settings.node)
         self.acd_store = AcdStore(self.pool, self.settings.node)
+        self.accounts = AccountStore(self.pool)
         self.desk = WorkOrderDesk(WorkOrderStore(self.pool), lambda: self.registry.current, self.calendar, self.limits)
         knowledge = KnowledgeDesk(KnowledgeStore(self.pool), lambda: self.registry.current,
                                   self.settings.knowledge_path)

@@ -88,6 +88,7 @@ class Settings:
     calendar_path: Path = REPO_ROOT / "config" / "calendar.yaml"
     workorders_path: Path = REPO_ROOT / "config" / "workorders.yaml"
     knowledge_path: Path = REPO_ROOT / "config" / "knowledge.yaml"  # seed of an empty knowledge base
+    session_hours: float = 12.0  # how long a login (bearer token) lasts: a shift
     node: str = "node1"
     ari_backoff_initial: float = 0.5
     ari_backoff_max: float = 10.0
@@ -124,6 +125,7 @@ class Settings:
             calendar_path=Path(env.get("HOTLINE_CALENDAR") or cls.calendar_path),
             workorders_path=Path(env.get("HOTLINE_WORKORDERS") or cls.workorders_path),
             knowledge_path=Path(env.get("HOTLINE_KNOWLEDGE") or cls.knowledge_path),
+            session_hours=_float(env, "HOTLINE_SESSION_HOURS", cls.session_hours),
             node=env.get("HOTLINE_NODE", cls.node),
             ari_backoff_initial=_float(env, "HOTLINE_ARI_BACKOFF_INITIAL", cls.ari_backoff_initial),
             ari_backoff_max=_float(env, "HOTLINE_ARI_BACKOFF_MAX", cls.ari_backoff_max),

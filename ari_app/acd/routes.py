@@ -8,7 +8,8 @@ from aiohttp import web
 
 from ari_app.acd.engine import Acd, AcdError
 from ari_app.acd.model import AgentSeat
-from ari_app.web.inputs import REASON_TEXT, json_object, path_id, ready, text
+from ari_app.web.inputs import REASON_TEXT, InputError, json_object, path_id, ready, text
+from ari_app.web.principal import DESK, require
 
 AgentAction = Callable[[Acd, str, str], Awaitable[AgentSeat]]
 AGENT_ACTIONS: dict[str, AgentAction] = {
@@ -33,13 +34,17 @@ def add_acd_routes(
     current: Callable[[], Acd | None],
     figures: Callable[[Acd], Awaitable[dict[str, object]]],
 ) -> None:
-    async def agents(_request: web.Request) -> web.Response:
+    async def agents(request: web.Request) -> web.Response:
+        require(request, *DESK)
         acd = ready(current())
         return web.json_response({"agents": [agent_json(a) for a in sorted(acd.agents.values(), key=lambda a: a.id)]})
 
     async def agent_action(request: web.Request) -> web.Response:
+        who = require(request, *DESK)
         acd = ready(current())
         agent_id, action = path_id(request, "agent_id"), request.match_info["action"]
+        if who.role == "agent" and who.agent_id != agent_id:
+            raise InputError(403, f"agent {who.agent_id} may change only their own state, not {agent_id}'s")
         body = await json_object(request, '{"reason": "..."}')
         reason = (text(body, "reason", REASON_TEXT) or "") if action == "pause" else ""
         try:
@@ -49,7 +54,8 @@ def add_acd_routes(
             return web.json_response({"error": str(exc)}, status=status)
         return web.json_response(agent_json(agent))
 
-    async def queues(_request: web.Request) -> web.Response:
+    async def queues(request: web.Request) -> web.Response:
+        require(request, *DESK)
         return web.json_response(await figures(ready(current())))
 
     app.router.add_get("/agents", agents)

@@ -7,10 +7,12 @@ input with a JSON 4xx and a database failure with a 503.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from ari_app.accounts.routes import add_account_routes, auth_middleware
+from ari_app.accounts.store import AccountStore
 from ari_app.acd.engine import Acd
 from ari_app.acd.routes import add_acd_routes
 from ari_app.api.openapi import document
@@ -18,8 +20,11 @@ from ari_app.calls.routes import CallControlApi, add_call_routes
 from ari_app.knowledge.desk import KnowledgeDesk
 from ari_app.knowledge.routes import add_knowledge_routes
 from ari_app.web.inputs import MAX_BODY, json_errors
+from ari_app.web.principal import DESK, SUPERVISION, require
 from ari_app.workorders.desk import WorkOrderDesk
 from ari_app.workorders.routes import add_workorder_routes
+
+Middleware = Callable[..., Any]
 
 
 class ServiceProbe(Protocol):
@@ -37,7 +42,11 @@ def build_app(
     queue_report: Callable[[Acd], Awaitable[dict[str, object]]],
     desk: Callable[[], WorkOrderDesk | None] = lambda: None,
     knowledge: Callable[[], KnowledgeDesk | None] = lambda: None,
+    accounts: Callable[[], AccountStore | None] = lambda: None,
+    session_hours: float = 12.0,
+    authenticate: Middleware | None = None,
 ) -> web.Application:
+    """The application. ``authenticate`` (tests) replaces the accounts' session check."""
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"alive": True})
 
@@ -45,10 +54,12 @@ def build_app(
         state = await service.readiness()
         return web.json_response(state, status=200 if state.get("ready") else 503)
 
-    async def registry(_request: web.Request) -> web.Response:
+    async def registry(request: web.Request) -> web.Response:
+        require(request, *DESK)
         return web.json_response(service.registry_summary())
 
-    async def registry_reload(_request: web.Request) -> web.Response:
+    async def registry_reload(request: web.Request) -> web.Response:
+        require(request, *SUPERVISION)
         problems = service.reload_registry()
         if problems:
             return web.json_response({"reloaded": False, "problems": problems}, status=422)
@@ -57,12 +68,14 @@ def build_app(
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(document(f"{request.scheme}://{request.host}"))
 
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
+    gate = authenticate if authenticate is not None else auth_middleware(accounts)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors, gate])
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/registry", registry)
     app.router.add_post("/registry/reload", registry_reload)
+    add_account_routes(app, accounts, session_hours)
     add_acd_routes(app, acd, queue_report)
     add_call_routes(app, control)
     add_workorder_routes(app, desk)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ari_app.knowledge.openapi import knowledge_paths
 from ari_app.web.inputs import LONG_TEXT, MAX_BODY, REASON_TEXT, SHORT_TEXT
-from ari_app.workorders.lifecycle import Action, Rating, Role, State
+from ari_app.workorders.lifecycle import Action, Rating, State
 
 Schema = dict[str, Any]
 NO_CONTROL = "^[^\\x00-\\x1f\\x7f]*$"  # what every short text field accepts
@@ -48,16 +48,14 @@ ORDER = _object({
     "category": {"type": "string"}, "content": {"type": "string"}, "department": _optional({"type": "string"}),
     "deadline": _optional({"type": "string"}), "overdue": {"type": "boolean"}, "due_soon": {"type": "boolean"},
 }, ("number", "state", "category", "content", "overdue", "due_soon"))
-ACTOR = _object({
-    "id": _text(), "role": {"enum": [r.value for r in Role]}, "department": _optional(_text()),
-}, ("id", "role"))
 NUMBER = {"name": "number", "in": "path", "required": True, "schema": _text()}
 CALL_ID = {"name": "call_id", "in": "path", "required": True, "schema": _text()}
 
 
 def _responses(ok: int, body: Schema, *errors: int) -> dict[str, Any]:
     answers: dict[str, Any] = {str(ok): {"description": "done", **_json(body)}}
-    for status in sorted({400, *errors, 503}):  # 400: bad input anywhere, 503: not ready or database down
+    # 400: bad input anywhere; 401: not logged in; 403: the role may not; 503: not ready or database down
+    for status in sorted({400, 401, 403, *errors, 503}):
         answers[str(status)] = {"description": "refused", **_json(ERROR)}
     return answers
 
@@ -112,17 +110,17 @@ def _call_paths() -> dict[str, Any]:
 
 def _workorder_paths() -> dict[str, Any]:
     filing = _object({
-        "actor": ACTOR, "category": _text(), "content": _text(LONG_TEXT, multiline=True),
+        "category": _text(), "content": _text(LONG_TEXT, multiline=True),
         "address": _optional(_text(LONG_TEXT)), "call_id": _optional(_text()), "caller": _optional(_text()),
         "hotline": _optional(_text()), "department": _optional(_text()), "direct": _optional({"type": "boolean"}),
         "reply": _optional(_text(LONG_TEXT, multiline=True)),
-    }, ("actor", "category", "content"))
+    }, ("category", "content"))
     change = _object({
-        "actor": ACTOR, "department": _optional(_text()), "reason": _optional(_text(LONG_TEXT, multiline=True)),
+        "department": _optional(_text()), "reason": _optional(_text(LONG_TEXT, multiline=True)),
         "reply": _optional(_text(LONG_TEXT, multiline=True)), "target": _optional(_text()),
         "rating": _optional({"enum": [r.value for r in Rating]}),
         "working_days": _optional({"type": "integer", "minimum": 1, "maximum": 60}),
-    }, ("actor",))
+    })
     query = [
         {"name": "department", "in": "query", "schema": _text()},
         {"name": "state", "in": "query", "schema": {"type": "string", "maxLength": 200}},
@@ -152,15 +150,25 @@ def document(server: str) -> dict[str, Any]:
         }}},
         "/registry": _get("the hotline registry's summary", ANY_OBJECT),
         "/registry/reload": {"post": {"summary": "reload the registry", "responses": {
-            "200": {"description": "reloaded", **_json(ANY_OBJECT)},
+            **_responses(200, ANY_OBJECT),
             "422": {"description": "refused, the old registry stays", **_json(ANY_OBJECT)},
         }}},
         "/openapi.json": _get("this document", ANY_OBJECT),
+        "/login": {"post": {"summary": "a bearer token for a shift", "security": [],
+                            "requestBody": {"required": True, **_json(_object(
+                                {"name": _text(), "password": _text(200)}, ("name", "password")))},
+                            "responses": _responses(200, _object({"token": {"type": "string"}}, ("token",)), 413)}},
+        "/logout": _post("end this session", ANY_OBJECT, 200, ANY_OBJECT),
+        "/me": _get("the logged-in account", ANY_OBJECT),
     }
+    for open_path in ("/healthz", "/readyz", "/openapi.json"):  # no login needed
+        probes[open_path]["get"]["security"] = []
     return {
         "openapi": "3.1.0",
         "info": {"title": "12345 hotline", "version": "1",
                  "description": f"Bodies are JSON, at most {MAX_BODY} bytes."},
         "servers": [{"url": server}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
         "paths": {**probes, **_agent_paths(), **_call_paths(), **_workorder_paths(), **knowledge_paths()},
     }

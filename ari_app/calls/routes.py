@@ -23,6 +23,7 @@ from ari_app.web.inputs import (
     ready,
     text,
 )
+from ari_app.web.principal import DESK, require
 
 PARTY_ACTIONS = ("add", "drop", "leave", "blind", "attended", "complete")
 DIALLING_ACTIONS = ("add", "blind", "attended")  # these bring a department's seats into the call
@@ -75,12 +76,14 @@ def add_call_routes(app: web.Application, control: CallControlApi) -> None:
         return state
 
     async def latest(request: web.Request) -> web.Response:
+        require(request, *DESK)
         records = await control.latest_calls(query_int(request, "limit", 20, 1, 1000))
         if records is None:
             return web.json_response({"error": "database not reachable"}, status=503)
         return web.json_response({"calls": records})
 
     async def escalate(request: web.Request) -> web.Response:
+        require(request, *DESK)
         acd = ready(control.acd)
         call_id = path_id(request, "call_id")
         body = await json_object(request, '{"group": "transport-experts"}')
@@ -97,6 +100,7 @@ def add_call_routes(app: web.Application, control: CallControlApi) -> None:
         return web.json_response({"escalated": True, "group": group}, status=202)
 
     async def party(request: web.Request) -> web.Response:
+        require(request, *DESK)
         ready(control.acd)
         call_id = path_id(request, "call_id")
         body = await json_object(request, '{"action": "add", "department": "12333"}')
@@ -113,6 +117,7 @@ def add_call_routes(app: web.Application, control: CallControlApi) -> None:
         return web.json_response({"accepted": True, "action": action}, status=202)
 
     async def call_state(request: web.Request) -> web.Response:
+        require(request, *DESK)
         ready(control.acd)
         state = control.call_state(path_id(request, "call_id"))
         if state is None:
@@ -120,6 +125,7 @@ def add_call_routes(app: web.Application, control: CallControlApi) -> None:
         return web.json_response(state)
 
     async def work_order(request: web.Request) -> web.Response:
+        require(request, *DESK)
         ready(control.acd)
         call_id = path_id(request, "call_id")
         body = await json_object(request, '{"department": "12333", "note": "..."}')

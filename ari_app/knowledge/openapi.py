@@ -10,7 +10,7 @@ from typing import Any
 
 from ari_app.knowledge.desk import ACTIONS, MAX_RESULTS
 from ari_app.knowledge.model import ANSWER_TEXT, CATEGORY_TEXT, MAX_HOTLINES, QUESTION_TEXT
-from ari_app.knowledge.workflow import EntryState, Role
+from ari_app.knowledge.workflow import EntryState
 from ari_app.web.inputs import LONG_TEXT, SHORT_TEXT
 
 Schema = dict[str, Any]
@@ -41,8 +41,6 @@ def _array(items: Schema) -> Schema:
 
 
 ERROR = _object({"error": _STRING}, ("error",))
-ACTOR = _object({"id": _text(), "role": {"enum": [r.value for r in Role]}, "department": _optional(_text())},
-                ("id", "role"))
 HOTLINES = _optional({"type": "array", "maxItems": MAX_HOTLINES,
                       "items": {"type": "string", "pattern": "^[0-9]{1,18}$"}})
 FLAGS: dict[str, Schema] = {"expired": {"type": "boolean"}, "review_due": {"type": "boolean"},
@@ -69,7 +67,8 @@ ENTRY_ID = {"name": "id", "in": "path", "required": True, "schema": _text()}
 
 def _responses(ok: int, body: Schema, *errors: int) -> dict[str, Any]:
     answers: dict[str, Any] = {str(ok): {"description": "done", **_json(body)}}
-    for status in sorted({400, *errors, 503}):  # 400: bad input anywhere, 503: not ready or database down
+    # 400: bad input anywhere; 401: not logged in; 403: the role may not; 503: not ready or database down
+    for status in sorted({400, 401, 403, *errors, 503}):
         answers[str(status)] = {"description": "refused", **_json(ERROR)}
     return answers
 
@@ -101,11 +100,10 @@ def knowledge_paths() -> dict[str, Any]:
         "question": _text(QUESTION_TEXT), "answer": _text(ANSWER_TEXT, multiline=True),
         "category": _text(CATEGORY_TEXT), "hotlines": HOTLINES, "review_date": _DATE, "expires": _DATE,
     }
-    create = _object({"actor": ACTOR, **content, "department": _optional(_text())},
-                     ("actor", "question", "answer", "category"))
-    revise = _object({"actor": ACTOR, **{name: _optional(schema) for name, schema in content.items()}}, ("actor",))
-    change = _object({"actor": ACTOR, "reason": _optional(_text(LONG_TEXT, multiline=True)),
-                      "version": _optional({"type": "integer", "minimum": 1})}, ("actor",))
+    create = _object({**content, "department": _optional(_text())}, ("question", "answer", "category"))
+    revise = _object({name: _optional(schema) for name, schema in content.items()})
+    change = _object({"reason": _optional(_text(LONG_TEXT, multiline=True)),
+                      "version": _optional({"type": "integer", "minimum": 1})})
     paths: dict[str, Any] = {
         "/knowledge/search": _get("published knowledge entries for a question in Chinese, best first", SEARCH, 422,
                                   params=search),

@@ -11,7 +11,8 @@
 
 Search results carry ``expired`` (with a ``notice``: never the current answer) and ``review_due``.
 
-Until accounts and roles arrive, a change names who acts: ``"actor": {"id", "role", "department"}``.
+Who acts is the logged-in account (ari_app.web.principal): searching is for everyone logged in;
+writing is for department handlers (their own department's entries), reviewing for supervisors.
 """
 
 from __future__ import annotations
@@ -56,11 +57,13 @@ from ari_app.web.inputs import (
     ready,
     text,
 )
+from ari_app.web.principal import ANYONE, require
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DIGITS = re.compile(r"[0-9]{1,18}")
 _DUMPS = functools.partial(json.dumps, ensure_ascii=False)
-EXAMPLE = '{"actor": {"id": "hf-li", "role": "department", "department": "housing-fund"}, "question": "...", ...}'
+EXAMPLE = '{"question": "...", "answer": "...", "category": "...", "department": "housing-fund", ...}'
+EDITORS = ("department", "supervisor", "admin")  # who writes and reviews entries
 
 
 def _answer(data: object, status: int = 200) -> web.Response:
@@ -68,20 +71,10 @@ def _answer(data: object, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=_DUMPS)
 
 
-def _actor(body: Mapping[str, object]) -> Actor:
-    raw = body.get("actor")
-    if not isinstance(raw, dict):
-        raise InputError(400, 'actor is required: {"id": "hf-li", "role": "department", "department": '
-                              '"housing-fund"} (supervisors: "role": "supervisor")',
-                         valid_roles=[r.value for r in Role])
-    actor_id = text(raw, "id", SHORT_TEXT, required=True) or ""
-    role = text(raw, "role", SHORT_TEXT, required=True) or ""
-    if role not in {r.value for r in Role}:
-        raise InputError(400, f"actor.role {role!r} is not a role", valid=[r.value for r in Role])
-    try:
-        return Actor(actor_id, Role(role), text(raw, "department", SHORT_TEXT))
-    except ValueError as exc:
-        raise InputError(400, f"actor: {exc}") from None
+def _actor(request: web.Request, *roles: str) -> Actor:
+    """Who acts: the logged-in account (its role must be one of ``roles``)."""
+    who = require(request, *roles)
+    return Actor(who.actor_id, Role(who.role), who.department or None)
 
 
 def _date(body: Mapping[str, object], name: str) -> date | None:
@@ -148,6 +141,7 @@ def add_knowledge_routes(app: web.Application, current: Callable[[], KnowledgeDe
             raise InputError(404, str(exc)) from None
 
     async def search(request: web.Request) -> web.Response:
+        require(request, *ANYONE)
         desk = ready(current())
         query = check_text("q", request.query.get("q", ""), QUESTION_TEXT)
         if not query.strip():
@@ -163,7 +157,7 @@ def add_knowledge_routes(app: web.Application, current: Callable[[], KnowledgeDe
     async def create(request: web.Request) -> web.Response:
         desk = ready(current())
         body = await json_object(request, EXAMPLE)
-        actor = _actor(body)
+        actor = _actor(request, *EDITORS)
         draft = Draft(
             question=text(body, "question", QUESTION_TEXT, required=True) or "",
             answer=text(body, "answer", ANSWER_TEXT, required=True, multiline=True) or "",
@@ -177,8 +171,8 @@ def add_knowledge_routes(app: web.Application, current: Callable[[], KnowledgeDe
     async def revise(request: web.Request) -> web.Response:
         desk = ready(current())
         entry_id = _entry_id(request)
-        body = await json_object(request, '{"actor": {...}, "answer": "...", "expires": "2027-06-30"}')
-        actor = _actor(body)
+        body = await json_object(request, '{"answer": "...", "expires": "2027-06-30"}')
+        actor = _actor(request, *EDITORS)
         changes = Changes(
             question=text(body, "question", QUESTION_TEXT), answer=text(body, "answer", ANSWER_TEXT, multiline=True),
             category=text(body, "category", CATEGORY_TEXT), hotlines=_hotlines(body),
@@ -191,17 +185,20 @@ def add_knowledge_routes(app: web.Application, current: Callable[[], KnowledgeDe
     async def act(request: web.Request) -> web.Response:
         desk = ready(current())
         entry_id, action = _entry_id(request), KnowledgeAction(request.match_info["action"])
-        body = await json_object(request, '{"actor": {...}, "reason": "...", "version": 2}')
-        actor, reason, version = _actor(body), text(body, "reason", LONG_TEXT, multiline=True), _version(body)
+        body = await json_object(request, '{"reason": "...", "version": 2}')
+        actor = _actor(request, *EDITORS)
+        reason, version = text(body, "reason", LONG_TEXT, multiline=True), _version(body)
         changed = await guarded(lambda: desk.act(entry_id, action, actor, reason, version))
         return _answer(desk.version_json(changed))
 
     async def one(request: web.Request) -> web.Response:
+        require(request, *ANYONE)
         desk = ready(current())
         entry_id = _entry_id(request)
         return _answer(await guarded(lambda: desk.entry(entry_id)))
 
     async def listing(request: web.Request) -> web.Response:
+        require(request, *ANYONE)
         desk = ready(current())
         department = check_text("department", request.query.get("department", ""), SHORT_TEXT) or None
         raw_state = request.query.get("state") or None

@@ -33,18 +33,39 @@ async def reload_everything(
     passwords: Mapping[str, str],
     ami: AmiTarget,
     service_url: str | None,
+    credentials: tuple[str, str] | None = None,
 ) -> ReloadReport:
     registry = load_registry(registry_path)  # ConfigError: nothing is written or reloaded
     written = write_all(registry, seats, passwords, out_dir)
     outputs = await run_commands(ami, RELOAD_COMMANDS)
-    service = _tell_service(service_url) if service_url else None
+    service = _tell_service(service_url, credentials) if service_url else None
     return ReloadReport(written, outputs, service)
 
 
-def _tell_service(url: str) -> dict[str, object]:
+def _login(url: str, credentials: tuple[str, str]) -> dict[str, str]:
+    """The Authorization header of a session opened with ``credentials`` (name, password)."""
+    name, password = credentials
+    body = json.dumps({"name": name, "password": password}).encode()
+    request = urllib.request.Request(url.rstrip("/") + "/login", method="POST", data=body,  # noqa: S310
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http URL from the operator
+        token = str(json.loads(response.read())["token"])
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _tell_service(url: str, credentials: tuple[str, str] | None = None) -> dict[str, object]:
     if not url.startswith(("http://", "https://")):
         return {"reloaded": False, "problems": [f"service URL must be http(s): {url!r}"]}
-    request = urllib.request.Request(url.rstrip("/") + "/registry/reload", method="POST", data=b"")  # noqa: S310
+    try:
+        headers = _login(url, credentials) if credentials else {}
+    except urllib.error.HTTPError as exc:
+        refused = json.loads(exc.read() or b"{}").get("error", exc.reason)
+        who = credentials[0] if credentials else "?"
+        return {"reloaded": False, "problems": [f"the service refused the login of {who}: {refused}"]}
+    except OSError as exc:
+        return {"reloaded": False, "problems": [f"service not reachable at {url}: {exc}"]}
+    request = urllib.request.Request(url.rstrip("/") + "/registry/reload", method="POST", data=b"",  # noqa: S310
+                                     headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http URL from the operator
             result: dict[str, object] = json.loads(response.read())

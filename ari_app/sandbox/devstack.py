@@ -14,14 +14,19 @@ import sys
 from pathlib import Path
 
 from ari_app import logs
+from ari_app.accounts.model import Account, AccountRole
+from ari_app.accounts.seeding import ensure_account
+from ari_app.accounts.store import AccountStore
 from ari_app.sandbox import state as install_state
 from ari_app.sandbox.asterisk import AsteriskSandbox, SandboxError
 from ari_app.sandbox.postgres import PostgresCluster
-from ari_app.sandbox.proc import free_port
+from ari_app.sandbox.proc import free_port, new_password
 from ari_app.seats.loader import load_seats
 from ari_app.seats.phones import agent_passwords
+from ari_app.secrets_store import ensure_secrets
 from ari_app.service import serve
 from ari_app.settings import Settings, default_state_dir
+from ari_app.store.db import connect_pool
 
 
 def _port(name: str, default: int) -> int:
@@ -60,6 +65,15 @@ def _trunk_addresses(sip_host: str) -> tuple[str, ...]:
     return ("127.0.0.1",) if ipaddress.IPv4Address(sip_host).is_loopback else ()
 
 
+async def _ensure_supervisor(dsn: str, password: str) -> None:
+    """The newcomer's supervisor login (made once; the password stays in secrets.env)."""
+    pool = await connect_pool(dsn)
+    try:
+        await ensure_account(AccountStore(pool), Account("supervisor", "值班长", AccountRole.SUPERVISOR), password)
+    finally:
+        await pool.close()
+
+
 def banner(sip_host: str, sip_port: int, http_port: int, trunk: tuple[str, ...], accounts: dict[str, str],
            sandbox: str, log_dir: Path) -> str:
     """What ``scripts/up`` tells a newcomer: how to call in, how to be an agent, where to look."""
@@ -73,7 +87,10 @@ def banner(sip_host: str, sip_port: int, http_port: int, trunk: tuple[str, ...],
         f"  Be agent 1001: register a softphone as user agent-1001, password {accounts.get('1001', '(not in seats)')},",
         f"           server {server} (UDP); dial *72 to log in (*74 pause, *75 ready, *73 log out).",
         "           A caller to 12345 then rings your phone. Every agent's account: .venv/bin/hotline seats",
-        f"  HTTP:    http://127.0.0.1:{http_port}/readyz   /agents   /queues   /calls",
+        f"  HTTP:    http://127.0.0.1:{http_port}/readyz (open); everything else after a login:",
+        f"           supervisor login: name supervisor, password {accounts['supervisor']} (POST /login gives a token);",
+        "           send it as Authorization: Bearer <token> to /agents /queues /calls /work-orders /knowledge/search",
+        f"           (the API: http://127.0.0.1:{http_port}/openapi.json; more accounts: .venv/bin/hotline user add)",
         f"  Asterisk CLI: scripts/asterisk-sandbox cli {sandbox} 'pjsip show contacts'",
         f"  Logs:    {log_dir}",
         "  Ctrl-C stops everything.",
@@ -143,7 +160,10 @@ def up() -> int:
             }
         )
         seats = load_seats(settings.seats_path)
-        accounts = {**agent_passwords(state_dir, seats), "test-caller": asterisk.test_caller_password()}
+        supervisor = ensure_secrets(state_dir, ("HOTLINE_SUPERVISOR_PASSWORD",), new_password)
+        asyncio.run(_ensure_supervisor(dsn, supervisor["HOTLINE_SUPERVISOR_PASSWORD"]))
+        accounts = {**agent_passwords(state_dir, seats), "test-caller": asterisk.test_caller_password(),
+                    "supervisor": supervisor["HOTLINE_SUPERVISOR_PASSWORD"]}
         _say(banner(sip_host, sip_port, http_port, trunk, accounts, asterisk.name, asterisk.log_dir))
         logs.configure(settings.log_level)
         asyncio.run(serve(settings))

@@ -7,7 +7,8 @@
 | ``GET /work-orders/{number}`` | the order, its deadline flags, its history and what may be done next |
 | ``POST /work-orders/{number}/{action}`` | accept, send_back, redispatch, extensions, reply, return visit ... |
 
-Until accounts and roles arrive, the request names who acts: ``"actor": {"id", "role", "department"}``.
+Who acts is the logged-in account (ari_app.web.principal): its role and department decide what it
+may do (the lifecycle's rules); a department handler sees only its own department's orders.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ari_app.web.inputs import (
     ready,
     text,
 )
+from ari_app.web.principal import ANYONE, principal, require
 from ari_app.workorders.calendar import CalendarGap
 from ari_app.workorders.deadlines import UnknownCategory
 from ari_app.workorders.desk import Filing, UnknownDepartment, WorkOrderDesk
@@ -47,20 +49,16 @@ TEXT_FIELDS = {"department": SHORT_TEXT, "reason": LONG_TEXT, "reply": LONG_TEXT
                "rating": SHORT_TEXT}
 
 
-def _actor(body: Mapping[str, object]) -> Actor:
-    raw = body.get("actor")
-    if not isinstance(raw, dict):
-        raise InputError(400, 'actor is required: {"id": "1001", "role": "agent"} (department handlers add'
-                              ' "department")', valid_roles=[r.value for r in Role])
-    actor_id = text(raw, "id", SHORT_TEXT, required=True) or ""
-    role = text(raw, "role", SHORT_TEXT, required=True) or ""
-    department = text(raw, "department", SHORT_TEXT)
-    if role not in {r.value for r in Role}:
-        raise InputError(400, f"actor.role {role!r} is not a role", valid=[r.value for r in Role])
-    try:
-        return Actor(actor_id, Role(role), department)
-    except ValueError as exc:
-        raise InputError(400, f"actor: {exc}") from None
+def _actor(request: web.Request) -> Actor:
+    """Who acts: the logged-in account; the lifecycle decides what its role may do."""
+    who = require(request, *ANYONE)
+    return Actor(who.actor_id, Role(who.role), who.department or None)
+
+
+def _visible(request: web.Request, order: Order) -> bool:
+    """A department handler sees only the orders of their own department (others: 404)."""
+    who = principal(request)
+    return who.role != "department" or order.state.department == who.department
 
 
 def _flag(body: Mapping[str, object], name: str) -> bool:
@@ -118,8 +116,8 @@ def add_workorder_routes(app: web.Application, current: Callable[[], WorkOrderDe
 
     async def file(request: web.Request) -> web.Response:
         desk = ready(current())
-        body = await json_object(request, '{"actor": {...}, "category": "request", "content": "...", ...}')
-        actor = _actor(body)
+        body = await json_object(request, '{"category": "request", "content": "...", "department": "01", ...}')
+        actor = _actor(request)
         filing = Filing(
             category=text(body, "category", SHORT_TEXT, required=True) or "",
             content=text(body, "content", LONG_TEXT, required=True, multiline=True) or "",
@@ -135,8 +133,9 @@ def add_workorder_routes(app: web.Application, current: Callable[[], WorkOrderDe
         return web.json_response(order_json(desk, order), status=201)
 
     async def listing(request: web.Request) -> web.Response:
+        who = require(request, *ANYONE)
         desk = ready(current())
-        department = request.query.get("department") or None
+        department = who.department if who.role == "department" else (request.query.get("department") or None)
         states = [s for s in request.query.get("state", "").split(",") if s] or None
         if states is not None and not set(states) <= {s.value for s in State}:
             raise InputError(400, "state must be states separated by commas", valid=[s.value for s in State])
@@ -147,9 +146,10 @@ def add_workorder_routes(app: web.Application, current: Callable[[], WorkOrderDe
         return web.json_response({"orders": [order_json(desk, o) for o in orders]})
 
     async def one(request: web.Request) -> web.Response:
+        require(request, *ANYONE)
         desk = ready(current())
         order = await desk.get(_number(request))
-        if order is None:
+        if order is None or not _visible(request, order):
             raise InputError(404, f"no work order {request.match_info['number']}")
         return web.json_response({**order_json(desk, order), "history": await desk.history(order.number),
                                   "allowed": [a.value for a in allowed_actions(order.state)]})
@@ -157,8 +157,8 @@ def add_workorder_routes(app: web.Application, current: Callable[[], WorkOrderDe
     async def act(request: web.Request) -> web.Response:
         desk = ready(current())
         number, action = _number(request), request.match_info["action"]
-        body = await json_object(request, '{"actor": {...}, "reason": "..."}')
-        actor, fields = _actor(body), _fields(body)
+        body = await json_object(request, '{"reason": "..."}')
+        actor, fields = _actor(request), _fields(body)
         order = await guarded(lambda: desk.act(number, Action(action), actor, fields))
         return web.json_response(order_json(desk, order))
 

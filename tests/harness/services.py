@@ -19,9 +19,11 @@ from ari_app.sandbox.confgen import SipPeer
 from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.sandbox.proc import free_port, free_port_both, new_password
 from tests.harness.ari import AriProbe
+from tests.harness.auth import ADMIN, ensure_account, login, use_token
 from tests.harness.wait import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
+_passwords: dict[tuple[str, str], str] = {}  # (database, account) -> the password the harness gave it
 
 
 def start_postgres() -> PostgresCluster:
@@ -90,6 +92,7 @@ class ServeProcess:
     ari_password: str | None = None  # override, e.g. a wrong one
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    token: str = field(default="", repr=False)  # the admin's bearer token, once ready
 
     @property
     def http(self) -> str:
@@ -154,6 +157,17 @@ class ServeProcess:
 
     def wait_ready(self, timeout: float = 20) -> None:
         wait_for(self.ready, timeout, "hotline serve /readyz")
+        if not self.token:  # the first time: an admin account, and requests to this service carry its token
+            password, name = new_password(), f"{ADMIN}-{self.http_port}"  # one per service: tests share databases
+            ensure_account(self.dsn, name, "admin", password)
+            self.token = login(self.http, name, password)
+            use_token(self.http, self.token)
+
+    def login_as(self, name: str, role: str, department: str = "", agent: str = "") -> str:
+        """A token for another account (made if missing, with a password kept per database) of this service."""
+        password = _passwords.setdefault((self.dsn, name), new_password())
+        ensure_account(self.dsn, name, role, password, department, agent)
+        return login(self.http, name, password)
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

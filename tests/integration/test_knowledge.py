@@ -19,6 +19,10 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from ari_app.accounts.model import Account, AccountRole
+from ari_app.accounts.routes import add_account_routes, auth_middleware
+from ari_app.accounts.seeding import ensure_account
+from ari_app.accounts.store import AccountStore
 from ari_app.knowledge.desk import Changes, Draft, KnowledgeDesk
 from ari_app.knowledge.routes import add_knowledge_routes
 from ari_app.knowledge.seed import load_knowledge
@@ -226,11 +230,32 @@ async def test_expired_and_review_due_entries_are_flagged_never_served_as_curren
 
 @pytest.fixture
 async def http(kb: Kb) -> AsyncIterator[Callable[..., Any]]:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors])
+    """The knowledge routes behind the real login: a body's ``"actor"`` says which account sends it
+    (logged in with POST /login; the actor is not part of what is sent); no actor, no login."""
+    accounts = AccountStore(kb.pool)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors, auth_middleware(lambda: accounts)])
+    add_account_routes(app, lambda: accounts, 1.0)
     add_knowledge_routes(app, lambda: kb.desk)
+    people = {"hf-li": ("department", "housing-fund", ""), "water-wang": ("department", "water", ""),
+              "sup-zhao": ("supervisor", "", ""), "agent-1001": ("agent", "", "1001")}
+    for name, (role, department, agent) in people.items():
+        await ensure_account(accounts, Account(name, name, AccountRole(role), department, agent), "secret-" + name)
     async with TestClient(TestServer(app)) as client:
+        tokens: dict[str, str] = {}
+        for name in people:
+            response = await client.post("/login", json={"name": name, "password": "secret-" + name})
+            tokens[name] = (await response.json())["token"]
+
         async def call(method: str, path: str, body: object = None) -> tuple[int, Any]:
-            response = await client.request(method, path, json=body)
+            headers = {}
+            if isinstance(body, dict) and isinstance(body.get("actor"), dict):
+                who = body["actor"]
+                name = "agent-" + who["id"] if who["role"] == "agent" else who["id"]
+                headers["Authorization"] = f"Bearer {tokens[name]}"
+                body = {k: v for k, v in body.items() if k != "actor"}
+            elif method == "GET":
+                headers["Authorization"] = f"Bearer {tokens['agent-1001']}"  # agents search
+            response = await client.request(method, path, json=body, headers=headers)
             return response.status, await response.json()
 
         yield call
@@ -303,7 +328,7 @@ async def test_bad_requests_are_refused_and_write_nothing(http: Callable[..., An
         ("GET", "/knowledge/entries?state=lost", None, 400),
         ("GET", "/knowledge/entries/abc", None, 404),
         ("GET", "/knowledge/entries/999999", None, 404),
-        ("POST", "/knowledge/entries", {k: v for k, v in good.items() if k != "actor"}, 400),
+        ("POST", "/knowledge/entries", {k: v for k, v in good.items() if k != "actor"}, 401),  # not logged in
         ("POST", "/knowledge/entries", {**good, "actor": {"id": "1001", "role": "agent"}}, 403),
         ("POST", "/knowledge/entries", {**good, "actor": WATER_JSON, "department": "housing-fund"}, 403),
         ("POST", "/knowledge/entries", {**good, "question": "问\u0000题"}, 400),

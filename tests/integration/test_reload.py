@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from ari_app.sandbox.postgres import PostgresCluster
+from ari_app.sandbox.proc import new_password
+from tests.harness.auth import ensure_account
 from tests.harness.records import call_events, calls_from, closed_call_from
 from tests.harness.services import REPO, ServeProcess, Stack, assert_no_leaks, registry_copy, start_asterisk
 from tests.harness.sipp import SippResult, place_call
@@ -68,6 +70,9 @@ def reload_stack(
         stack.asterisk.remove()
 
 
+RELOAD_PASSWORD = "reload-" + new_password()
+
+
 def run_reload(rs: ReloadStack, artifacts: Path) -> subprocess.CompletedProcess[str]:
     state = artifacts / "reload-state"
     state.mkdir(exist_ok=True)
@@ -76,7 +81,10 @@ def run_reload(rs: ReloadStack, artifacts: Path) -> subprocess.CompletedProcess[
         "HOTLINE_AMI_PORT": str(rs.stack.asterisk.ami_port),
         "HOTLINE_AMI_SECRET": rs.stack.asterisk.ami_password,
         "HOTLINE_STATE_DIR": str(state),
+        "HOTLINE_API_USER": "reload-sup",
+        "HOTLINE_API_PASSWORD": RELOAD_PASSWORD,
     }
+    ensure_account(rs.serve.dsn, "reload-sup", "supervisor", RELOAD_PASSWORD)
     cmd = [
         sys.executable, "-m", "ari_app.cli", "reload",
         "--out", str(rs.stack.asterisk.run_dir / "etc"),

@@ -16,6 +16,7 @@ from typing import Any
 from ari_app.sandbox import state as install_state
 from ari_app.sandbox.asterisk import root_dir, run_dir_for, system_asterisk
 from ari_app.sandbox.proc import free_port, free_port_both
+from tests.harness.auth import login, use_token
 from tests.harness.records import call_events, closed_call_from
 from tests.harness.rtp import RtpSink
 from tests.harness.services import REPO
@@ -74,6 +75,11 @@ def test_scripts_up_a_newcomer_registers_as_agent_and_answers_12345_then_ctrl_c_
                 return False
 
         wait_for(ready, 30, "/readyz of scripts/up")
+        # The API after the supervisor login the banner printed.
+        supervisor = re.search(r"supervisor login: name supervisor, password (\S+) ", banner)
+        assert supervisor, banner
+        use_token(f"http://127.0.0.1:{http_port}", login(f"http://127.0.0.1:{http_port}", "supervisor",
+                                                         supervisor.group(1)))
 
         # A newcomer registers a softphone as agent 1001 with the credentials the banner printed,
         # logs in with *72, and answers a citizen's call to 12345.

@@ -14,21 +14,29 @@ from typing import Any
 import pytest
 
 from tests.harness.agents import AgentSpec
+from tests.harness.auth import bearer
 from tests.harness.records import call_events, calls_from
 from tests.integration.conftest import QueueStack
 
 pytestmark = pytest.mark.integration
 
-AGENT = {"id": "1001", "role": "agent"}
-HR = {"id": "hr-li", "role": "department", "department": "human-resources"}
-WATER = {"id": "water-wang", "role": "department", "department": "water"}
-SUPERVISOR = {"id": "sup-zhao", "role": "supervisor"}
+ACCOUNTS = {  # login -> (role, department, agent seat)
+    "agent-1001": ("agent", "", "1001"), "hr-li": ("department", "human-resources", ""),
+    "water-wang": ("department", "water", ""), "sup-zhao": ("supervisor", "", ""),
+}
+AGENT, HR, WATER, SUPERVISOR = ACCOUNTS
 
 
-def _send(q: QueueStack, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+def _tokens(q: QueueStack) -> dict[str, str]:
+    return {name: q.serve.login_as(name, *who) for name, who in ACCOUNTS.items()}
+
+
+def _send(
+    q: QueueStack, method: str, path: str, body: dict[str, Any] | None = None, token: str = ""
+) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{q.serve.http}{path}", method=method, data=data,
-                                     headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **(bearer(token) if token else {})}
+    request = urllib.request.Request(f"{q.serve.http}{path}", method=method, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -36,8 +44,8 @@ def _send(q: QueueStack, method: str, path: str, body: dict[str, Any] | None = N
         return exc.code, json.loads(exc.read() or b"null")
 
 
-def _act(q: QueueStack, number: str, action: str, actor: dict[str, str], **fields: Any) -> dict[str, Any]:
-    status, order = _send(q, "POST", f"/work-orders/{number}/{action}", {"actor": actor, **fields})
+def _act(q: QueueStack, number: str, action: str, token: str, **fields: Any) -> dict[str, Any]:
+    status, order = _send(q, "POST", f"/work-orders/{number}/{action}", fields, token)
     assert status == 200, (action, status, order)
     result: dict[str, Any] = order
     return result
@@ -46,14 +54,15 @@ def _act(q: QueueStack, number: str, action: str, actor: dict[str, str], **field
 def test_an_order_filed_from_a_live_call_reaches_the_return_visit(queue_stack: Callable[..., QueueStack]) -> None:
     q = queue_stack([AgentSpec("1001", phone="answer-wait-bye")])
     q.login("1001")
+    token = _tokens(q)
     caller, sipp = q.call("12333", listen_ms=60000)  # 12333's line is unreachable: overflow to 12345 intake
     q.wait_event(caller, "agent_connected")
     call_id = calls_from(q.dsn, caller)[-1]["call_id"]
 
     status, filed = _send(q, "POST", "/work-orders", {
-        "actor": AGENT, "call_id": call_id, "category": "request", "content": "社保卡补办需要哪些材料？",
+        "call_id": call_id, "category": "request", "content": "社保卡补办需要哪些材料？",
         "address": "牡丹区中华路1号", "department": "01",
-    })
+    }, token[AGENT])
     assert status == 201, filed
     number = filed["number"]
     assert re.fullmatch(r"\d{8}-\d{6}", number), number
@@ -62,19 +71,26 @@ def test_an_order_filed_from_a_live_call_reaches_the_return_visit(queue_stack: C
     assert filed["suggested_department"] == "human-resources" and filed["hotline_name"]
     assert filed["deadline"] is not None and not filed["overdue"]
 
-    # Another department's handler may neither act on it nor pass as this one.
-    status, refused = _send(q, "POST", f"/work-orders/{number}/accept", {"actor": WATER})
+    # Another department's handler can neither see it nor act on it; nobody acts without a login.
+    status, refused = _send(q, "POST", f"/work-orders/{number}/accept", {}, token[WATER])
     assert status == 403 and "own orders" in refused["error"], refused
-    status, refused = _send(q, "POST", f"/work-orders/{number}/reply", {"actor": HR, "reply": "x"})
+    assert _send(q, "GET", f"/work-orders/{number}", token=token[WATER])[0] == 404
+    status, listed = _send(q, "GET", "/work-orders?department=human-resources", token=token[WATER])
+    assert status == 200 and listed["orders"] == [], listed  # a handler's list is their own department's
+    assert _send(q, "POST", f"/work-orders/{number}/accept", {}, token="not-a-token")[0] == 401
+    status, refused = _send(q, "POST", f"/work-orders/{number}/accept", {}, token[AGENT])
+    assert status == 403, refused  # an agent does not accept for a department
+    status, refused = _send(q, "POST", f"/work-orders/{number}/reply", {"reply": "x"}, token[HR])
     assert status == 409 and "accept" in refused["error"], refused  # not accepted yet: says what is allowed
 
-    _act(q, number, "accept", HR)
-    _act(q, number, "reply", HR, reply="携带身份证到社保大厅办理，当场补办。")
-    visit = _act(q, number, "start_return_visit", SUPERVISOR)
+    _act(q, number, "accept", token[HR])
+    _act(q, number, "reply", token[HR], reply="携带身份证到社保大厅办理，当场补办。")
+    visit = _act(q, number, "start_return_visit", token[SUPERVISOR])
     assert visit["state"] == "return_visit" and visit["reply"].startswith("携带身份证")
 
-    status, full = _send(q, "GET", f"/work-orders/{number}")
+    status, full = _send(q, "GET", f"/work-orders/{number}", token=token[HR])
     assert status == 200
+    assert [h["actor"] for h in full["history"]] == ["1001", "1001", HR, HR, SUPERVISOR]
     steps = [(h["action"], h["from"], h["to"], h["role"]) for h in full["history"]]
     assert steps == [
         ("create", None, "registered", "agent"), ("dispatch", "registered", "dispatched", "agent"),
@@ -82,7 +98,7 @@ def test_an_order_filed_from_a_live_call_reaches_the_return_visit(queue_stack: C
         ("start_return_visit", "replied", "return_visit", "supervisor"),
     ]
     assert set(full["allowed"]) == {"close", "rework", "merge"}
-    status, listed = _send(q, "GET", "/work-orders?department=human-resources&state=return_visit")
+    status, listed = _send(q, "GET", "/work-orders?state=return_visit", token=token[HR])
     assert status == 200 and [o["number"] for o in listed["orders"]] == [number]
 
     q.stack.ari.delete(f"/channels/{call_id}")  # the caller hangs up
@@ -105,15 +121,15 @@ def test_the_call_route_files_a_real_order_and_bad_input_changes_nothing(
     assert any(e["kind"] == "work_order_requested" and e["detail"]["number"] == answer["number"]
                for e in call_events(q.dsn, call_id))
 
-    for body, status_expected in (
-        ({"actor": AGENT, "category": "gossip", "content": "x"}, 422),  # no such category
-        ({"actor": AGENT, "category": "request", "content": "x", "department": "nowhere"}, 422),
-        ({"actor": AGENT, "category": "request", "content": "x\u0000"}, 400),
-        ({"actor": {"id": "1001", "role": "boss"}, "category": "request", "content": "x"}, 400),
-        ({"category": "request", "content": "x"}, 400),  # nobody acts
-        ({"actor": AGENT, "category": "request", "content": "x", "call_id": "no-such-call"}, 400),
+    token = _tokens(q)
+    for body, who, status_expected in (
+        ({"category": "gossip", "content": "x"}, AGENT, 422),  # no such category
+        ({"category": "request", "content": "x", "department": "nowhere"}, AGENT, 422),
+        ({"category": "request", "content": "x\u0000"}, AGENT, 400),
+        ({"category": "request", "content": "x"}, HR, 403),  # a department handler files no orders
+        ({"category": "request", "content": "x", "call_id": "no-such-call"}, AGENT, 400),
     ):
-        status, error = _send(q, "POST", "/work-orders", body)
+        status, error = _send(q, "POST", "/work-orders", body, token[who])
         assert status == status_expected and error["error"], (body, status, error)
     status, listed = _send(q, "GET", "/work-orders")
     assert [o["number"] for o in listed["orders"]] == [answer["number"]], "a refused request wrote an order"
@@ -121,9 +137,8 @@ def test_the_call_route_files_a_real_order_and_bad_input_changes_nothing(
     assert _send(q, "GET", "/work-orders/not-a-number")[0] == 404
 
     status, direct = _send(q, "POST", "/work-orders", {
-        "actor": AGENT, "category": "enquiry", "content": "12345能查询公积金吗", "direct": True,
-        "reply": "可以，转公积金中心专线。",
-    })
+        "category": "enquiry", "content": "12345能查询公积金吗", "direct": True, "reply": "可以，转公积金中心专线。",
+    }, token[AGENT])
     assert status == 201 and direct["state"] == "closed" and direct["direct"] and direct["deadline"] is None
 
     q.stack.ari.delete(f"/channels/{call_id}")

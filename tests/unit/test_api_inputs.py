@@ -22,6 +22,7 @@ from ari_app.registry.model import Department, DepartmentLine, Liaison
 from ari_app.seats.model import Agent, Seats, agent_seats
 from ari_app.web.inputs import (
     MAX_BODY,
+    Handler,
     InputError,
     check_text,
     choice,
@@ -31,6 +32,7 @@ from ari_app.web.inputs import (
     query_int,
     text,
 )
+from ari_app.web.principal import KEY, Principal
 
 EXAMPLE = '{"reason": "..."}'
 
@@ -256,6 +258,13 @@ class FakeProbe:
         return {}
 
 
+@web.middleware
+async def as_admin(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every request of these tests comes from a logged-in admin (accounts are tested elsewhere)."""
+    request[KEY] = Principal("test-admin", "admin")
+    return await handler(request)
+
+
 SEATS = Seats((
     Agent("1001", "坐席一", "agent-1001", skills={"general": 5}),
     Agent("2001", "交通专家一", "agent-2001", ("transport-experts",), "transport", {"transport": 5}),
@@ -266,7 +275,7 @@ SEATS = Seats((
 async def api() -> AsyncIterator[tuple[TestClient[web.Request, web.Application], FakeProbe, FakeStore]]:
     store = FakeStore()
     probe = FakeProbe(Acd(agent_seats(SEATS), SEATS.policy, cast(AcdPersistence, store), clock=lambda: 1000.0))
-    app = build_app(probe, probe, lambda: probe.acd, lambda _acd: probe.queue_figures())
+    app = build_app(probe, probe, lambda: probe.acd, lambda _acd: probe.queue_figures(), authenticate=as_admin)
     async with TestClient(TestServer(app)) as client:
         yield client, probe, store
 
