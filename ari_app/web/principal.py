@@ -10,7 +10,6 @@ from aiohttp import web
 
 from ari_app.web.inputs import InputError
 
-KEY = "principal"
 DESK = ("agent", "supervisor", "admin")  # who works calls and the queue
 SUPERVISION = ("supervisor", "admin")
 ANYONE = ("agent", "department", "supervisor", "admin")
@@ -27,6 +26,9 @@ class Principal:
     def actor_id(self) -> str:
         """The id history entries name: an agent's seat number, else the login."""
         return self.agent_id or self.name
+
+
+KEY = web.RequestKey("principal", Principal)
 
 
 def principal(request: web.Request) -> Principal:
