@@ -157,11 +157,17 @@ class ServeProcess:
 
     def wait_ready(self, timeout: float = 20) -> None:
         wait_for(self.ready, timeout, "hotline serve /readyz")
-        if not self.token:  # the first time: an admin account, and requests to this service carry its token
-            password, name = new_password(), f"{ADMIN}-{self.http_port}"  # one per service: tests share databases
-            ensure_account(self.dsn, name, "admin", password)
-            self.token = login(self.http, name, password)
-            use_token(self.http, self.token)
+        self.log_in()
+
+    def log_in(self) -> None:
+        """Once the service has its database: an admin account of its own, whose token every request
+        of the tests to this service then carries (made the first time only)."""
+        if self.token:
+            return
+        password, name = new_password(), f"{ADMIN}-{self.http_port}"  # one per service: tests share databases
+        ensure_account(self.dsn, name, "admin", password)
+        self.token = login(self.http, name, password)
+        use_token(self.http, self.token)
 
     def login_as(self, name: str, role: str, department: str = "", agent: str = "") -> str:
         """A token for another account (made if missing, with a password kept per database) of this service."""
