@@ -10,7 +10,7 @@ from typing import Any
 
 from ari_app.registry.model import Registry
 from ari_app.workorders.calendar import WorkCalendar
-from ari_app.workorders.deadlines import Limits, deadline, due_within, extended, is_overdue
+from ari_app.workorders.deadlines import Limits, deadline, due_within, extended, is_overdue, resumed
 from ari_app.workorders.lifecycle import TERMINAL, Action, Actor, DeadlineChange, FieldError, Transition
 from ari_app.workorders.store import NewOrder, Order, WorkOrderStore
 
@@ -63,12 +63,19 @@ class WorkOrderDesk:
 
     # -- changes ---------------------------------------------------------------------------------------
     def _deadline_rule(self, transition: Transition, order: Order) -> datetime | None:
+        """The order's deadline after ``transition``: a new time limit on dispatch and rework, the
+        approved working days on an extension; and, when the configuration pauses the clock while an
+        extension is pending, the time the request waited is given back once it is decided."""
         at = transition.entry.at
+        current = order.deadline
+        pending = order.state.pending_extension
+        if current is not None and pending is not None and transition.order.pending_extension is None:
+            current = resumed(current, pending.requested_at, at, order.category, self.calendar, self.limits)
         if transition.deadline in (DeadlineChange.START, DeadlineChange.RESTART):
             return deadline(at, order.category, self.calendar, self.limits)
-        if transition.deadline is DeadlineChange.EXTEND and order.deadline is not None:
-            return extended(order.deadline, transition.extension_days, self.calendar, timezone=self.limits.timezone)
-        return order.deadline
+        if transition.deadline is DeadlineChange.EXTEND and current is not None:
+            return extended(current, transition.extension_days, self.calendar, timezone=self.limits.timezone)
+        return current
 
     async def file(self, filing: Filing, actor: Actor) -> Order:
         self.limits.limit(filing.category)  # UnknownCategory before anything is written
