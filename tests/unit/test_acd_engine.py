@@ -13,7 +13,7 @@ import pytest
 
 from ari_app.acd.engine import Acd, AcdError
 from ari_app.acd.model import AgentOffer, AgentSeat, AgentState, QueuedCall, QueuePolicy
-from tests.unit.fakes import FakeClock, MemoryStore, StoreDown
+from tests.unit.fakes import FakeClock, MemoryStore, StoreDown, until
 
 T0 = 1_000.0
 EXPERTS = "transport-experts"
@@ -110,16 +110,6 @@ def assert_memory_matches_store(acd: Acd, store: MemoryStore) -> None:
         row = store.calls[call.call_id]
         assert (row["enqueued_at"], row["seq"], row["priority"], row["grp"], row["escalated"], row["widen_at"]) == (
             call.enqueued_at, call.seq, call.priority, call.group, call.escalated, call.widen_at), call.call_id
-
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    """Wait (with a deadline) for ``condition``, letting the engine's task run meanwhile."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 @contextlib.asynccontextmanager

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from typing import Any
 
 from ari_app.ari.events import ChannelDtmfReceived, Event, StasisStart, parse_event
 from ari_app.calls.dispatcher import CallDispatcher
 from ari_app.calls.legs import LEG_MARK
 from ari_app.calls.session import CallSession
+from tests.unit.fakes import until
 
 CALLER = "1732068903.17"
 OTHER_CALLER = "1732068910.21"
@@ -69,15 +69,6 @@ class FakeFlow:
         except asyncio.CancelledError:
             self.cancelled.append(session.call_id)
             raise
-
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 async def test_a_stasis_start_starts_one_session_and_one_task() -> None:
