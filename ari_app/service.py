@@ -20,6 +20,7 @@ from agi.routes import AgiRoutes
 from agi.server import FastAgiServer
 from ari_app import logs
 from ari_app.accounts.store import AccountStore
+from ari_app.accounts.throttle import LoginThrottle, ThrottlePolicy
 from ari_app.acd.engine import Acd
 from ari_app.acd.phones import on_device_state, watch_phones
 from ari_app.acd.report import queue_report
@@ -108,7 +109,9 @@ class HotlineService:
             raise ServiceError(f"cannot listen for FastAGI on {s.agi_host}:{s.agi_port}: {exc.strerror}") from None
         self._runner = web.AppRunner(
             build_app(self, self.control, lambda: self.acd, self._queue_report, lambda: self.desk,
-                      lambda: self.knowledge, lambda: self.accounts, s.session_hours), access_log=None
+                      lambda: self.knowledge, lambda: self.accounts, s.session_hours,
+                      throttle=LoginThrottle(ThrottlePolicy(s.login_failures, s.login_address_failures))),
+            access_log=None
         )
         await self._runner.setup()
         try:

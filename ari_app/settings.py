@@ -89,6 +89,8 @@ class Settings:
     workorders_path: Path = REPO_ROOT / "config" / "workorders.yaml"
     knowledge_path: Path = REPO_ROOT / "config" / "knowledge.yaml"  # seed of an empty knowledge base
     session_hours: float = 12.0  # how long a login (bearer token) lasts: a shift
+    login_failures: int = 5  # failed logins for one name in 5 minutes before it is locked out for a while
+    login_address_failures: int = 30  # the same from one client address
     node: str = "node1"
     ari_backoff_initial: float = 0.5
     ari_backoff_max: float = 10.0
@@ -126,6 +128,8 @@ class Settings:
             workorders_path=Path(env.get("HOTLINE_WORKORDERS") or cls.workorders_path),
             knowledge_path=Path(env.get("HOTLINE_KNOWLEDGE") or cls.knowledge_path),
             session_hours=_float(env, "HOTLINE_SESSION_HOURS", cls.session_hours),
+            login_failures=_int(env, "HOTLINE_LOGIN_FAILURES", cls.login_failures),
+            login_address_failures=_int(env, "HOTLINE_LOGIN_ADDRESS_FAILURES", cls.login_address_failures),
             node=env.get("HOTLINE_NODE", cls.node),
             ari_backoff_initial=_float(env, "HOTLINE_ARI_BACKOFF_INITIAL", cls.ari_backoff_initial),
             ari_backoff_max=_float(env, "HOTLINE_ARI_BACKOFF_MAX", cls.ari_backoff_max),

@@ -5,6 +5,8 @@ the middleware that lets a request in only with a live session, putting the acco
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,9 +14,12 @@ from aiohttp import web
 
 from ari_app.accounts.model import Account
 from ari_app.accounts.store import AccountStore
+from ari_app.accounts.throttle import LoginThrottle
+from ari_app.logs import get_logger
 from ari_app.web.inputs import SHORT_TEXT, Handler, InputError, json_object, ready, text
 from ari_app.web.principal import KEY, Principal, principal
 
+log = get_logger("accounts")
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/login", "/openapi.json"})
 PASSWORD_TEXT = 200
 
@@ -46,15 +51,35 @@ def auth_middleware(accounts: Callable[[], AccountStore | None]) -> Callable[...
     return authenticate
 
 
-def add_account_routes(app: web.Application, accounts: Callable[[], AccountStore | None], ttl_hours: float) -> None:
+def _locked_out(seconds: float) -> InputError:
+    wait = max(1, math.ceil(seconds))
+    return InputError(429, f"too many failed logins: try again in {wait} s", retry_after=wait)
+
+
+def add_account_routes(
+    app: web.Application, accounts: Callable[[], AccountStore | None], ttl_hours: float,
+    throttle: LoginThrottle | None = None, clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """The login routes; ``throttle`` (default: the standard policy) slows password guessing down."""
+    guard = throttle or LoginThrottle()
+
     async def login(request: web.Request) -> web.Response:
         store = ready(accounts())
         body = await json_object(request, '{"name": "sup-zhao", "password": "..."}')
         name = text(body, "name", SHORT_TEXT, required=True) or ""
         password = text(body, "password", PASSWORD_TEXT, required=True) or ""
+        address = request.remote or ""
+        wait = guard.wait_seconds(name, address, clock())
+        if wait > 0:
+            raise _locked_out(wait)
         account = await store.authenticate(name, password)
         if account is None:
+            locked = guard.failed(name, address, clock())
+            log.warning("login_failed", name=name, address=address, locked_seconds=locked)
+            if locked:
+                raise _locked_out(locked)
             raise InputError(401, "wrong name or password, or the account is disabled")
+        guard.succeeded(name)
         token, expires_at = await store.open_session(account.name, int(ttl_hours * 3600))
         return web.json_response({
             "token": token, "expires_at": expires_at.isoformat(),

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ari_app.accounts.routes import add_account_routes, auth_middleware
 from ari_app.accounts.store import AccountStore
+from ari_app.accounts.throttle import LoginThrottle
 from ari_app.acd.engine import Acd
 from ari_app.acd.routes import add_acd_routes
 from ari_app.api.openapi import document
@@ -45,6 +46,7 @@ def build_app(
     accounts: Callable[[], AccountStore | None] = lambda: None,
     session_hours: float = 12.0,
     authenticate: Middleware | None = None,
+    throttle: LoginThrottle | None = None,
 ) -> web.Application:
     """The application. ``authenticate`` (tests) replaces the accounts' session check."""
     async def healthz(_request: web.Request) -> web.Response:
@@ -75,7 +77,7 @@ def build_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/registry", registry)
     app.router.add_post("/registry/reload", registry_reload)
-    add_account_routes(app, accounts, session_hours)
+    add_account_routes(app, accounts, session_hours, throttle)
     add_acd_routes(app, acd, queue_report)
     add_call_routes(app, control)
     add_workorder_routes(app, desk)

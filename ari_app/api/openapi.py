@@ -157,7 +157,8 @@ def document(server: str) -> dict[str, Any]:
         "/login": {"post": {"summary": "a bearer token for a shift", "security": [],
                             "requestBody": {"required": True, **_json(_object(
                                 {"name": _text(), "password": _text(200)}, ("name", "password")))},
-                            "responses": _responses(200, _object({"token": {"type": "string"}}, ("token",)), 413)}},
+                            "responses": _responses(200, _object({"token": {"type": "string"}}, ("token",)),
+                                                    413, 429)}},
         "/logout": _post("end this session", ANY_OBJECT, 200, ANY_OBJECT),
         "/me": _get("the logged-in account", ANY_OBJECT),
     }

@@ -13,6 +13,8 @@ Search results carry ``expired`` (with a ``notice``: never the current answer) a
 
 Who acts is the logged-in account (ari_app.web.principal): searching is for everyone logged in;
 writing is for department handlers (their own department's entries), reviewing for supervisors.
+A department handler sees only its own department's entries: its searches and lists are limited to
+them, another department's entry is a 404.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from ari_app.web.inputs import (
     ready,
     text,
 )
-from ari_app.web.principal import ANYONE, require
+from ari_app.web.principal import ANYONE, Principal, require
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DIGITS = re.compile(r"[0-9]{1,18}")
@@ -75,6 +77,11 @@ def _actor(request: web.Request, *roles: str) -> Actor:
     """Who acts: the logged-in account (its role must be one of ``roles``)."""
     who = require(request, *roles)
     return Actor(who.actor_id, Role(who.role), who.department or None)
+
+
+def _scope(who: Principal, asked: str | None) -> str | None:
+    """The department a search or list is limited to: a department handler's own, whatever was asked."""
+    return who.department if who.role == "department" else asked
 
 
 def _date(body: Mapping[str, object], name: str) -> date | None:
@@ -141,7 +148,7 @@ def add_knowledge_routes(app: web.Application, current: Callable[[], KnowledgeDe
             raise InputError(404, str(exc)) from None
 
     async def search(request: web.Request) -> web.Response:
-        require(request, *ANYONE)
+        who = require(request, *ANYONE)
         desk = ready(current())
         query = check_text("q", request.query.get("q", ""), QUESTION_TEXT)
         if not query.strip():
@@ -151,7 +158,8 @@ def add_knowledge_routes(app: web.Application, current: Callable[[], KnowledgeDe
             raise InputError(400, "hotline must be a number (hotline=12329)")
         department = check_text("department", request.query.get("department", ""), SHORT_TEXT) or None
         limit = query_int(request, "limit", 10, 1, MAX_RESULTS)
-        found = await guarded(lambda: desk.search(query, hotline=hotline, department=department, limit=limit))
+        scope = _scope(who, department)
+        found = await guarded(lambda: desk.search(query, hotline=hotline, department=scope, limit=limit))
         return _answer(found)
 
     async def create(request: web.Request) -> web.Response:
@@ -192,13 +200,16 @@ def add_knowledge_routes(app: web.Application, current: Callable[[], KnowledgeDe
         return _answer(desk.version_json(changed))
 
     async def one(request: web.Request) -> web.Response:
-        require(request, *ANYONE)
+        who = require(request, *ANYONE)
         desk = ready(current())
         entry_id = _entry_id(request)
-        return _answer(await guarded(lambda: desk.entry(entry_id)))
+        found = await guarded(lambda: desk.entry(entry_id))
+        if _scope(who, found["department"]) != found["department"]:
+            raise InputError(404, f"no knowledge entry {entry_id} of {who.department}")
+        return _answer(found)
 
     async def listing(request: web.Request) -> web.Response:
-        require(request, *ANYONE)
+        who = require(request, *ANYONE)
         desk = ready(current())
         department = check_text("department", request.query.get("department", ""), SHORT_TEXT) or None
         raw_state = request.query.get("state") or None
@@ -206,7 +217,8 @@ def add_knowledge_routes(app: web.Application, current: Callable[[], KnowledgeDe
             raise InputError(400, "state must be one state", valid=[s.value for s in EntryState])
         state = EntryState(raw_state) if raw_state else None
         limit = query_int(request, "limit", 200, 1, 1000)
-        versions = await guarded(lambda: desk.listing(department, state, limit))
+        scope = _scope(who, department)
+        versions = await guarded(lambda: desk.listing(scope, state, limit))
         return _answer({"entries": [desk.version_json(v) for v in versions]})
 
     app.router.add_get("/knowledge/search", search)

@@ -51,7 +51,9 @@ class InputError(Exception):
         self.details = details
 
     def response(self) -> web.Response:
-        return web.json_response({"error": self.error, **self.details}, status=self.status)
+        retry = self.details.get("retry_after")  # seconds, also as the HTTP header clients honour
+        headers = {"Retry-After": str(retry)} if isinstance(retry, int) else None
+        return web.json_response({"error": self.error, **self.details}, status=self.status, headers=headers)
 
 
 @web.middleware

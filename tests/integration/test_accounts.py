@@ -14,13 +14,18 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from ari_app.accounts.model import Account, AccountError, AccountRole
 from ari_app.accounts.passwords import PasswordError
+from ari_app.accounts.routes import add_account_routes, auth_middleware
 from ari_app.accounts.seeding import ensure_account
 from ari_app.accounts.store import AccountExists, AccountStore, UnknownAccount
+from ari_app.accounts.throttle import LoginThrottle, ThrottlePolicy
 from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.store.db import connect_pool
+from ari_app.web.inputs import MAX_BODY, json_errors
 
 pytestmark = pytest.mark.integration
 
@@ -89,6 +94,47 @@ async def test_authenticate(store: AccountStore, pool: asyncpg.Pool) -> None:
     await store.set_password("civil-li", "another long password")
     assert await store.authenticate("civil-li", PASSWORD) is None
     assert await store.authenticate("civil-li", "another long password") == HANDLER
+
+
+async def test_login_guessing_is_locked_out_without_checking_the_password(
+    store: AccountStore, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await store.add(SUPERVISOR, PASSWORD)
+    now = [1000.0]
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors, auth_middleware(lambda: store)])
+    policy = ThrottlePolicy(name_failures=3, address_failures=6, lockout_seconds=60)
+    add_account_routes(app, lambda: store, 1.0, LoginThrottle(policy), clock=lambda: now[0])
+    checked: list[str] = []
+    authenticate = store.authenticate
+
+    async def counting(name: str, password: str) -> Account | None:
+        checked.append(name)
+        return await authenticate(name, password)
+
+    monkeypatch.setattr(store, "authenticate", counting)
+    async with TestClient(TestServer(app)) as client:
+        async def login(name: str, password: str) -> tuple[int, dict[str, object], str | None]:
+            response = await client.post("/login", json={"name": name, "password": password})
+            return response.status, await response.json(), response.headers.get("Retry-After")
+
+        assert [(await login("sup-zhao", "guess-" + str(i)))[0] for i in range(2)] == [401, 401]
+        status, body, retry = await login("sup-zhao", "guess-3")
+        assert (status, body["retry_after"], retry) == (429, 60, "60") and "60 s" in str(body["error"])
+        checked.clear()
+        status, body, _ = await login("sup-zhao", PASSWORD)  # even the right password waits
+        assert status == 429 and checked == [], "a locked-out login must not cost an argon2 check"
+        now[0] += 61
+        status, body, _ = await login("sup-zhao", PASSWORD)
+        assert status == 200 and body["token"]
+        # Spraying made-up names from one address locks the address for every name (once the first
+        # failures above are out of the 5-minute window).
+        now[0] += 301
+        statuses = [(await login(f"made-up-{i}", "x" * 12))[0] for i in range(6)]
+        assert statuses == [401] * 5 + [429]
+        assert (await login("sup-zhao", PASSWORD))[0] == 429
+        now[0] += 61
+        assert (await login("sup-zhao", PASSWORD))[0] == 200
+    assert await pool.fetchval("SELECT count(*) FROM sessions") == 2
 
 
 async def test_sessions(store: AccountStore, pool: asyncpg.Pool) -> None:

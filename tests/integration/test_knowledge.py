@@ -6,6 +6,7 @@ reason, an expired entry is flagged)."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -246,13 +247,14 @@ async def http(kb: Kb) -> AsyncIterator[Callable[..., Any]]:
             response = await client.post("/login", json={"name": name, "password": "secret-" + name})
             tokens[name] = (await response.json())["token"]
 
-        async def call(method: str, path: str, body: object = None) -> tuple[int, Any]:
+        async def call(method: str, path: str, body: object = None, *, actor: Any = None) -> tuple[int, Any]:
             headers = {}
             if isinstance(body, dict) and isinstance(body.get("actor"), dict):
-                who = body["actor"]
+                actor, body = body["actor"], {k: v for k, v in body.items() if k != "actor"}
+            if actor is not None:
+                who = actor
                 name = "agent-" + who["id"] if who["role"] == "agent" else who["id"]
                 headers["Authorization"] = f"Bearer {tokens[name]}"
-                body = {k: v for k, v in body.items() if k != "actor"}
             elif method == "GET":
                 headers["Authorization"] = f"Bearer {tokens['agent-1001']}"  # agents search
             response = await client.request(method, path, json=body, headers=headers)
@@ -314,6 +316,25 @@ async def test_the_workflow_and_search_through_http(http: Callable[..., Any]) ->
     assert full["allowed"] == ["revise", "retire"]
     status, listed = await http("GET", "/knowledge/entries?department=housing-fund&state=published")
     assert status == 200 and entry in [e["id"] for e in listed["entries"]] and len(listed["entries"]) >= 6
+
+
+async def test_a_department_handler_sees_only_its_own_entries(http: Callable[..., Any]) -> None:
+    status, mine = await http("GET", "/knowledge/entries?department=housing-fund", actor=HF_JSON)
+    assert status == 200 and mine["entries"] and {e["department"] for e in mine["entries"]} == {"housing-fund"}
+    # Asking for another department's list still gives only the handler's own entries.
+    status, asked = await http("GET", "/knowledge/entries?department=water", actor=HF_JSON)
+    assert status == 200 and {e["department"] for e in asked["entries"]} == {"housing-fund"}
+    status, water = await http("GET", "/knowledge/entries?department=water", actor=SUP_JSON)
+    assert status == 200 and water["entries"] and {e["department"] for e in water["entries"]} == {"water"}
+    other = water["entries"][0]["id"]
+    assert (await http("GET", f"/knowledge/entries/{other}", actor=SUP_JSON))[0] == 200
+    status, refused = await http("GET", f"/knowledge/entries/{other}", actor=HF_JSON)
+    assert status == 404 and "housing-fund" in refused["error"] and "question" not in json.dumps(refused)
+    # Searching: the handler finds only the department's own answers; an agent finds everyone's.
+    status, found = await http("GET", "/knowledge/search?q=停水", actor=HF_JSON)
+    assert status == 200 and {r["department"] for r in found["results"]} <= {"housing-fund"}
+    status, found = await http("GET", "/knowledge/search?q=停水")
+    assert status == 200 and found["results"] and found["results"][0]["department"] == "water"
 
 
 async def test_bad_requests_are_refused_and_write_nothing(http: Callable[..., Any]) -> None:
