@@ -1,10 +1,10 @@
 """FastAGI routes the dialplan calls (see dialplan/hotline.conf).
 
-- ``number-route``: today's decision for the dialed number (registry + clock); opens the call
-  record with its hotline tag and route.
+- ``number-route``: today's decision for the dialed number (registry + clock). The dialplan passes
+  the registry defaults it already set (URI-encoded); only the variables that differ are set, then
+  the channel goes on while the call record is opened with its hotline tag and route.
 - ``call-end``: the hang-up handler of calls the Stasis app does not own; closes their record.
 - ``degraded``: the Stasis app is not connected; the call goes to app_queue. Logged and counted.
-- ``caller-profile``: whether the caller is a repeat caller (calls in the last 7 days).
 
 The dialplan treats any failure here as "use the registry defaults", so these routes may fail
 without a caller going unanswered.
@@ -12,8 +12,10 @@ without a caller going unanswered.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 import asyncpg
 
@@ -28,13 +30,25 @@ from ari_app.store.calls import CallStore
 log = get_logger("agi.routes")
 
 DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
-REPEAT_WINDOW_DAYS = 7
+# The variables number-route decides, in the order the dialplan passes their defaults (args 2..8,
+# then "end" as arg 9, so that empty trailing values are known to have arrived).
+DECIDED = ("HOTLINE_ROUTE", "HOTLINE_TAG", "HOTLINE_PROMPT", "HOTLINE_THEN", "HOTLINE_DIAL",
+           "HOTLINE_DIAL_TIMEOUT", "HOTLINE_GROUP")
 FEATURE_CODES = {  # dialed code -> (ACD action, confirmation prompt)
     "*72": ("login", "agent-logged-in"),
     "*73": ("logout", "agent-logged-out"),
     "*74": ("pause", "agent-paused"),
     "*75": ("ready", "agent-ready"),
 }
+
+
+def changed_variables(decided: dict[str, str], defaults: list[str] | None) -> list[tuple[str, str]]:
+    """The variables to set: those whose decided value differs from the dialplan's default (all of
+    them when the defaults were not passed, e.g. by an older dialplan)."""
+    if defaults is None or len(defaults) != len(DECIDED):
+        return list(decided.items())
+    return [(name, value) for (name, value), default in zip(decided.items(), defaults, strict=True)
+            if value != default]
 
 
 def outcome_of_unowned_call(route: str, dial_status: str, queue_status: str) -> str:
@@ -57,13 +71,13 @@ class AgiRoutes:
     calls: Callable[[], CallStore | None]  # the call store once the database is connected
     acd: Callable[[], Acd | None] = lambda: None  # the ACD once the database is connected
     degraded_calls: int = field(default=0)
+    _writes: set[asyncio.Task[None]] = field(default_factory=set)
 
     def table(self) -> dict[str, Route]:
         return {
             "number-route": self.number_route,
             "call-end": self.call_end,
             "degraded": self.degraded,
-            "caller-profile": self.caller_profile,
             "agent-feature": self.agent_feature,
         }
 
@@ -107,21 +121,26 @@ class AgiRoutes:
             "agi_number_route", dialed=dialed, route=decision.route.value, prompt=decision.prompt,
             then=decision.then.value, call_id=call_id, channel=request.headers.get("agi_channel", ""),
         )
-        for name, value in (
-            ("HOTLINE_ROUTE", decision.route.value),
-            ("HOTLINE_TAG", decision.tag),
-            ("HOTLINE_PROMPT", decision.prompt),
-            ("HOTLINE_THEN", decision.then.value),
-            ("HOTLINE_DIAL", decision.dial),
-            ("HOTLINE_DIAL_TIMEOUT", str(decision.dial_timeout)),
-            ("HOTLINE_GROUP", decision.group),
-        ):
+        decided = dict(zip(DECIDED, (decision.route.value, decision.tag, decision.prompt, decision.then.value,
+                                     decision.dial, str(decision.dial_timeout), decision.group), strict=True))
+        passed = [request.arg(i) for i in range(2, 2 + len(DECIDED))]
+        complete = request.arg(2 + len(DECIDED)) == "end"
+        defaults = [unquote(a) for a in passed] if complete else None
+        for name, value in changed_variables(decided, defaults):
             await request.set_variable(name, value)
-        if call_id:
+        if call_id:  # the channel need not wait for the record: it goes on when this route returns
             caller_number = "" if caller == "unknown" else caller
-            await self._record(
-                lambda store: store.open(call_id, call_id, decision.tag, caller_number, decision.route.value)
-            )
+            self._later(lambda store: store.open_if_absent(call_id, decision.tag, caller_number, decision.route.value))
+
+    def _later(self, write: Callable[[CallStore], Awaitable[object]]) -> None:
+        task = asyncio.get_running_loop().create_task(self._record(write))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def drain(self) -> None:
+        """Wait for the record writes still running (at stop)."""
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
 
     async def call_end(self, request: AgiRequest) -> None:
         call_id = request.headers.get("agi_uniqueid", "")
@@ -137,17 +156,3 @@ class AgiRoutes:
         log.warning("call_degraded", call_id=call_id, dialed=request.arg(1), degraded_calls=self.degraded_calls)
         if call_id:
             await self._record(lambda store: store.event(call_id, "degraded", queue="hotline-degraded"))
-
-    async def caller_profile(self, request: AgiRequest) -> None:
-        caller = request.headers.get("agi_callerid", "")
-        store = self.calls()
-        recent = 0
-        if store is not None and caller and caller != "unknown":
-            try:
-                recent = await store.recent_calls_from(
-                    caller, REPEAT_WINDOW_DAYS, excluding=request.headers.get("agi_uniqueid", "")
-                )
-            except DB_ERRORS as exc:
-                log.error("agi_caller_profile_failed", error=type(exc).__name__)
-        await request.set_variable("HOTLINE_REPEAT_CALLER", "1" if recent > 0 else "0")
-        await request.set_variable("HOTLINE_RECENT_CALLS", str(recent))

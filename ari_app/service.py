@@ -23,8 +23,9 @@ from ari_app.accounts.store import AccountStore
 from ari_app.accounts.throttle import LoginThrottle, ThrottlePolicy
 from ari_app.acd.engine import Acd
 from ari_app.acd.phones import on_device_state, watch_phones
-from ari_app.acd.report import queue_report
+from ari_app.acd.report import load_window, queue_report
 from ari_app.acd.store import AcdStore
+from ari_app.acd.window import OutcomeWindow
 from ari_app.api.app import build_app
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import DeviceStateChanged, Event
@@ -86,6 +87,8 @@ class HotlineService:
         self.calls: CallStore | None = None
         self.acd: Acd | None = None
         self.acd_store: AcdStore | None = None
+        # The last 24 hours of queue outcomes for GET /queues, fed by every write of a queued call.
+        self.queue_window = OutcomeWindow(float(self.seats.policy.service_level_seconds))
         self.dispatcher: CallDispatcher | None = None
         self.stream: AriEventStream | None = None
         self.desk: WorkOrderDesk | None = None
@@ -131,9 +134,12 @@ class HotlineService:
         if self.dispatcher is not None:
             await self.dispatcher.shutdown()
         await self.agi.stop()
+        await self.agi_routes.drain()
         if self._runner is not None:
             await self._runner.cleanup()
         await self.ari.close()
+        if self.calls is not None:
+            await self.calls.events_behind.close()
         if self.pool is not None:
             await self.pool.close()
         log.info("service_stopped")
@@ -153,7 +159,7 @@ class HotlineService:
                 await asyncio.sleep(backoff_delay(attempt, 0.5, self.settings.ari_backoff_max))
                 attempt += 1
         self.calls = CallStore(self.pool, self.settings.node)
-        self.acd_store = AcdStore(self.pool, self.settings.node)
+        self.acd_store = AcdStore(self.pool, self.settings.node, on_outcome=self.queue_window.put)
         self.accounts = AccountStore(self.pool)
         self.desk = WorkOrderDesk(WorkOrderStore(self.pool), lambda: self.registry.current, self.calendar, self.limits)
         knowledge = KnowledgeDesk(KnowledgeStore(self.pool), lambda: self.registry.current,
@@ -162,6 +168,7 @@ class HotlineService:
         self.knowledge = knowledge
         self.acd = Acd(agent_seats(self.seats), self.seats.policy, self.acd_store)
         await self.acd.load()
+        await load_window(self.acd_store, self.queue_window, self.acd.now())  # before any call is queued
         self._tasks.append(asyncio.create_task(self.acd.run(), name="acd"))
         self.dispatcher = CallDispatcher(self._flow, on_orphan=self._hang_up_quietly)
         self.stream = AriEventStream(
@@ -212,8 +219,7 @@ class HotlineService:
         return order.number
 
     async def _queue_report(self, acd: Acd) -> dict[str, object]:
-        assert self.acd_store is not None
-        return await queue_report(acd, self.acd_store)
+        return queue_report(acd, self.queue_window)
 
     # -- probes (HTTP) -------------------------------------------------------------------------
     async def readiness(self) -> dict[str, object]:

@@ -63,7 +63,7 @@ class CallDispatcher:
         """Begin handling a caller channel unless a flow already owns it."""
         if channel.id in self._sessions:
             return None
-        route, hotline, prompt, group = (*args, "", "", "", "")[:4]
+        route, hotline, prompt, group, overflow = (*args, "", "", "", "", "")[:5]
         session = CallSession(
             call_id=channel.id,
             channel=channel,
@@ -71,6 +71,7 @@ class CallDispatcher:
             route=route or "intake",
             prompt=prompt,
             group=group,
+            overflow=overflow,
             adopted=adopted,
         )
         self._sessions[channel.id] = session

@@ -56,6 +56,7 @@ class CallSession:
     route: str
     prompt: str = ""  # prompt to play before the greeting (merge announcement, intercept notice)
     group: str = ""  # preferred agent group
+    overflow: str = ""  # why a department call came to intake (department:NOANSWER, ...), or ""
     adopted: bool = False
     inbox: asyncio.Queue[Message] = field(default_factory=asyncio.Queue)
     gone: bool = False

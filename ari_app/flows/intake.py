@@ -31,13 +31,15 @@ from ari_app.logs import get_logger
 log = get_logger("flows.intake")
 
 AVERAGE_HANDLE_GUESS = 180.0  # seconds, for wait estimates before figures exist
+REPEAT_WINDOW_DAYS = 7  # a caller with other calls in these days is a repeat caller
 
 
 async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
     call_id = session.call_id
     log.info("call_started", caller=session.channel.caller_number, route=session.route, resume=session.resume)
-    await record(ctx.calls.open(call_id, session.channel.id, session.hotline, session.channel.caller_number,
-                                session.route))
+    opened = await record(ctx.calls.open_counting_recent(
+        call_id, session.channel.id, session.hotline, session.channel.caller_number, session.route,
+        REPEAT_WINDOW_DAYS))
     if session.adopted:  # found in Asterisk after a (re)connect, not announced by an event
         await record(ctx.calls.event(call_id, "readopted", status=session.resume or "before_queue"))
     outcome = "error"
@@ -50,7 +52,7 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
             if isinstance(resumed, EscalateRequest):
                 session.queued = _escalated(ctx, session, resumed.group)
         elif session.resume != "waiting":
-            await _welcome(ctx, session)
+            await _welcome(ctx, session, opened.recent_calls if opened is not None else None)
         outcome = await _queue_until_answered(ctx, session)
     except (CallerGone, AriNotFound) as exc:
         outcome = "abandoned" if session.call_id in ctx.acd.queue else "caller_hangup"
@@ -67,18 +69,20 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
         await close(ctx, call_id, outcome)
 
 
-async def _welcome(ctx: FlowContext, session: CallSession) -> None:
+async def _welcome(ctx: FlowContext, session: CallSession, recent: int | None) -> None:
+    """Answer, note who calls (``recent``: the caller's other calls lately, None if unknown because
+    the database did not answer) and why the call came here, then the greeting and the notice."""
     call_id = session.call_id
     if session.channel.state != "Up":
         await ctx.ari.answer(session.channel.id)
     await record(ctx.calls.answered(call_id))
     await record(ctx.calls.event(call_id, "answered"))
-    recent = await channel_var(ctx, session.channel.id, "HOTLINE_RECENT_CALLS")
-    if recent.isdigit():  # set by the caller-profile FastAGI route; absent when FastAGI was down
-        session.repeat_caller = int(recent) > 0
-        await record(ctx.calls.event(call_id, "caller_profile", repeat=int(recent) > 0, recent_calls=int(recent)))
+    if recent is not None:
+        session.repeat_caller = recent > 0
+        await record(ctx.calls.event(call_id, "caller_profile", repeat=recent > 0, recent_calls=recent))
     if session.route == "fallback":
-        reason = await channel_var(ctx, session.channel.id, "HOTLINE_OVERFLOW")
+        # Passed as a Stasis argument; a call adopted after a restart has only its channel variable.
+        reason = session.overflow or await channel_var(ctx, session.channel.id, "HOTLINE_OVERFLOW")
         await record(ctx.calls.event(call_id, "overflow", reason=reason))
     # The greeting first, then what became of the number dialled (merged, cancelled, overflowed).
     for prompt in [GREETING, session.prompt]:

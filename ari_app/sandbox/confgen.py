@@ -21,7 +21,7 @@ MODULES: tuple[str, ...] = (
     "res_pjsip_pubsub", "res_pjsip_refer", "res_rtp_asterisk", "chan_pjsip", "codec_ulaw", "codec_alaw",
     "codec_gsm", "format_gsm", "format_wav", "format_pcm", "format_sln", "pbx_config", "app_dial",
     "app_playback", "app_stasis", "app_queue", "app_echo", "app_verbose", "app_exec", "app_stack",
-    "func_callerid", "func_channel", "func_logic", "func_strings", "func_global", "func_dialplan",
+    "func_callerid", "func_channel", "func_logic", "func_strings", "func_global", "func_dialplan", "func_uri",
     "func_devstate",
     "res_http_websocket", "res_stasis", "res_stasis_answer",
     "res_stasis_playback", "res_stasis_recording", "res_stasis_snoop", "res_websocket_client", "res_ari",

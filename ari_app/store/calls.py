@@ -1,4 +1,7 @@
-"""Call records: open, answer, close, events, and the queries behind ``hotline calls``."""
+"""Call records: open, answer, close, events, and the queries behind ``hotline calls``.
+
+Events are written behind the call in batches (ari_app.store.event_writer); closing a record and
+reading a call's events wait until its events are stored."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+
+from ari_app.store.event_writer import EventWriter
 
 
 @dataclass(frozen=True)
@@ -44,28 +49,59 @@ class CallRecord:
 _COLUMNS = "call_id, channel_id, hotline, caller, route, node, started_at, answered_at, ended_at, outcome"
 
 
+@dataclass(frozen=True)
+class Opened:
+    created: bool  # the record is new (not opened before by the FastAGI route or a previous run)
+    recent_calls: int  # calls from the same caller in the last days asked (0 for an unknown caller)
+
+
+_UPSERT = (
+    "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node)"
+    " VALUES ($1, $2, $3, $4, $5, $6)"
+    " ON CONFLICT (call_id) DO UPDATE SET route = EXCLUDED.route, node = EXCLUDED.node"
+    " WHERE calls.ended_at IS NULL"
+    " RETURNING (xmax = 0) AS created"
+)
+
+# The snapshot the count reads does not hold the row being opened (and it is excluded anyway).
+_OPEN_COUNTING_RECENT = (
+    f"WITH opened AS ({_UPSERT})"  # noqa: S608 (constant text, no input)
+    " SELECT (SELECT created FROM opened) AS created,"
+    " CASE WHEN $4 = '' THEN 0 ELSE (SELECT count(*) FROM calls WHERE caller = $4 AND call_id <> $1"
+    " AND started_at > now() - make_interval(days => $7)) END AS recent"
+)
+
+
 class CallStore:
     def __init__(self, pool: asyncpg.Pool, node: str) -> None:
         self._pool = pool
         self.node = node
+        self.events_behind = EventWriter(pool)
 
     async def open(self, call_id: str, channel_id: str, hotline: str, caller: str, route: str) -> bool:
         """Create the record, or bring an existing open one up to date with the route now taken
         (the FastAGI route opens it, the Stasis app takes it over). True if it was created."""
-        created: bool = await self._pool.fetchval(
-            "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node)"
-            " VALUES ($1, $2, $3, $4, $5, $6)"
-            " ON CONFLICT (call_id) DO UPDATE SET route = EXCLUDED.route, node = EXCLUDED.node"
-            " WHERE calls.ended_at IS NULL"
-            " RETURNING (xmax = 0)",
-            call_id,
-            channel_id,
-            hotline,
-            caller,
-            route,
-            self.node,
-        )
+        created: bool = await self._pool.fetchval(_UPSERT, call_id, channel_id, hotline, caller, route, self.node)
         return bool(created)
+
+    async def open_counting_recent(
+        self, call_id: str, channel_id: str, hotline: str, caller: str, route: str, days: int,
+    ) -> Opened:
+        """:meth:`open`, and in the same round trip the caller's other calls in the last ``days``."""
+        row = await self._pool.fetchrow(
+            _OPEN_COUNTING_RECENT, call_id, channel_id, hotline, caller, route, self.node, days,
+        )
+        return Opened(bool(row["created"]), int(row["recent"])) if row else Opened(False, 0)
+
+    async def open_if_absent(self, call_id: str, hotline: str, caller: str, route: str) -> bool:
+        """Create the record unless the call has one already (the Stasis app may have opened it
+        first: its route stands). True if it was created."""
+        status = await self._pool.execute(
+            "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node) VALUES ($1, $1, $2, $3, $4, $5)"
+            " ON CONFLICT (call_id) DO NOTHING",
+            call_id, hotline, caller, route, self.node,
+        )
+        return bool(status == "INSERT 0 1")
 
     async def answered(self, call_id: str) -> None:
         await self._pool.execute(
@@ -73,7 +109,8 @@ class CallStore:
         )
 
     async def close(self, call_id: str, outcome: str) -> bool:
-        """Close an open record; closing twice keeps the first outcome."""
+        """Close an open record once its events are stored; closing twice keeps the first outcome."""
+        await self.events_behind.flush()
         status = await self._pool.execute(
             "UPDATE calls SET ended_at = now(), outcome = $2 WHERE call_id = $1 AND ended_at IS NULL",
             call_id,
@@ -83,6 +120,7 @@ class CallStore:
 
     async def close_with_route(self, call_id: str, route: str, outcome: str) -> bool:
         """Close a record the app does not own, with the route the dialplan ended on."""
+        await self.events_behind.flush()
         status = await self._pool.execute(
             "UPDATE calls SET ended_at = now(), outcome = $3, route = CASE WHEN $2 = '' THEN route ELSE $2 END"
             " WHERE call_id = $1 AND ended_at IS NULL",
@@ -92,24 +130,9 @@ class CallStore:
         )
         return bool(status == "UPDATE 1")
 
-    async def recent_calls_from(self, caller: str, days: int, excluding: str = "") -> int:
-        """Calls from ``caller`` in the last ``days`` days, other than the call ``excluding``."""
-        count: int = await self._pool.fetchval(
-            "SELECT count(*) FROM calls WHERE caller = $1 AND call_id <> $3"
-            " AND started_at > now() - make_interval(days => $2)",
-            caller,
-            days,
-            excluding,
-        )
-        return count
-
     async def event(self, call_id: str, kind: str, **detail: Any) -> None:
-        await self._pool.execute(
-            "INSERT INTO call_events (call_id, kind, detail) VALUES ($1, $2, $3::jsonb)",
-            call_id,
-            kind,
-            json.dumps(detail, ensure_ascii=False),
-        )
+        """Queue an event of the call (stamped now, written in the next batch)."""
+        self.events_behind.add(call_id, kind, detail)
 
     async def exists(self, call_id: str) -> bool:
         return bool(await self._pool.fetchval("SELECT 1 FROM calls WHERE call_id = $1", call_id))
@@ -128,6 +151,7 @@ class CallStore:
         return [CallRecord(**dict(r)) for r in rows]
 
     async def events(self, call_id: str) -> list[dict[str, Any]]:
+        await self.events_behind.flush()
         rows = await self._pool.fetch(
             "SELECT at, kind, detail FROM call_events WHERE call_id = $1 ORDER BY id", call_id
         )

@@ -1,0 +1,125 @@
+"""Call events written behind the call, in batches: one database round trip for all the events
+that piled up while the last batch was being written, instead of one per event.
+
+A flow adds an event and goes on at once; a single writer task takes whatever is waiting and
+inserts it with one ``executemany`` (its own time of occurrence kept, not the time of writing).
+When idle, an event is written at once (one round trip later); under load batches grow by
+themselves. ``flush()`` waits until everything added so far is stored: the call record is closed,
+and events are read, only after it. A batch the database refuses (a connection fault) is kept and
+retried with a growing pause; a row it can never take (its call has no record, because opening the
+record failed) is written one by one so it does not sink the others, then dropped with an error.
+The queue is bounded: beyond ``MAX_PENDING`` waiting rows new ones are dropped, counted and logged,
+so a database that stays down cannot grow memory without end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from ari_app.logs import get_logger
+
+log = get_logger("store.events")
+
+INSERT = "INSERT INTO call_events (call_id, at, kind, detail) VALUES ($1, $2, $3, $4::jsonb)"
+MAX_BATCH = 500
+MAX_PENDING = 50_000
+RETRY_INITIAL, RETRY_MAX = 0.2, 5.0
+FAULTS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, TimeoutError,
+          asyncpg.exceptions.CannotConnectNowError)
+
+Row = tuple[str, datetime, str, str]
+
+
+class EventWriter:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._pending: deque[Row] = deque()
+        self._added = 0  # rows ever added (dropped ones included)
+        self._done = 0  # rows ever written or given up
+        self._wake = asyncio.Event()
+        self._progress = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+        self.batches = 0  # batches written (round trips, but for the one-by-one fallback)
+
+    def add(self, call_id: str, kind: str, detail: dict[str, Any]) -> None:
+        """Queue an event of a call, stamped now."""
+        self._added += 1
+        if len(self._pending) >= MAX_PENDING:
+            self._given_up(1, "queue full")
+            return
+        self._pending.append((call_id, datetime.now(UTC), kind, json.dumps(detail, ensure_ascii=False)))
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="call-event-writer")
+
+    async def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every event added so far is stored (or given up); False on timeout."""
+        target = self._added
+        if self._done >= target:
+            return True
+        async with self._progress:
+            try:
+                await asyncio.wait_for(self._progress.wait_for(lambda: self._done >= target), timeout)
+            except TimeoutError:
+                return False
+        return True
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """Write what is waiting (within ``timeout``), then stop the writer."""
+        if not await self.flush(timeout):
+            log.error("call_events_unwritten_at_stop", pending=len(self._pending))
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        pause = RETRY_INITIAL
+        while True:
+            if not self._pending:
+                self._wake.clear()
+                await self._wake.wait()
+            batch = [self._pending[i] for i in range(min(MAX_BATCH, len(self._pending)))]
+            try:
+                await self._write(batch)
+            except FAULTS as exc:
+                log.error("call_events_write_failed", error=type(exc).__name__, pending=len(self._pending),
+                          retry_in=pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, RETRY_MAX)
+                continue
+            pause = RETRY_INITIAL
+            for _ in batch:
+                self._pending.popleft()
+            await self._advance(len(batch))
+
+    async def _write(self, batch: list[Row]) -> None:
+        try:
+            await self._pool.executemany(INSERT, batch)
+            self.batches += 1
+        except (asyncpg.ForeignKeyViolationError, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError):
+            for row in batch:  # one at a time: only the rows that cannot be written are lost
+                try:
+                    await self._pool.execute(INSERT, *row)
+                except (asyncpg.ForeignKeyViolationError, asyncpg.DataError,
+                        asyncpg.IntegrityConstraintViolationError) as exc:
+                    log.error("call_event_refused", call_id=row[0], kind=row[2], error=type(exc).__name__)
+                    self.dropped += 1
+
+    def _given_up(self, count: int, reason: str) -> None:
+        self.dropped += count
+        self._done += count
+        log.error("call_events_dropped", count=count, reason=reason, dropped=self.dropped)
+
+    async def _advance(self, count: int) -> None:
+        self._done += count
+        async with self._progress:
+            self._progress.notify_all()
