@@ -218,7 +218,7 @@ class HotlineService:
         order = await self.desk.file(filing, Actor(agent or "agent", Role.AGENT))
         return order.number
 
-    async def _queue_report(self, acd: Acd) -> dict[str, object]:
+    async def _queue_report(self, acd: Acd) -> str:
         return queue_report(acd, self.queue_window)
 
     # -- probes (HTTP) -------------------------------------------------------------------------

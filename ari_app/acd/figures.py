@@ -13,13 +13,15 @@ Definitions (times in seconds, on the same clock as the records):
   after T). "Within" is ``wait <= T``; calls abandoned at or before T are left out of the
   denominator (short abandons are not held against the centre). ``None`` when the denominator is 0.
 * ``average_wait_answered``: mean wait of answered calls. ``average_handle_time``: mean
-  ``ended_at - answered_at`` over answered calls that have ended.
+  ``ended_at - answered_at`` over answered calls that have ended. Means divide the correctly
+  rounded sum (``math.fsum``) by the count, so they do not depend on the order of the records.
 * ``waiting_now``: callers in the waiting list (including those ringing an agent);
   ``longest_wait``: the longest ``now - enqueued_at`` among them (0 when nobody waits).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -31,7 +33,7 @@ INTAKE_QUEUE = "intake"
 EXPERT_QUEUE_PREFIX = "expert:"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallOutcome:
     """One call's passage through a queue."""
 
@@ -59,7 +61,7 @@ class Figures:
 
 
 def _mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+    return math.fsum(values) / len(values) if values else None
 
 
 def compute(

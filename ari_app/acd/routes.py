@@ -32,8 +32,10 @@ def agent_json(agent: AgentSeat) -> dict[str, object]:
 def add_acd_routes(
     app: web.Application,
     current: Callable[[], Acd | None],
-    figures: Callable[[Acd], Awaitable[dict[str, object]]],
+    figures: Callable[[Acd], Awaitable[str]],
 ) -> None:
+    """``figures``: the body of GET /queues as JSON text (see :func:`ari_app.acd.report.queue_report`)."""
+
     async def agents(request: web.Request) -> web.Response:
         require(request, *DESK)
         acd = ready(current())
@@ -56,7 +58,7 @@ def add_acd_routes(
 
     async def queues(request: web.Request) -> web.Response:
         require(request, *DESK)
-        return web.json_response(await figures(ready(current())))
+        return web.Response(text=await figures(ready(current())), content_type="application/json")
 
     app.router.add_get("/agents", agents)
     app.router.add_post(r"/agents/{agent_id}/{action:login|logout|pause|ready}", agent_action)

@@ -1,13 +1,30 @@
-"""Persistence of the ACD: agent states and queued calls (see store/migrations/002_acd.sql)."""
+"""Persistence of the ACD: agent states and queued calls (see store/migrations/002_acd.sql).
+
+Each write of a queued call returns the row as written, and :class:`AcdStore` hands this node's
+rows, as outcomes, to ``on_outcome`` (the in-memory window of the queue figures, see
+:mod:`ari_app.acd.report`): what the window holds is what PostgreSQL holds.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import asyncpg
 
+from ari_app.acd.figures import CallOutcome
 from ari_app.acd.model import AgentSeat, QueuedCall
+from ari_app.logs import get_logger
+
+log = get_logger("acd")
+OutcomeListener = Callable[[str, CallOutcome], None]
+
+
+def outcome_of(row: Mapping[str, Any]) -> CallOutcome:
+    """A ``queue_calls`` row as the queue figures read it."""
+    return CallOutcome(row["hotline"], row["queue"], row["enqueued_at"], row["answered_at"], row["ended_at"],
+                       row["status"] == "abandoned")
 
 
 @dataclass(frozen=True)
@@ -23,9 +40,19 @@ class LiveCall:
 
 
 class AcdStore:
-    def __init__(self, pool: asyncpg.Pool, node: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, node: str, on_outcome: OutcomeListener | None = None) -> None:
         self._pool = pool
         self.node = node
+        self._on_outcome = on_outcome
+
+    def _written(self, call_id: str, row: Mapping[str, Any] | None) -> None:
+        """Tell ``on_outcome`` of a queued call's row as written (none: the write changed nothing)."""
+        if row is None or self._on_outcome is None or row["node"] != self.node:
+            return
+        try:
+            self._on_outcome(call_id, outcome_of(row))
+        except Exception as exc:  # the figures must never fail a call
+            log.error("queue_figures_update_failed", call_id=call_id, error=f"{type(exc).__name__}: {exc}"[:300])
 
     # -- agents --------------------------------------------------------------------------------
     async def save_agent(self, agent: AgentSeat) -> None:
@@ -43,27 +70,33 @@ class AcdStore:
 
     # -- queue ---------------------------------------------------------------------------------
     async def enqueue(self, call: QueuedCall, queue: str) -> None:
-        await self._pool.execute(
+        row = await self._pool.fetchrow(
             "INSERT INTO queue_calls (call_id, channel_id, hotline, queue, grp, priority, escalated, enqueued_at, seq,"
             " widen_at, status, node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11)"
             " ON CONFLICT (call_id) DO UPDATE SET status = 'waiting', grp = $5, priority = $6, escalated = $7,"
-            " widen_at = $10, queue = $4, agent_id = '', agent_channel = '', bridge_id = ''",
+            " widen_at = $10, queue = $4, agent_id = '', agent_channel = '', bridge_id = ''"
+            " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node",
             call.call_id, call.channel_id, call.hotline, queue, call.group, call.priority, call.escalated,
             call.enqueued_at, call.seq, call.widen_at, self.node,
         )
+        self._written(call.call_id, row)
 
     async def talking(self, call_id: str, agent_id: str, agent_channel: str, bridge_id: str, at: float) -> None:
-        await self._pool.execute(
+        row = await self._pool.fetchrow(
             "UPDATE queue_calls SET status = 'talking', agent_id = $2, agent_channel = $3, bridge_id = $4,"
-            " answered_at = coalesce(answered_at, $5) WHERE call_id = $1",
+            " answered_at = coalesce(answered_at, $5) WHERE call_id = $1"
+            " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node",
             call_id, agent_id, agent_channel, bridge_id, at,
         )
+        self._written(call_id, row)
 
     async def finish(self, call_id: str, status: str, at: float) -> None:
-        await self._pool.execute(
-            "UPDATE queue_calls SET status = $2, ended_at = $3 WHERE call_id = $1 AND ended_at IS NULL",
+        row = await self._pool.fetchrow(
+            "UPDATE queue_calls SET status = $2, ended_at = $3 WHERE call_id = $1 AND ended_at IS NULL"
+            " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node",
             call_id, status, at,
         )
+        self._written(call_id, row)
 
     async def live_calls(self) -> list[LiveCall]:
         rows = await self._pool.fetch(
@@ -85,13 +118,14 @@ class AcdStore:
         value: int | None = await self._pool.fetchval("SELECT max(seq) FROM queue_calls")
         return value or 0
 
-    async def outcomes(self, since: float) -> list[dict[str, Any]]:
+    async def outcomes(self, since: float) -> list[tuple[str, CallOutcome]]:
+        """This node's queued calls that joined the queue at or after ``since``, in the order they joined."""
         rows = await self._pool.fetch(
-            "SELECT hotline, queue, enqueued_at, answered_at, ended_at, status FROM queue_calls"
-            " WHERE enqueued_at >= $1",
-            since,
+            "SELECT call_id, hotline, queue, enqueued_at, answered_at, ended_at, status, node FROM queue_calls"
+            " WHERE node = $1 AND enqueued_at >= $2 ORDER BY enqueued_at, seq",
+            self.node, since,
         )
-        return [dict(r) for r in rows]
+        return [(r["call_id"], outcome_of(r)) for r in rows]
 
 
 class AcdPersistence(Protocol):

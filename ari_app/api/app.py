@@ -40,7 +40,7 @@ def build_app(
     service: ServiceProbe,
     control: CallControlApi,
     acd: Callable[[], Acd | None],
-    queue_report: Callable[[Acd], Awaitable[dict[str, object]]],
+    queue_report: Callable[[Acd], Awaitable[str]],  # the body of GET /queues, as JSON
     desk: Callable[[], WorkOrderDesk | None] = lambda: None,
     knowledge: Callable[[], KnowledgeDesk | None] = lambda: None,
     accounts: Callable[[], AccountStore | None] = lambda: None,

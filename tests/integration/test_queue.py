@@ -127,6 +127,12 @@ def test_abandoned_call_is_recorded_with_its_wait(queue_stack: Callable[..., Que
     announcements = [e for e in q.events(caller) if e["kind"] == "announcement"]
     assert announcements and announcements[0]["detail"]["position"] == 1, announcements
     assert (announcements[0]["at"] - queued).total_seconds() >= POLICY["announce_every"] - 0.5
+    # The last 24 hours are kept in memory: a restarted service loads them and gives the same figures.
+    q.serve.stop()
+    q.serve.start().wait_ready(20)
+    status, again = q.serve.get("/queues")
+    assert status == 200
+    assert {k: v for k, v in again.items() if k != "now"} == {k: v for k, v in figures.items() if k != "now"}
 
 
 def test_agent_feature_codes_from_the_agent_phone(queue_stack: Callable[..., QueueStack], artifacts: Path) -> None:

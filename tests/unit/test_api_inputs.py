@@ -215,8 +215,8 @@ class FakeProbe:
         self.work_orders: list[tuple[str, str, str]] = []
         self.department_on_call = False
 
-    async def queue_figures(self) -> dict[str, object]:
-        return {}
+    async def queue_figures(self) -> str:
+        return "{}"
 
     def escalate(self, call_id: str, group: str) -> bool:
         self.escalated.append((call_id, group))
