@@ -12,6 +12,7 @@ from ari_app.ari.events import DeviceStateChanged
 from ari_app.ari.rest import AriRest
 
 PJSIP_DEVICE = "PJSIP/"
+SUBSCRIBE_BATCH = 100  # event sources per subscription request (Asterisk refuses more than 128 in one)
 UNREACHABLE = ("UNAVAILABLE", "INVALID")  # device states of a phone not registered, or not answering OPTIONS
 
 
@@ -25,7 +26,9 @@ async def watch_phones(ari: AriRest, app: str, acd: Acd) -> None:
     agents = list(acd.agents.values())
     if not agents:
         return
-    await ari.subscribe(app, [f"deviceState:{PJSIP_DEVICE}{a.endpoint}" for a in agents])
+    sources = [f"deviceState:{PJSIP_DEVICE}{a.endpoint}" for a in agents]
+    for start in range(0, len(sources), SUBSCRIBE_BATCH):
+        await ari.subscribe(app, sources[start:start + SUBSCRIBE_BATCH])
     online = {str(e.get("resource")) for e in await ari.endpoints("PJSIP") if e.get("state") == "online"}
     for agent in agents:
         acd.phone_state(agent.endpoint, agent.endpoint in online)

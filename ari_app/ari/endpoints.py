@@ -21,6 +21,7 @@ class Endpoint:
 
 APPLICATION_GET = Endpoint("GET", "/applications/{applicationName}")
 APPLICATION_SUBSCRIBE = Endpoint("POST", "/applications/{applicationName}/subscription")
+APPLICATION_EVENT_FILTER = Endpoint("PUT", "/applications/{applicationName}/eventFilter")
 ENDPOINTS_BY_TECH = Endpoint("GET", "/endpoints/{tech}")
 CHANNELS_LIST = Endpoint("GET", "/channels")
 CHANNEL_ORIGINATE = Endpoint("POST", "/channels")

@@ -129,6 +129,14 @@ class ChannelBridgeEvent(BridgeEvent):
         return self.channel.id
 
 
+# The event types the app acts on; Asterisk is asked to send no others (ChannelVarset, ChannelDialplan,
+# ChannelStateChange, bridge and playback-start events would cost both sides CPU on every call for
+# nothing). RESTResponse carries the answers of REST requests made over the websocket.
+HANDLED_TYPES: tuple[str, ...] = (
+    "StasisStart", "StasisEnd", "ChannelDestroyed", "ChannelDtmfReceived", "PlaybackFinished", "PlaybackFailed",
+    "DeviceStateChanged", "ApplicationReplaced", "RESTResponse",
+)
+
 _CHANNEL_EVENTS: dict[str, type[ChannelEvent]] = {
     "StasisEnd": StasisEnd,
     "ChannelStateChange": ChannelStateChange,

@@ -1,4 +1,5 @@
-"""ARI REST calls over one aiohttp session.
+"""ARI REST calls: over the events websocket when Asterisk takes them there (ari_app.ari.wsrest),
+else over one aiohttp session.
 
 Authentication goes in a Basic ``Authorization`` header, never in the URL, so no URL that ends
 up in an exception or a log line carries the password.
@@ -13,6 +14,7 @@ import aiohttp
 
 from ari_app.ari import endpoints as ep
 from ari_app.ari.errors import AriError, AriNotFound, AriUnauthorized
+from ari_app.ari.wsrest import WsClosed, WsRestTransport, request_uri
 
 Json = dict[str, Any]
 Params = dict[str, str | int]
@@ -24,6 +26,8 @@ class AriRest:
         self._auth = aiohttp.BasicAuth(user, password)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
+        self._request_timeout = timeout
+        self.ws = WsRestTransport()  # attached by the events stream when Asterisk takes REST over it
 
     @property
     def auth(self) -> aiohttp.BasicAuth:
@@ -50,21 +54,16 @@ class AriRest:
         operation = f"{endpoint.method} {endpoint.path}"
         query = {k: str(v) for k, v in (params or {}).items()}
         try:
+            if self.ws.attached:
+                answer = await self.ws.send(endpoint.method, request_uri(path, query), body, self._request_timeout)
+                return _result(operation, answer.status, answer.text)
             async with self.session().request(
                 endpoint.method, self.base_url + path, params=query, json=body
             ) as response:
-                text = await response.text()
-                if response.status == 401:
-                    raise AriUnauthorized(operation, 401, "the ARI user or password was refused")
-                if response.status == 404 or (response.status in (400, 422) and _gone(text)):
-                    raise AriNotFound(operation, response.status, _message(text))
-                if response.status >= 400:
-                    raise AriError(operation, response.status, _message(text))
-                if not text:
-                    return None
-                return json.loads(text)
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise AriError(operation, 0, type(exc).__name__ + _short(exc)) from None
+                return _result(operation, response.status, await response.text())
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:  # WsClosed is a ConnectionError
+            name = "ARI websocket closed" if isinstance(exc, WsClosed) else type(exc).__name__ + _short(exc)
+            raise AriError(operation, 0, name) from None
 
     # -- applications -------------------------------------------------------------------------
     async def application(self, name: str) -> Json:
@@ -76,6 +75,13 @@ class AriRest:
         await self.request(
             ep.APPLICATION_SUBSCRIBE, {"applicationName": name}, {"eventSource": ",".join(event_sources)}
         )
+
+    async def filter_events(self, name: str, allowed: tuple[str, ...]) -> Json:
+        """Have Asterisk send the application only events of these types (the application's state)."""
+        result: Json = await self.request(
+            ep.APPLICATION_EVENT_FILTER, {"applicationName": name}, body={"allowed": [{"type": t} for t in allowed]}
+        )
+        return result
 
     # -- endpoints -----------------------------------------------------------------------------
     async def endpoints(self, tech: str) -> list[Json]:
@@ -163,6 +169,19 @@ class AriRest:
 
     async def bridge_moh_start(self, bridge_id: str, moh_class: str = "default") -> None:
         await self.request(ep.BRIDGE_MOH_START, {"bridgeId": bridge_id}, {"mohClass": moh_class})
+
+
+def _result(operation: str, status: int, text: str) -> Any:
+    """The decoded answer of a request, or the AriError its status says."""
+    if status == 401:
+        raise AriUnauthorized(operation, 401, "the ARI user or password was refused")
+    if status == 404 or (status in (400, 422) and _gone(text)):
+        raise AriNotFound(operation, status, _message(text))
+    if status >= 400 or status == 0:
+        raise AriError(operation, status, _message(text))
+    if not text:
+        return None
+    return json.loads(text)
 
 
 def _message(text: str) -> str:

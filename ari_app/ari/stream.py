@@ -3,7 +3,10 @@
 One task reads the socket and hands every event to ``on_event`` synchronously; ``on_event`` must
 only enqueue (call work runs in per-call tasks), so a slow handler never stalls the reader and
 Asterisk's ``websocket_write_timeout`` never drops us. On every (re)connect ``on_connect`` runs as
-a concurrent task (the reconcile step); :attr:`ready` is true once it has finished.
+a concurrent task (the reconcile step); :attr:`ready` is true once it has finished. Before it, the
+socket is offered to the REST client (ari_app.ari.wsrest): if Asterisk answers a probe over it,
+REST requests go over the socket until it closes; their answers are routed here, not parsed as
+events.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 
 from ari_app.ari import endpoints as ep
-from ari_app.ari.events import Event, parse_event
+from ari_app.ari.errors import AriError
+from ari_app.ari.events import HANDLED_TYPES, Event, parse_event
 from ari_app.ari.rest import AriRest
 from ari_app.logs import get_logger
 
 log = get_logger("ari.stream")
+REST_PROBE_TIMEOUT = 2.0  # seconds Asterisk has to answer REST over the websocket, else HTTP is kept
 
 
 def backoff_delay(attempt: int, initial: float, cap: float, rand: Callable[[], float] = random.random) -> float:
@@ -44,6 +49,7 @@ class AriEventStream:
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
         heartbeat: float = 5.0,
+        rest_over_websocket: bool = True,
     ) -> None:
         self._rest = rest
         self._app = app
@@ -52,6 +58,7 @@ class AriEventStream:
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
         self._heartbeat = heartbeat
+        self._rest_over_websocket = rest_over_websocket
         self.connected = False
         self.reconciled = False
         self.last_error = "not connected yet"
@@ -104,7 +111,7 @@ class AriEventStream:
         self.connects += 1
         self.last_error = ""
         log.info("ari_connected", app=self._app, connects=self.connects)
-        reconcile = asyncio.create_task(self._reconcile(), name="ari-reconcile")
+        reconcile = asyncio.create_task(self._reconcile(ws), name="ari-reconcile")
         try:
             async for message in ws:
                 if message.type == aiohttp.WSMsgType.TEXT:
@@ -114,14 +121,22 @@ class AriEventStream:
         finally:
             self.connected = False
             self.reconciled = False
+            self._rest.ws.detach()
             reconcile.cancel()
             await ws.close()
             self.last_error = "ARI websocket closed"
             log.warning("ari_disconnected", close_code=ws.close_code)
         return True
 
-    async def _reconcile(self) -> None:
-        """Run ``on_connect`` until it succeeds (the database may still be starting)."""
+    async def _reconcile(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Offer the socket to the REST client, then run ``on_connect`` until it succeeds (the
+        database may still be starting)."""
+        over_ws = self._rest_over_websocket and await self._rest.ws.probe(ws, REST_PROBE_TIMEOUT)
+        log.info("ari_rest_transport", transport="websocket" if over_ws else "http")
+        try:
+            await self._rest.filter_events(self._app, HANDLED_TYPES)
+        except AriError as exc:  # an Asterisk without event filters sends everything: more work, same result
+            log.warning("ari_event_filter_failed", error=str(exc))
         attempt = 0
         while True:
             try:
@@ -144,6 +159,9 @@ class AriEventStream:
             data = json.loads(text)
             if not isinstance(data, dict):
                 raise ValueError("event is not a JSON object")
+            if data.get("type") == "RESTResponse":
+                self._rest.ws.on_response(data)
+                return
             event = parse_event(data)
         except (ValueError, TypeError, KeyError) as exc:
             log.error("ari_event_unparsable", error=str(exc), sample=text[:200])

@@ -99,9 +99,11 @@ def render_queues(registry: Registry, agent_endpoints: Sequence[str]) -> str:
     members = "\n".join(f"member => PJSIP/{endpoint}" for endpoint in sorted(agent_endpoints))
     return f"""{_header(registry)}
 ; Degraded mode: when the Stasis app is not connected, the dialplan queues callers here so that
-; a person still answers. Same agents as the app's queue; no skills, no overflow.
+; a person still answers. Same agents as the app's queue; no skills, no overflow. autofill: every
+; free agent is offered a waiting caller at once (without it only the head of the line is).
 [{DEGRADED_QUEUE}]
 strategy = leastrecent
+autofill = yes
 timeout = 15
 retry = 1
 wrapuptime = 0

@@ -106,3 +106,13 @@ def test_agent_logs_in_from_the_phone_and_is_offered_the_next_caller(
     assert q.wait_event(caller, "agent_connected")["detail"]["agent"] == "1001"
     assert sipp.wait(40).returncode == 0
     assert q.record(caller)["outcome"] == "answered"
+
+
+def test_a_centre_with_more_agents_than_one_subscription_takes_comes_up(
+    queue_stack: Callable[..., QueueStack],
+) -> None:
+    """Asterisk takes at most 128 event sources per subscription request: 150 agents' phones are
+    watched in batches, and the service becomes ready (phones off: all unregistered)."""
+    q = queue_stack([AgentSpec(str(2000 + n), phone="") for n in range(150)])
+    agents = agents_state(q.serve.http)
+    assert len(agents) == 150 and {a["phone"] for a in agents.values()} == {"unregistered"}

@@ -1,0 +1,77 @@
+"""REST over the ARI websocket: the request URI, answers, and what happens when the socket goes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from ari_app.ari.errors import AriError, AriNotFound
+from ari_app.ari.rest import AriRest
+from ari_app.ari.wsrest import WsAnswer, WsClosed, WsRestTransport, answer_of, request_uri
+
+
+def test_request_uri_drops_the_leading_slash_and_encodes_like_http() -> None:
+    assert request_uri("/channels/ch-1/answer", {}) == "channels/ch-1/answer"
+    assert request_uri("/bridges", {"type": "holding", "bridgeId": "hold-1", "name": "queue 12345"}) == (
+        "bridges?type=holding&bridgeId=hold-1&name=queue+12345")
+    assert request_uri("/channels/x/play", {"media": "sound:a,sound:b", "playbackId": "p&1"}) == (
+        "channels/x/play?media=sound:a,sound:b&playbackId=p%261")
+    assert request_uri("/channels", {"callerId": '"12345" <13900000000>'}).startswith("channels?callerId=%2212345%22")
+
+
+def test_answers_keep_the_body_as_http_would() -> None:
+    assert answer_of({"status_code": 204}) == WsAnswer(204, "")
+    assert answer_of({"status_code": 200, "message_body": '{"id":"b"}'}) == WsAnswer(200, '{"id":"b"}')
+    assert answer_of({"status_code": 200, "message_body": {"id": "b"}}) == WsAnswer(200, '{"id": "b"}')
+    assert answer_of({"message_body": "x"}).status == 0
+
+
+class FakeSocket:
+    """The socket's sending side: what a request wrote (the answers are fed back by hand)."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.closed = False
+
+    async def send_str(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+
+
+async def test_a_request_is_answered_by_its_request_id_and_maps_statuses() -> None:
+    rest = AriRest("http://127.0.0.1:1", "u", "p", timeout=2)
+    socket = FakeSocket()
+    rest.ws.attach(socket)  # type: ignore[arg-type]
+    created = asyncio.create_task(rest.create_bridge("holding", "hold-1", name="queue 12345"))
+    missing = asyncio.create_task(rest.answer("gone-1"))
+    await asyncio.sleep(0)
+    first, second = socket.sent
+    assert first["method"] == "POST" and first["uri"].startswith("bridges?type=holding")
+    assert second["uri"] == "channels/gone-1/answer" and "message_body" not in second
+    rest.ws.on_response({"request_id": second["request_id"], "status_code": 404,
+                         "message_body": '{"message":"Channel not found"}'})
+    rest.ws.on_response({"request_id": "no-such-request", "status_code": 200})  # late or foreign: ignored
+    rest.ws.on_response({"request_id": first["request_id"], "status_code": 200, "message_body": '{"id":"hold-1"}'})
+    assert (await created)["id"] == "hold-1"
+    with pytest.raises(AriNotFound, match="Channel not found"):
+        await missing
+    await rest.close()
+
+
+async def test_requests_in_flight_fail_like_a_broken_connection_when_the_socket_closes() -> None:
+    rest = AriRest("http://127.0.0.1:1", "u", "p", timeout=2)
+    socket = FakeSocket()
+    rest.ws.attach(socket)  # type: ignore[arg-type]
+    waiting = asyncio.create_task(rest.hangup("ch-1"))
+    await asyncio.sleep(0)
+    assert socket.sent and rest.ws.attached
+    rest.ws.detach()
+    with pytest.raises(AriError) as raised:
+        await waiting
+    assert raised.value.status == 0 and "websocket closed" in str(raised.value)
+    assert not rest.ws.attached
+    with pytest.raises(WsClosed):
+        await WsRestTransport().send("GET", "asterisk/ping", None, 1)
+    await rest.close()
