@@ -126,15 +126,17 @@ LAST_GOOD_REGISTRY = "last-good-registry.json"  # in the state directory, writte
 
 
 def _work_calendar_warnings() -> list[str]:
-    """Check the working-day calendar and the work-order time limits (HOTLINE_CALENDAR,
-    HOTLINE_WORKORDERS); warn when the calendar does not reach today (HOTLINE_TODAY, if set) plus
-    the longest time limit."""
+    """Check the return-visit settings, the working-day calendar and the work-order time limits
+    (HOTLINE_RETURN_VISITS, HOTLINE_CALENDAR, HOTLINE_WORKORDERS); warn when the calendar does not
+    reach today (HOTLINE_TODAY, if set) plus the longest time limit."""
     from datetime import date, datetime
 
     from ari_app.settings import Settings
+    from ari_app.visits.policy import load_visit_policy
     from ari_app.workorders.calendar import load_calendar
     from ari_app.workorders.deadlines import check_config, load_limits
 
+    load_visit_policy(Path(os.environ.get("HOTLINE_RETURN_VISITS") or Settings.return_visits_path))  # problems raise
     calendar = load_calendar(Path(os.environ.get("HOTLINE_CALENDAR") or Settings.calendar_path))
     limits = load_limits(Path(os.environ.get("HOTLINE_WORKORDERS") or Settings.workorders_path))
     pinned = os.environ.get("HOTLINE_TODAY", "")

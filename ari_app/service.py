@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -47,6 +47,11 @@ from ari_app.seats.model import agent_seats
 from ari_app.settings import Settings
 from ari_app.store.calls import CallStore
 from ari_app.store.db import connect_pool
+from ari_app.visits.call import VisitLine, place_visit
+from ari_app.visits.desk import ReturnVisits
+from ari_app.visits.dialer import OrderSide, VisitDialer
+from ari_app.visits.policy import load_visit_policy
+from ari_app.visits.store import VisitStore
 from ari_app.workorders.calendar import load_calendar
 from ari_app.workorders.deadlines import check_config, load_limits
 from ari_app.workorders.desk import Filing, WorkOrderDesk
@@ -57,6 +62,10 @@ log = logs.get_logger("service")
 T = TypeVar("T")
 DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 DEFAULT_CATEGORY = "request"  # an order filed from a call without a category (求助)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class ServiceError(RuntimeError):
@@ -81,6 +90,8 @@ class HotlineService:
         self.seats = _load("seats file", settings.seats_path, load_seats)
         self.calendar = _load("working-day calendar", settings.calendar_path, load_calendar)
         self.limits = _load("work-order time limits", settings.workorders_path, load_limits)
+        self.visit_policy = _load("return-visit settings", settings.return_visits_path, load_visit_policy)
+        self.visits: ReturnVisits | None = None
         for problem in check_config(self.calendar, self.limits, datetime.now(self.limits.zone).date()):
             log.warning("calendar_ends_soon", problem=problem)  # orders whose deadline it cannot reach are refused
         self.pool: asyncpg.Pool | None = None
@@ -113,7 +124,8 @@ class HotlineService:
         self._runner = web.AppRunner(
             build_app(self, self.control, lambda: self.acd, self._queue_report, lambda: self.desk,
                       lambda: self.knowledge, lambda: self.accounts, s.session_hours,
-                      throttle=LoginThrottle(ThrottlePolicy(s.login_failures, s.login_address_failures))),
+                      throttle=LoginThrottle(ThrottlePolicy(s.login_failures, s.login_address_failures)),
+                      visits=lambda: self.visits),
             access_log=None
         )
         await self._runner.setup()
@@ -171,6 +183,7 @@ class HotlineService:
         await load_window(self.acd_store, self.queue_window, self.acd.now())  # before any call is queued
         self._tasks.append(asyncio.create_task(self.acd.run(), name="acd"))
         self.dispatcher = CallDispatcher(self._flow, on_orphan=self._hang_up_quietly)
+        self._start_return_visits()
         self.stream = AriEventStream(
             self.ari,
             self.settings.ari_app,
@@ -179,6 +192,7 @@ class HotlineService:
             backoff_initial=self.settings.ari_backoff_initial,
             backoff_max=self.settings.ari_backoff_max,
             heartbeat=self.settings.ari_heartbeat,
+            rest_over_websocket=self.settings.ari_transport == "auto",
         )
         await self.stream.run()
 
@@ -190,12 +204,28 @@ class HotlineService:
         elif self.dispatcher is not None:
             self.dispatcher.on_event(event)
 
-    async def _flow(self, session: CallSession) -> None:
+    def _context(self) -> FlowContext:
         assert self.calls is not None and self.acd is not None and self.dispatcher is not None
-        context = FlowContext(
-            self.ari, self.calls, self.acd, self.settings.ari_app, self.dispatcher.attach, lambda: self.registry.current
+        return FlowContext(
+            self.ari, self.calls, self.acd, self.settings.ari_app, self.dispatcher.attach,
+            lambda: self.registry.current, rated=self.desk.call_rated if self.desk is not None else None,
         )
-        await intake_flow(context, session)
+
+    async def _flow(self, session: CallSession) -> None:
+        await intake_flow(self._context(), session)
+
+    def _start_return_visits(self) -> None:
+        """The return-visit dialler: orders replied to are called back (ari_app.visits)."""
+        assert self.pool is not None and self.desk is not None and self.dispatcher is not None
+        desk, policy = self.desk, self.visit_policy
+        line = VisitLine(self._context(), policy, self.dispatcher.detach)
+        store = VisitStore(self.pool, self.settings.node)
+        dialer = VisitDialer(store, policy, lambda visit: place_visit(line, visit),
+                             OrderSide(desk.wants_visit, desk.visit_rated), _now,
+                             ready=lambda: self.stream is not None and self.stream.ready)
+        self.visits = ReturnVisits(store, dialer, policy, _now, desk.get)
+        desk.on_replied = self.visits.replied
+        self._tasks.append(asyncio.create_task(dialer.run(), name="return-visits"))
 
     async def reconcile(self) -> None:
         """On every (re)connect: the phones' states, then the calls (see ari_app.calls.reconcile)."""

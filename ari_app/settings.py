@@ -40,6 +40,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = (env.get(name) or default).strip().lower()
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 def _date(env: Mapping[str, str], name: str) -> str:
     raw = env.get(name, "")
     if raw:
@@ -88,6 +95,7 @@ class Settings:
     calendar_path: Path = REPO_ROOT / "config" / "calendar.yaml"
     workorders_path: Path = REPO_ROOT / "config" / "workorders.yaml"
     knowledge_path: Path = REPO_ROOT / "config" / "knowledge.yaml"  # seed of an empty knowledge base
+    return_visits_path: Path = REPO_ROOT / "config" / "return_visits.yaml"
     session_hours: float = 12.0  # how long a login (bearer token) lasts: a shift
     login_failures: int = 5  # failed logins for one name in 5 minutes before it is locked out for a while
     login_address_failures: int = 30  # the same from one client address
@@ -95,6 +103,7 @@ class Settings:
     ari_backoff_initial: float = 0.5
     ari_backoff_max: float = 10.0
     ari_heartbeat: float = 5.0
+    ari_transport: str = "auto"  # REST over the events websocket when Asterisk takes it ("auto"), or "http"
     log_level: str = "info"
     today: str = ""  # YYYY-MM-DD pins the date for routing decisions (rehearsals, tests); "" = real date
 
@@ -127,6 +136,7 @@ class Settings:
             calendar_path=Path(env.get("HOTLINE_CALENDAR") or cls.calendar_path),
             workorders_path=Path(env.get("HOTLINE_WORKORDERS") or cls.workorders_path),
             knowledge_path=Path(env.get("HOTLINE_KNOWLEDGE") or cls.knowledge_path),
+            return_visits_path=Path(env.get("HOTLINE_RETURN_VISITS") or cls.return_visits_path),
             session_hours=_float(env, "HOTLINE_SESSION_HOURS", cls.session_hours),
             login_failures=_int(env, "HOTLINE_LOGIN_FAILURES", cls.login_failures),
             login_address_failures=_int(env, "HOTLINE_LOGIN_ADDRESS_FAILURES", cls.login_address_failures),
@@ -134,6 +144,7 @@ class Settings:
             ari_backoff_initial=_float(env, "HOTLINE_ARI_BACKOFF_INITIAL", cls.ari_backoff_initial),
             ari_backoff_max=_float(env, "HOTLINE_ARI_BACKOFF_MAX", cls.ari_backoff_max),
             ari_heartbeat=_float(env, "HOTLINE_ARI_HEARTBEAT", cls.ari_heartbeat),
+            ari_transport=_choice(env, "HOTLINE_ARI_TRANSPORT", ("auto", "http"), cls.ari_transport),
             log_level=env.get("HOTLINE_LOG_LEVEL", cls.log_level).lower(),
             today=_date(env, "HOTLINE_TODAY"),
         )

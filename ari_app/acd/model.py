@@ -73,3 +73,4 @@ class QueuePolicy:
     escalation_priority: int = 10
     hotline_priority: dict[str, int] = field(default_factory=dict)
     service_level_seconds: int = 20
+    rating_after_call: bool = True  # the caller rates the call when the agent hangs up first

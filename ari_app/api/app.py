@@ -20,6 +20,8 @@ from ari_app.api.openapi import document
 from ari_app.calls.routes import CallControlApi, add_call_routes
 from ari_app.knowledge.desk import KnowledgeDesk
 from ari_app.knowledge.routes import add_knowledge_routes
+from ari_app.visits.desk import ReturnVisits
+from ari_app.visits.routes import add_visit_routes
 from ari_app.web.inputs import MAX_BODY, json_errors
 from ari_app.web.principal import DESK, SUPERVISION, require
 from ari_app.workorders.desk import WorkOrderDesk
@@ -47,6 +49,7 @@ def build_app(
     session_hours: float = 12.0,
     authenticate: Middleware | None = None,
     throttle: LoginThrottle | None = None,
+    visits: Callable[[], ReturnVisits | None] = lambda: None,
 ) -> web.Application:
     """The application. ``authenticate`` (tests) replaces the accounts' session check."""
     async def healthz(_request: web.Request) -> web.Response:
@@ -82,4 +85,5 @@ def build_app(
     add_call_routes(app, control)
     add_workorder_routes(app, desk)
     add_knowledge_routes(app, knowledge)
+    add_visit_routes(app, visits)
     return app

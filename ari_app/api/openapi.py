@@ -141,6 +141,21 @@ def _workorder_paths() -> dict[str, Any]:
     return paths
 
 
+def _visit_paths() -> dict[str, Any]:
+    visit = _object({"id": {"type": "integer"}, "number": {"type": "string"}, "state": {"type": "string"},
+                     "attempts": {"type": "integer"}}, ("id", "number", "state", "attempts"))
+    query = [
+        {"name": "state", "in": "query", "schema": {"enum": ["scheduled", "dialling", "done", "manual", "cancelled"]}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+    ]
+    return {"/return-visits": {
+        **_post("ask for a return visit of a replied order", _object({"number": _text()}, ("number",)), 201, visit,
+                404, 409),
+        **_get("return visits, soonest first (state=manual: the list for manual calls)",
+               _object({"visits": {"type": "array", "items": visit}}, ("visits",)), 400, params=query),
+    }}
+
+
 def document(server: str) -> dict[str, Any]:
     """The document, with ``server`` (``http://host:port``) as its one server."""
     probes = {
@@ -171,5 +186,6 @@ def document(server: str) -> dict[str, Any]:
         "servers": [{"url": server}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
-        "paths": {**probes, **_agent_paths(), **_call_paths(), **_workorder_paths(), **knowledge_paths()},
+        "paths": {**probes, **_agent_paths(), **_call_paths(), **_workorder_paths(), **knowledge_paths(),
+                  **_visit_paths()},
     }

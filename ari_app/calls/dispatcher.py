@@ -83,6 +83,11 @@ class CallDispatcher:
         """Route a further channel's events (an agent leg, a department leg) to ``session``."""
         self._sessions[channel_id] = session
 
+    def detach(self, session: CallSession) -> None:
+        """Stop routing events to a session the dispatcher does not run (a return visit's call)."""
+        for key in [k for k, s in self._sessions.items() if s is session]:
+            del self._sessions[key]
+
     async def _run(self, session: CallSession) -> None:
         structlog.contextvars.bind_contextvars(
             call_id=session.call_id, channel_id=session.channel.id, hotline=session.hotline

@@ -8,6 +8,7 @@ caller from a leg the app originated, and find each call's bridges:
 |----------------------|-------------------------------------------------------------------|
 | ``agent-<random>``   | a leg originated to an agent's phone                              |
 | ``dept-<random>``    | a leg originated to a department or sub-center line               |
+| ``visit-<random>``   | a return-visit call to a citizen (ari_app.visits)                 |
 | ``hold-<call_id>``   | the caller's holding bridge while queued (music, announcements)   |
 | ``talk-<call_id>``   | the mixing bridge of the conversation (caller, agent, department) |
 | ``xfer-<call_id>``   | the caller's holding bridge during an attended transfer          |
@@ -29,6 +30,7 @@ DEPARTMENT_VARIABLE = "HOTLINE_DEPARTMENT"  # on a department leg: the departmen
 class Leg(StrEnum):
     AGENT = "agent-"
     DEPARTMENT = "dept-"
+    VISIT = "visit-"
 
 
 class Bridge(StrEnum):

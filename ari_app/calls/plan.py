@@ -8,6 +8,7 @@ place. From both, and the leg and bridge names of :mod:`ari_app.calls.legs`:
   transfer) goes on talking, with the agent and department legs found in that bridge;
 - a caller stored as waiting, or found in its ``hold-`` bridge, goes back into line (at the old
   place when stored); a caller stored as talking whose conversation bridge is gone, too;
+- a caller whose record says it was being asked for a rating is asked again;
 - any other caller starts over (it was being greeted);
 - a leg in no adopted conversation is hung up (its call is gone).
 """
@@ -28,12 +29,13 @@ class Found:
     bridges: Mapping[str, Sequence[str]]  # bridge id -> its channels
     stored: Mapping[str, tuple[str, int]]  # caller channel -> (stored status "waiting"/"talking", queue seq)
     owned: Set[str] = frozenset()  # channels some running call task already holds
+    surveying: Set[str] = frozenset()  # callers whose record says they were being asked for a rating
 
 
 @dataclass(frozen=True)
 class Adopt:
     channel_id: str
-    resume: str  # "" (start over), "waiting", "talking"
+    resume: str  # "" (start over), "waiting", "talking", "survey"
     agent_channel: str = ""
     party_channel: str = ""
     holding: str = ""  # the xfer- bridge the caller is on hold in
@@ -64,6 +66,8 @@ def plan(found: Found) -> Plan:
         talking = _conversation(channel_id, found)
         if talking is not None:
             result.adopt.append(talking)
+        elif channel_id in found.surveying:
+            result.adopt.append(Adopt(channel_id, "survey"))
         elif channel_id in found.stored or channel_id in found.bridges.get(bridge_id(Bridge.HOLDING, channel_id), ()):
             result.adopt.append(Adopt(channel_id, "waiting"))
         else:

@@ -46,7 +46,9 @@ class Reconciler:
         bridges = {b["id"]: list(b.get("channels", [])) for b in await self._ari.bridges()}
         in_app = [cid for cid in application.get("channel_ids", []) if cid in channels]
         owned = frozenset(cid for cid in in_app if self._dispatcher.session_for(cid) is not None)
-        decided = plan(Found(in_app, bridges, {k: (v.status, v.call.seq) for k, v in stored.items()}, owned))
+        surveying = await self._calls.surveying()
+        decided = plan(Found(in_app, bridges, {k: (v.status, v.call.seq) for k, v in stored.items()}, owned,
+                             surveying))
         for leg in decided.hang_up:
             await self._hang_up(leg)
         adopted = 0

@@ -36,6 +36,8 @@ class FlowContext:
     app: str  # the Stasis application name (agent legs are originated into it)
     attach: Callable[[str, CallSession], None]  # route another channel's events to a call
     registry: Callable[[], Registry]  # the registry in force now (it may be reloaded)
+    # A call's rating given after the conversation, for the work orders filed from it (call id, rating).
+    rated: Callable[[str, str], Awaitable[object]] | None = None
 
 
 async def record(write: Awaitable[T]) -> T | None:

@@ -40,6 +40,16 @@ class Requeue:
     """The agent is gone and no department took the caller: back into the queue."""
 
 
+@dataclass(frozen=True)
+class Rate:
+    """The conversation is over and the caller is still on the line (the agent, or the department
+    after the agent left, hung up first): the caller is asked to rate the service."""
+
+    agent_id: str
+
+
+Ended = str | EscalateRequest | Requeue | Rate  # what a conversation ends in
+
 @dataclass
 class Party:
     department: Department
@@ -71,9 +81,10 @@ def parse_dtmf(digits: str) -> PartyRequest | None:
     return {"*0": PartyRequest("drop"), "*9": PartyRequest("leave"), "*6": PartyRequest("complete")}.get(digits)
 
 
-async def converse(ctx: FlowContext, session: CallSession, talk: Talk) -> str | EscalateRequest | Requeue:
-    """Run the conversation in ``talk`` until it ends (an outcome), the agent escalates, or the
-    caller is left alone and goes back into line (Requeue)."""
+async def converse(ctx: FlowContext, session: CallSession, talk: Talk) -> Ended:
+    """Run the conversation in ``talk`` until it ends (an outcome, or Rate when the caller is left
+    on the line), the agent escalates, or the caller is left alone before anyone took the call
+    over and goes back into line (Requeue)."""
     session.talk = talk
     try:
         return await _loop(ctx, session, talk)
@@ -90,7 +101,7 @@ async def converse(ctx: FlowContext, session: CallSession, talk: Talk) -> str | 
         session.talk = None
 
 
-async def _loop(ctx: FlowContext, session: CallSession, talk: Talk) -> str | EscalateRequest | Requeue:
+async def _loop(ctx: FlowContext, session: CallSession, talk: Talk) -> Ended:
     call_id = session.call_id
     while True:
         party_channel = talk.party.channel if talk.party else None
@@ -123,14 +134,15 @@ async def _loop(ctx: FlowContext, session: CallSession, talk: Talk) -> str | Esc
             await _party_answered(ctx, session, talk)
             continue
         if isinstance(message, StasisEnd | ChannelDestroyed):
+            ended: str | Requeue | Rate | None
             if message.channel_id == talk.agent_channel and talk.agent_present:
-                result = await _agent_gone(ctx, session, talk)
+                ended = await _agent_gone(ctx, session, talk)
             elif party_channel and message.channel_id == party_channel:
-                result = await _party_gone(ctx, session, talk, message)
+                ended = await _party_gone(ctx, session, talk, message)
             else:
                 continue
-            if result is not None:
-                return result
+            if ended is not None:
+                return ended
 
 
 def _collect_digit(ctx: FlowContext, talk: Talk, digit: str) -> PartyRequest | None:
@@ -254,7 +266,7 @@ async def _party_failed(ctx: FlowContext, session: CallSession, talk: Talk, reas
 
 async def _party_gone(
     ctx: FlowContext, session: CallSession, talk: Talk, event: StasisEnd | ChannelDestroyed
-) -> str | Requeue | None:
+) -> str | Requeue | Rate | None:
     party = talk.party
     assert party is not None
     if not party.joined:
@@ -267,13 +279,14 @@ async def _party_gone(
     await record(ctx.calls.event(session.call_id, "department_left", department=party.department.id,
                                  members=members(talk)))
     if not talk.agent_present:
-        await _end_everything(ctx, session, talk)
-        return "answered"
+        await _end_everything(ctx, session, talk, keep_caller=True)
+        return Rate(talk.agent_id)
     return None
 
 
-async def _agent_gone(ctx: FlowContext, session: CallSession, talk: Talk) -> str | None:
-    """The agent hung up: with a department on the call, caller and department go on."""
+async def _agent_gone(ctx: FlowContext, session: CallSession, talk: Talk) -> Rate | None:
+    """The agent hung up: with a department on the call, caller and department go on; else the
+    caller stays on the line to rate the call."""
     await record(ctx.calls.event(session.call_id, "agent_hung_up", agent=talk.agent_id))
     talk.agent_present = False
     await ctx.acd.call_ended(session.call_id, talk.agent_id)
@@ -281,8 +294,8 @@ async def _agent_gone(ctx: FlowContext, session: CallSession, talk: Talk) -> str
         if talk.holding:
             await _unhold_caller(ctx, session, talk)
         return None
-    await _end_everything(ctx, session, talk)
-    return "answered"
+    await _end_everything(ctx, session, talk, keep_caller=True)
+    return Rate(talk.agent_id)
 
 
 async def _agent_leaves(ctx: FlowContext, session: CallSession, talk: Talk, why: str) -> None:
@@ -316,7 +329,8 @@ async def _unhold_caller(ctx: FlowContext, session: CallSession, talk: Talk) -> 
     await record(ctx.calls.event(session.call_id, "caller_off_hold", members=members(talk)))
 
 
-async def _end_everything(ctx: FlowContext, session: CallSession, talk: Talk) -> None:
+async def _end_everything(ctx: FlowContext, session: CallSession, talk: Talk, keep_caller: bool = False) -> None:
+    """Hang up every leg and take the bridges down; the caller too unless ``keep_caller``."""
     if talk.party is not None:
         await hang_up(ctx, talk.party.channel)
     if talk.agent_present:
@@ -326,5 +340,5 @@ async def _end_everything(ctx: FlowContext, session: CallSession, talk: Talk) ->
     if talk.holding:
         await destroy_bridge(ctx, talk.holding)
     await destroy_bridge(ctx, talk.bridge)
-    if not session.gone:
+    if not session.gone and not keep_caller:
         await hang_up(ctx, session.channel.id)

@@ -25,13 +25,17 @@ from ari_app.flows.common import (
     play_prompt,
     record,
 )
-from ari_app.flows.conversation import Party, Requeue, Talk, converse, members
+from ari_app.flows.conversation import Ended, Party, Rate, Requeue, Talk, converse, members
 from ari_app.logs import get_logger
+from ari_app.survey.ask import ask_rating
+from ari_app.survey.keys import SurveyPolicy
 
 log = get_logger("flows.intake")
 
 AVERAGE_HANDLE_GUESS = 180.0  # seconds, for wait estimates before figures exist
 REPEAT_WINDOW_DAYS = 7  # a caller with other calls in these days is a repeat caller
+RATING_QUESTION = "rating-ask"
+RATING_POLICY = SurveyPolicy()
 
 
 async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
@@ -44,16 +48,25 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
         await record(ctx.calls.event(call_id, "readopted", status=session.resume or "before_queue"))
     outcome = "error"
     try:
-        if session.resume == "talking":
+        ended: str | Rate
+        if session.resume == "survey":  # adopted after a restart while the caller was rating
+            ended = Rate("")
+        elif session.resume == "talking":
             resumed = await _resume_talking(ctx, session)
-            if isinstance(resumed, str):
-                outcome = resumed
-                return
             if isinstance(resumed, EscalateRequest):
                 session.queued = _escalated(ctx, session, resumed.group)
-        elif session.resume != "waiting":
-            await _welcome(ctx, session, opened.recent_calls if opened is not None else None)
-        outcome = await _queue_until_answered(ctx, session)
+            ended = resumed if isinstance(resumed, str | Rate) else await _queue_until_answered(ctx, session)
+        else:
+            if session.resume != "waiting":
+                await _welcome(ctx, session, opened.recent_calls if opened is not None else None)
+            ended = await _queue_until_answered(ctx, session)
+        if isinstance(ended, Rate):
+            if ctx.acd.policy.rating_after_call:
+                await _rate(ctx, session)
+            else:
+                await hang_up(ctx, session.channel.id)
+            ended = "answered"
+        outcome = ended
     except (CallerGone, AriNotFound) as exc:
         outcome = "abandoned" if session.call_id in ctx.acd.queue else "caller_hangup"
         log.info("caller_gone", reason=type(exc).__name__, detail=str(exc)[:200])
@@ -90,6 +103,28 @@ async def _welcome(ctx: FlowContext, session: CallSession, recent: int | None) -
             await play_prompt(ctx, session, prompt)
 
 
+async def _rate(ctx: FlowContext, session: CallSession) -> None:
+    """The caller rates the call (or not: no key twice, or hangs up, leaves it without a rating),
+    then the call ends. Marked on the record first, so that a restart meanwhile asks again
+    instead of queueing the caller anew."""
+    call_id = session.call_id
+    await record(ctx.calls.survey_started(call_id))
+    try:
+        rating = await ask_rating(ctx, session, RATING_QUESTION, RATING_POLICY)
+    except CallerGone:
+        await record(ctx.calls.event(call_id, "not_rated", reason="caller hung up"))
+        return
+    if rating is None:
+        await record(ctx.calls.event(call_id, "not_rated", reason="no key"))
+    else:
+        await record(ctx.calls.rate(call_id, rating))
+        if ctx.rated is not None:
+            await record(ctx.rated(call_id, rating))
+        await record(ctx.calls.event(call_id, "rated", rating=rating))
+        log.info("call_rated", rating=rating)
+    await hang_up(ctx, session.channel.id)
+
+
 def _holding_bridge(session: CallSession) -> str:
     return bridge_id(Bridge.HOLDING, session.call_id)
 
@@ -123,8 +158,11 @@ def _new_queued_call(ctx: FlowContext, session: CallSession) -> QueuedCall:
                              session.repeat_caller)
 
 
-async def _queue_until_answered(ctx: FlowContext, session: CallSession, queued: QueuedCall | None = None) -> str:
-    """Wait in line, ring offered agents one at a time, talk. Returns the outcome."""
+async def _queue_until_answered(
+    ctx: FlowContext, session: CallSession, queued: QueuedCall | None = None,
+) -> str | Rate:
+    """Wait in line, ring offered agents one at a time, talk. Returns the outcome (Rate: the
+    caller is still on the line after the conversation)."""
     queued = queued or session.queued or _new_queued_call(ctx, session)
     session.queued = queued
     await _enter_holding(ctx, session)
@@ -230,9 +268,7 @@ async def _ring(ctx: FlowContext, session: CallSession, offer: AgentOffer) -> st
     return None
 
 
-async def _talk(
-    ctx: FlowContext, session: CallSession, agent_id: str, agent_channel: str
-) -> str | EscalateRequest | Requeue:
+async def _talk(ctx: FlowContext, session: CallSession, agent_id: str, agent_channel: str) -> Ended:
     """Bridge caller and agent until one hangs up (or the agent escalates)."""
     call_id = session.call_id
     bridge = _talk_bridge(session)
@@ -268,7 +304,7 @@ async def _stop_announcement(ctx: FlowContext, session: CallSession) -> None:
             pass  # already finished
 
 
-async def _resume_talking(ctx: FlowContext, session: CallSession) -> str | EscalateRequest | Requeue:
+async def _resume_talking(ctx: FlowContext, session: CallSession) -> Ended:
     """After a restart: the caller was in a conversation; leave it running with whoever is still
     in it (agent, department, the caller on hold in an attended transfer) and watch."""
     found = session.resumed_talk

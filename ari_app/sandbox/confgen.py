@@ -177,6 +177,7 @@ write = system,call,agent,user,config,command,reporting,originate
 
 
 TEST_CALLER = "test-caller"  # a softphone account that dials the hotline numbers as a citizen would
+RETURN_VISIT_TRUNK = "return-visit"  # the outbound trunk of config/return_visits.yaml, in the sandbox
 
 
 def pjsip_conf(cfg: AsteriskConfig) -> str:
@@ -230,6 +231,16 @@ password = {cfg.test_caller_password}
 type = aor
 max_contacts = 1
 remove_existing = yes
+"""
+        )
+    if cfg.test_caller_password and not any(p.name == RETURN_VISIT_TRUNK for p in cfg.peers):
+        parts.append(
+            f"""; Return visits go out through this trunk (config/return_visits.yaml): in the sandbox they ring
+; the test-caller softphone, whatever number they dial. A test gives its own peer of this name.
+[{RETURN_VISIT_TRUNK}](media-defaults)
+type = endpoint
+context = hotline-department
+aors = {TEST_CALLER}
 """
         )
     for peer in cfg.peers:

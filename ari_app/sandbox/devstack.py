@@ -84,6 +84,7 @@ def banner(sip_host: str, sip_port: int, http_port: int, trunk: tuple[str, ...],
     lines += [
         f"  Call in as a citizen from any device: softphone account test-caller, password {accounts['test-caller']},",
         f"           server {server} (UDP); dial 12345 (or any hotline number, e.g. 12349, 12333).",
+        "           Return visits (a department replied to your work order) ring this softphone, 08:30-20:00.",
         f"  Be agent 1001: register a softphone as user agent-1001, password {accounts.get('1001', '(not in seats)')},",
         f"           server {server} (UDP); dial *72 to log in (*74 pause, *75 ready, *73 log out).",
         "           A caller to 12345 then rings your phone. Every agent's account: .venv/bin/hotline seats",

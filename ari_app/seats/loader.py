@@ -23,7 +23,7 @@ POLICY_INTS = {  # key -> (lowest, highest)
     "escalation_priority": (0, 100),
     "service_level_seconds": (5, 300),
 }
-POLICY = Keys((), (*POLICY_INTS, "hotline_priority"))
+POLICY = Keys((), (*POLICY_INTS, "hotline_priority", "rating_after_call"))
 AGENT = Keys(("id", "name", "endpoint"), ("groups", "seconded_by", "skills"))
 EXPECTED = "the agents"  # what an empty file lacks
 _ENDPOINT = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -78,7 +78,9 @@ def _policy(r: Reader, top: Fields) -> QueuePolicy | None:
         level = r.integer(node, f"queue.hotline_priority.{number}", 0, 100)
         if level is not None:
             priorities[number] = level
-    return QueuePolicy(**values, hotline_priority=priorities)
+    rating = f.boolean("rating_after_call") if f.has("rating_after_call") else None
+    return QueuePolicy(**values, hotline_priority=priorities,
+                       rating_after_call=QueuePolicy.rating_after_call if rating is None else rating)
 
 
 def load_seats(path: Path) -> Seats:

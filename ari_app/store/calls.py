@@ -27,6 +27,7 @@ class CallRecord:
     answered_at: datetime | None
     ended_at: datetime | None
     outcome: str | None
+    rating: str | None = None  # the caller's rating after the call, or None (not rated)
 
     def to_json(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
@@ -43,10 +44,11 @@ class CallRecord:
             "answered_at": iso(self.answered_at),
             "ended_at": iso(self.ended_at),
             "outcome": self.outcome,
+            "rating": self.rating,
         }
 
 
-_COLUMNS = "call_id, channel_id, hotline, caller, route, node, started_at, answered_at, ended_at, outcome"
+_COLUMNS = "call_id, channel_id, hotline, caller, route, node, started_at, answered_at, ended_at, outcome, rating"
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,22 @@ class CallStore:
             outcome,
         )
         return bool(status == "UPDATE 1")
+
+    async def survey_started(self, call_id: str) -> None:
+        await self._pool.execute(
+            "UPDATE calls SET survey_started_at = now() WHERE call_id = $1 AND ended_at IS NULL", call_id)
+
+    async def rate(self, call_id: str, rating: str) -> None:
+        """The caller's rating after the call (the first one stands)."""
+        await self._pool.execute(
+            "UPDATE calls SET rating = $2, rated_at = now() WHERE call_id = $1 AND rating IS NULL", call_id, rating)
+
+    async def surveying(self) -> set[str]:
+        """Open calls of this node whose caller was being asked for a rating."""
+        rows = await self._pool.fetch(
+            "SELECT call_id FROM calls WHERE ended_at IS NULL AND survey_started_at IS NOT NULL AND node = $1",
+            self.node)
+        return {r["call_id"] for r in rows}
 
     async def event(self, call_id: str, kind: str, **detail: Any) -> None:
         """Queue an event of the call (stamped now, written in the next batch)."""

@@ -31,8 +31,6 @@ INSERT = "INSERT INTO call_events (call_id, at, kind, detail) VALUES ($1, $2, $3
 MAX_BATCH = 500
 MAX_PENDING = 50_000
 RETRY_INITIAL, RETRY_MAX = 0.2, 5.0
-FAULTS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, TimeoutError,
-          asyncpg.exceptions.CannotConnectNowError)
 
 Row = tuple[str, datetime, str, str]
 
@@ -90,7 +88,9 @@ class EventWriter:
             batch = [self._pending[i] for i in range(min(MAX_BATCH, len(self._pending)))]
             try:
                 await self._write(batch)
-            except FAULTS as exc:
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a broken connection, or asyncpg confused by one: keep the rows, retry
                 log.error("call_events_write_failed", error=type(exc).__name__, pending=len(self._pending),
                           retry_in=pause)
                 await asyncio.sleep(pause)

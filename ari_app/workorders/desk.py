@@ -3,16 +3,21 @@ working-day deadlines, and the lists departments work from."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ari_app.logs import get_logger
 from ari_app.registry.model import Registry
 from ari_app.workorders.calendar import WorkCalendar
 from ari_app.workorders.deadlines import Limits, deadline, due_within, extended, is_overdue, resumed
 from ari_app.workorders.lifecycle import TERMINAL, Action, Actor, DeadlineChange, FieldError, Transition
+from ari_app.workorders.states import CLOSING_RATINGS, Rating, Role, State
 from ari_app.workorders.store import NewOrder, Order, WorkOrderStore
+
+log = get_logger("workorders")
+VISITOR = Actor("return-visit", Role.SYSTEM)  # who acts on an order after the citizen rated it by phone
 
 
 class UnknownDepartment(LookupError):
@@ -46,6 +51,7 @@ class WorkOrderDesk:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store, self._registry, self.calendar, self.limits, self._clock = store, registry, calendar, limits, clock
+        self.on_replied: Callable[[Order], Awaitable[object]] | None = None  # schedules the return visit
 
     # -- registry look-ups -----------------------------------------------------------------------------
     def department_id(self, target: str) -> str:
@@ -109,9 +115,35 @@ class WorkOrderDesk:
             if target is None:
                 raise FieldError("target", f"no work order {fields['target']} to merge into")
             fields = {**fields, "target_state": target.state.state}
-        return await self._store.change(number, action, actor, self._clock(), fields, self._deadline_rule)
+        order = await self._store.change(number, action, actor, self._clock(), fields, self._deadline_rule)
+        if action is Action.REPLY and self.on_replied is not None:
+            try:  # the reply stands even when the visit cannot be scheduled now
+                await self.on_replied(order)
+            except Exception:
+                log.exception("return_visit_not_scheduled", number=number)
+        return order
+
+    # -- return visits -----------------------------------------------------------------------------------
+    async def wants_visit(self, number: str) -> bool:
+        """Whether the order still waits for its return visit (replied, or the visit started)."""
+        order = await self._store.get(number)
+        return order is not None and order.state.state in (State.REPLIED, State.RETURN_VISIT)
+
+    async def visit_rated(self, number: str, rating: str) -> Order:
+        """The citizen rated the result on the return-visit call: satisfied or basically satisfied
+        closes the order, unsatisfied sends it back to the department for rework (new deadline)."""
+        order = await self._store.get(number)
+        if order is not None and order.state.state is State.REPLIED:
+            await self.act(number, Action.START_RETURN_VISIT, VISITOR, {})
+        if Rating(rating) in CLOSING_RATINGS:
+            return await self.act(number, Action.CLOSE, VISITOR, {"rating": rating})
+        return await self.act(number, Action.REWORK, VISITOR, {"reason": "回访不满意"})
 
     # -- reading -----------------------------------------------------------------------------------------
+    async def call_rated(self, call_id: str, rating: str) -> list[str]:
+        """A caller rated the call after it (ari_app.survey): onto the orders filed from it."""
+        return await self._store.rate_call(call_id, rating, self._clock())
+
     async def get(self, number: str) -> Order | None:
         return await self._store.get(number)
 

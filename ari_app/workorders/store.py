@@ -59,6 +59,7 @@ class Order:
     registered_at: datetime
     deadline: datetime | None
     updated_at: datetime
+    call_rating: str | None = None  # the caller's rating after the call the order was filed from
 
     def to_json(self) -> dict[str, Any]:
         s = self.state
@@ -76,7 +77,7 @@ class Order:
             ),
             "extensions": s.extensions, "rework_count": s.rework_count, "reply": s.reply,
             "rating": s.rating.value if s.rating else None, "merged_into": s.merged_into,
-            "updated_at": self.updated_at.isoformat(),
+            "call_rating": self.call_rating, "updated_at": self.updated_at.isoformat(),
         }
 
 
@@ -105,7 +106,7 @@ def _order(row: Mapping[str, Any]) -> Order:
     return Order(
         row["number"], state, row["category"], row["content"], row["address"], row["caller"], row["call_id"],
         row["hotline"], row["hotline_name"], row["suggested_department"], row["registered_at"], row["deadline"],
-        row["updated_at"],
+        row["updated_at"], row["call_rating"],
     )
 
 
@@ -143,6 +144,20 @@ class WorkOrderStore:
         )
         return format_number(day, seq)
 
+    async def rate_call(self, call_id: str, rating: str, at: datetime) -> list[str]:
+        """The caller's rating after the call, on the orders filed from it (each with a history
+        entry by the citizen; an order keeps the first rating). The numbers of the orders rated."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "UPDATE work_orders SET call_rating = $2 WHERE call_id = $1 AND call_rating IS NULL"
+                " RETURNING number, state", call_id, rating)
+            for row in rows:
+                await conn.execute(
+                    "INSERT INTO work_order_history (number, at, action, from_state, to_state, actor, role, detail)"
+                    " VALUES ($1, $2, 'call_rated', $3, $3, 'citizen', 'citizen', $4)",
+                    row["number"], at, row["state"], json.dumps({"rating": rating}))
+        return [r["number"] for r in rows]
+
     async def call_facts(self, call_id: str) -> tuple[str, str] | None:
         """(caller number, dialled number) of a call record, or None if there is no such call."""
         row = await self._pool.fetchrow("SELECT caller, hotline FROM calls WHERE call_id = $1", call_id)
@@ -161,8 +176,10 @@ class WorkOrderStore:
             s = transition.order
             await conn.execute(
                 "INSERT INTO work_orders (number, state, category, content, address, caller, call_id, hotline,"
-                " hotline_name, suggested_department, department, direct, registered_at, reply, updated_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13)",
+                " hotline_name, suggested_department, department, direct, registered_at, reply, updated_at,"
+                " call_rating)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13,"
+                " (SELECT rating FROM calls WHERE call_id = $7))",
                 number, s.state.value, new.category, new.content, new.address, new.caller, new.call_id, new.hotline,
                 new.hotline_name, new.suggested_department, s.department or "", s.direct, at, s.reply,
             )

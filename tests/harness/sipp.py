@@ -89,8 +89,10 @@ def start_sipp(
     rate: int = 10,
     timeout_s: int = 60,
     host: str = "127.0.0.1",
+    media_port: int | None = None,
 ) -> SippCall:
-    """Start SIPp as a UAC (or UAS when the scenario begins with a recv) toward the sandbox."""
+    """Start SIPp as a UAC (or UAS when the scenario begins with a recv) toward the sandbox
+    (``media_port``: SIPp's own RTP port, for scenarios that send media from it)."""
     trace_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
         sipp_binary(),
@@ -105,6 +107,7 @@ def start_sipp(
         "-timeout", f"{timeout_s}s",
         "-timeout_error",
         "-nostdin",
+        *(["-mp", str(media_port)] if media_port else []),
         *_traces(trace_dir),
     ]
     for key, value in (keys or {}).items():

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from ari_app.sandbox.confgen import SipPeer
 from ari_app.sandbox.postgres import PostgresCluster
 from tests.harness.agents import AgentSpec, Phones, agent_action, agents_state, write_seats
 from tests.harness.records import calls_from, closed_call_from, timed_events
@@ -31,7 +32,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
 
 
-POLICY = {"ring_timeout": 5, "wrap_up": 1, "widen_after": 4, "announce_every": 10}
+# The rating after the call keeps a caller on the line for up to ~40 s when the agent hangs up
+# first: off here, on in the tests of the rating itself (test_rating.py) and in config/seats.yaml.
+POLICY = {"ring_timeout": 5, "wrap_up": 1, "widen_after": 4, "announce_every": 10, "rating_after_call": False}
 _callers = itertools.count(700)
 _databases = itertools.count(1)
 
@@ -78,21 +81,25 @@ class QueueStack:
 def queue_stack(postgres: PostgresCluster, artifacts: Path) -> Iterator[Callable[..., QueueStack]]:
     made: list[QueueStack] = []
 
-    def make(agents: list[AgentSpec], registry: Path | None = None, **policy: int) -> QueueStack:
+    def make(agents: list[AgentSpec], registry: Path | None = None, peers: tuple[SipPeer, ...] = (),
+             env: dict[str, str] | None = None, **policy: int) -> QueueStack:
+        """``peers``: static SIP peers in Asterisk (a return-visit trunk, say); ``env``: more of the
+        service's environment."""
         seats = write_seats(artifacts / "seats.yaml", agents, **{**POLICY, **policy})
         phones = Phones(agents, artifacts / "phones")
         try:
-            return _make(agents, seats, phones, registry)
+            return _make(agents, seats, phones, registry, peers, env or {})
         except BaseException:
             phones.stop()
             raise
 
-    def _make(agents: list[AgentSpec], seats: Path, phones: Phones, registry: Path | None) -> QueueStack:
+    def _make(agents: list[AgentSpec], seats: Path, phones: Phones, registry: Path | None,
+              peers: tuple[SipPeer, ...], more_env: dict[str, str]) -> QueueStack:
         # A database of its own: the queue figures count only this test's calls.
         dsn = postgres.create_database(f"q{os.getpid()}_{next(_databases)}")
         stack = start_asterisk(f"q{os.getpid() % 10000}{len(made)}", seats_path=seats, registry_path=registry,
-                               state_dir=artifacts / "state")
-        env = {"HOTLINE_SEATS": str(seats), **({"HOTLINE_REGISTRY": str(registry)} if registry else {})}
+                               state_dir=artifacts / "state", peers=peers)
+        env = {"HOTLINE_SEATS": str(seats), **({"HOTLINE_REGISTRY": str(registry)} if registry else {}), **more_env}
         serve = ServeProcess(stack, dsn, artifacts / "serve.log", extra_env=env)
         try:
             phones.start(stack.asterisk.sip_port, stack.asterisk.state_dir).wait_registered(stack.ari)

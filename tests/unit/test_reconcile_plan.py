@@ -56,3 +56,10 @@ def test_channels_a_running_task_owns_are_not_adopted() -> None:
 def test_another_calls_bridge_is_not_this_callers_conversation() -> None:
     found = Found([CALLER], {f"talk-{OTHER}": [CALLER]}, {})
     assert plan(found).adopt == [Adopt(CALLER, "")]
+
+
+def test_a_caller_being_asked_for_a_rating_is_asked_again_not_queued_anew() -> None:
+    found = Found(["c1", "c2", "visit-0a1b"], {}, {"c2": ("waiting", 4)}, surveying=frozenset({"c1"}))
+    decided = plan(found)
+    assert decided.adopt == [Adopt("c1", "survey"), Adopt("c2", "waiting")]
+    assert decided.hang_up == ["visit-0a1b"], "a return-visit leg nobody holds after a restart is hung up"

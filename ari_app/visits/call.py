@@ -1,0 +1,100 @@
+"""One return-visit call: dial the citizen over the outbound trunk, say which order and which
+department, ask for the rating. Every attempt is a call record (route ``return_visit``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ari_app.ari.errors import AriError, AriNotFound
+from ari_app.ari.events import Channel, ChannelDestroyed, StasisStart
+from ari_app.calls.legs import LEG_MARK, Leg, new_leg
+from ari_app.calls.session import CallerGone, CallSession, Message
+from ari_app.flows.common import CUT_SHORT_GRACE, FlowContext, hang_up, play, record
+from ari_app.logs import get_logger
+from ari_app.survey.ask import ask_rating
+from ari_app.survey.keys import SurveyPolicy
+from ari_app.visits.policy import AttemptResult, VisitPolicy
+from ari_app.visits.store import Visit
+
+log = get_logger("visits.call")
+
+QUESTION = "visit-ask"
+SURVEY = SurveyPolicy()
+CAUSES = {17: "busy", 18: "no answer", 19: "no answer", 21: "rejected", 1: "unreachable", 3: "unreachable",
+          20: "unreachable", 27: "unreachable", 34: "unreachable", 38: "unreachable"}
+
+
+def summary(number: str, department: str) -> list[str]:
+    """The prompts that say which order this is about and who handled it."""
+    digits = [f"num-{d}" for d in number if d.isdigit()]
+    return ["visit-intro", *digits, "visit-handled-by", f"dept-{department}", "visit-replied"]
+
+
+def failure(event: Message | None) -> str:
+    """Why an unanswered attempt failed, from its ChannelDestroyed (None: it rang out)."""
+    if isinstance(event, ChannelDestroyed):
+        return CAUSES.get(event.cause, event.cause_txt.lower() or "no answer")
+    return "no answer"
+
+
+@dataclass(frozen=True)
+class VisitLine:
+    ctx: FlowContext
+    policy: VisitPolicy
+    detach: Callable[[CallSession], None]  # stop routing the call's events when it is over
+
+
+async def place_visit(line: VisitLine, visit: Visit) -> AttemptResult:
+    """Make attempt ``visit.attempts`` of the visit and say how it went."""
+    ctx, policy = line.ctx, line.policy
+    channel_id = new_leg(Leg.VISIT)
+    channel = Channel(channel_id, "", "Down", visit.phone, "", policy.caller_id, "", "zh")
+    session = CallSession(call_id=channel_id, channel=channel, hotline=policy.caller_id, route="return_visit")
+    ctx.attach(channel_id, session)
+    await record(ctx.calls.open(channel_id, channel_id, policy.caller_id, visit.phone, "return_visit"))
+    await record(ctx.calls.event(channel_id, "return_visit", visit=visit.id, number=visit.number,
+                                 attempt=visit.attempts))
+    outcome, result = "visit_error", AttemptResult(False, None, "error")
+    try:
+        outcome, result = await _attempt(line, visit, session)
+    finally:
+        line.detach(session)
+        await record(ctx.calls.close(channel_id, outcome))
+    log.info("return_visit_attempt", visit=visit.id, number=visit.number, attempt=visit.attempts,
+             answered=result.answered, rating=result.rating, reason=result.reason)
+    return result
+
+
+async def _attempt(line: VisitLine, visit: Visit, session: CallSession) -> tuple[str, AttemptResult]:
+    ctx, policy, channel_id = line.ctx, line.policy, session.channel.id
+    try:
+        await ctx.ari.originate(
+            f"PJSIP/{visit.phone}@{policy.trunk}", app=ctx.app, app_args=f"{LEG_MARK},{channel_id}",
+            channel_id=channel_id, caller_id=f'"12345" <{policy.caller_id}>', timeout=policy.ring_seconds,
+        )
+    except AriError as exc:
+        log.warning("return_visit_originate_failed", visit=visit.id, error=str(exc))
+        return "visit_unreachable", AttemptResult(False, None, "unreachable")
+    answered = await session.wait_for(
+        lambda m: isinstance(m, StasisStart | ChannelDestroyed) and m.channel_id == channel_id,
+        policy.ring_seconds + 10)
+    if not isinstance(answered, StasisStart):
+        reason = failure(answered)
+        if answered is None:
+            await hang_up(ctx, channel_id)
+        return f"visit_{reason.replace(' ', '_')}", AttemptResult(False, None, reason)
+    await record(ctx.calls.answered(channel_id))
+    try:
+        told = await play(ctx, session, summary(visit.number, visit.department))
+        if not told and await session.wait_gone(CUT_SHORT_GRACE):  # cut short: usually a hang-up
+            raise CallerGone(channel_id)
+        rating = await ask_rating(ctx, session, QUESTION, SURVEY)
+    except (CallerGone, AriNotFound):
+        return "visit_hung_up", AttemptResult(True, None, "hung up")
+    await hang_up(ctx, channel_id)
+    if rating is None:
+        return "visit_no_rating", AttemptResult(True, None, "no key")
+    await record(ctx.calls.rate(channel_id, rating))
+    await record(ctx.calls.event(channel_id, "rated", rating=rating))
+    return "visit_rated", AttemptResult(True, rating)
