@@ -42,6 +42,7 @@ from ari_app.flows.intake import intake_flow
 from ari_app.knowledge.desk import KnowledgeDesk
 from ari_app.knowledge.store import KnowledgeStore
 from ari_app.registry.holder import RegistryHolder
+from ari_app.reports.service_loop import LoopFigures
 from ari_app.seats.loader import load_seats
 from ari_app.seats.model import agent_seats
 from ari_app.settings import Settings
@@ -92,6 +93,7 @@ class HotlineService:
         self.limits = _load("work-order time limits", settings.workorders_path, load_limits)
         self.visit_policy = _load("return-visit settings", settings.return_visits_path, load_visit_policy)
         self.visits: ReturnVisits | None = None
+        self.loop_figures: LoopFigures | None = None  # ratings and return visits in GET /queues
         for problem in check_config(self.calendar, self.limits, datetime.now(self.limits.zone).date()):
             log.warning("calendar_ends_soon", problem=problem)  # orders whose deadline it cannot reach are refused
         self.pool: asyncpg.Pool | None = None
@@ -249,7 +251,10 @@ class HotlineService:
         return order.number
 
     async def _queue_report(self, acd: Acd) -> str:
-        return queue_report(acd, self.queue_window)
+        if self.loop_figures is None and self.pool is not None:
+            self.loop_figures = LoopFigures(self.pool, lambda: self.visits.figures() if self.visits else None)
+        more = await self.loop_figures.members() if self.loop_figures is not None else []
+        return queue_report(acd, self.queue_window, more)
 
     # -- probes (HTTP) -------------------------------------------------------------------------
     async def readiness(self) -> dict[str, object]:

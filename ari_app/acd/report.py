@@ -55,8 +55,8 @@ async def load_window(store: AcdStore, window: OutcomeWindow, now: float) -> Non
     window.load(await store.outcomes(since=now - window.span))
 
 
-def queue_report(acd: Acd, window: OutcomeWindow) -> str:
-    """The body of ``GET /queues`` (JSON)."""
+def queue_report(acd: Acd, window: OutcomeWindow, more: Iterable[tuple[str, str]] = ()) -> str:
+    """The body of ``GET /queues`` (JSON); ``more``: further members, (name, value as JSON)."""
     now = acd.now()
     threshold = float(acd.policy.service_level_seconds)
     total, by_hotline, by_queue = window.figures(now, acd.waiting(), threshold)
@@ -67,4 +67,5 @@ def queue_report(acd: Acd, window: OutcomeWindow) -> str:
         ("by_hotline", _object((key, group_json(group)) for key, group in by_hotline.items())),
         ("by_queue", _object((key, group_json(group)) for key, group in by_queue.items())),
         ("agents", json.dumps(figures.agent_state_counts(acd.agents.values()))),
+        *more,
     ])

@@ -76,6 +76,15 @@ def test_agent_hangs_up_the_caller_presses_2_on_the_call_and_its_order(
     }, token)
     assert status == 201 and later["call_rating"] == "basically_satisfied", later
 
+    def rated_in_figures() -> dict[str, Any] | None:
+        status, figures = q.serve.get("/queues")
+        assert status == 200
+        ratings: dict[str, Any] = figures["ratings_24h"]
+        return ratings if ratings["basically_satisfied"] == 1 else None
+
+    ratings = wait_for(rated_in_figures, 15, "the rating in GET /queues")  # figures are at most 5 s old
+    assert (ratings["asked"], ratings["rated"], ratings["satisfaction"]) == (1, 1, 1.0)
+
 
 def test_a_caller_who_hangs_up_first_has_no_rating(queue_stack: Callable[..., QueueStack]) -> None:
     q = queue_stack([AgentSpec("1001", hold_ms=30000)], rating_after_call=True)

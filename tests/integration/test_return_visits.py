@@ -81,6 +81,10 @@ def test_answered_with_1_closes_the_order(queue_stack: Callable[..., QueueStack]
     assert steps == [("start_return_visit", "return-visit", "system"), ("close", "return-visit", "system")]
     calls = calls_from(q.dsn, CITIZEN)
     assert [(c["route"], c["outcome"], c["rating"]) for c in calls] == [("return_visit", "visit_rated", "satisfied")]
+    figures = wait_for(lambda: (lambda f: f if f["return_visits"]["by_state"].get("done") == 1 else None)(
+        q.serve.get("/queues")[1]), 15, "the visit in GET /queues")
+    assert figures["return_visits"]["ratings"] == {"satisfied": 1} and figures["return_visits"]["max_channels"] == 5
+    assert figures["ratings_24h"]["rated"] == 0, "a return visit's rating is not a rating after a call"
 
 
 def test_answered_with_3_sends_the_order_back_with_a_new_deadline(
