@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -31,6 +32,8 @@ from ari_app.ari.errors import AriError
 from ari_app.ari.events import DeviceStateChanged, Event
 from ari_app.ari.rest import AriRest
 from ari_app.ari.stream import AriEventStream, backoff_delay
+from ari_app.callbacks.call import CallbackLine, call_back
+from ari_app.callbacks.desk import CallbackDesk
 from ari_app.calls.control import CallControl
 from ari_app.calls.dispatcher import CallDispatcher
 from ari_app.calls.reconcile import Reconciler
@@ -93,6 +96,7 @@ class HotlineService:
         self.limits = _load("work-order time limits", settings.workorders_path, load_limits)
         self.visit_policy = _load("return-visit settings", settings.return_visits_path, load_visit_policy)
         self.visits: ReturnVisits | None = None
+        self.callbacks: CallbackDesk | None = None
         self.loop_figures: LoopFigures | None = None  # ratings and return visits in GET /queues
         for problem in check_config(self.calendar, self.limits, datetime.now(self.limits.zone).date()):
             log.warning("calendar_ends_soon", problem=problem)  # orders whose deadline it cannot reach are refused
@@ -127,7 +131,7 @@ class HotlineService:
             build_app(self, self.control, lambda: self.acd, self._queue_report, lambda: self.desk,
                       lambda: self.knowledge, lambda: self.accounts, s.session_hours,
                       throttle=LoginThrottle(ThrottlePolicy(s.login_failures, s.login_address_failures)),
-                      visits=lambda: self.visits),
+                      visits=lambda: self.visits, callbacks=lambda: self.callbacks),
             access_log=None
         )
         await self._runner.setup()
@@ -145,6 +149,8 @@ class HotlineService:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.callbacks is not None:
+            await self.callbacks.stop()
         if self.dispatcher is not None:
             await self.dispatcher.shutdown()
         await self.agi.stop()
@@ -186,6 +192,7 @@ class HotlineService:
         self._tasks.append(asyncio.create_task(self.acd.run(), name="acd"))
         self.dispatcher = CallDispatcher(self._flow, on_orphan=self._hang_up_quietly)
         self._start_return_visits()
+        await self._start_callbacks()
         self.stream = AriEventStream(
             self.ari,
             self.settings.ari_app,
@@ -211,10 +218,21 @@ class HotlineService:
         return FlowContext(
             self.ari, self.calls, self.acd, self.settings.ari_app, self.dispatcher.attach,
             lambda: self.registry.current, rated=self.desk.call_rated if self.desk is not None else None,
+            callbacks=self.callbacks,
         )
 
     async def _flow(self, session: CallSession) -> None:
         await intake_flow(self._context(), session)
+
+    async def _start_callbacks(self) -> None:
+        """Queue callbacks (ari_app.callbacks): the stored ones back in line before calls come."""
+        assert self.acd is not None and self.acd_store is not None and self.dispatcher is not None
+        policy = self.visit_policy  # the same outbound trunk and caller id as the return visits
+        line = CallbackLine(self._context(), policy.trunk, policy.caller_id, policy.ring_seconds,
+                            self.dispatcher.detach)
+        self.callbacks = CallbackDesk(self.acd, self.acd_store, lambda entry, number, offer: call_back(
+            replace(line, ctx=self._context()), entry, number, offer))
+        await self.callbacks.start()
 
     def _start_return_visits(self) -> None:
         """The return-visit dialler: orders replied to are called back (ari_app.visits)."""

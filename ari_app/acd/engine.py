@@ -244,6 +244,20 @@ class Acd:
             wrap_up_until = self._clock() + self.policy.wrap_up
             await self._set_state(agent, AgentState.WRAP_UP, keep_call=True, wrap_up_until=wrap_up_until)
 
+    def hold_for_callback(self, call: QueuedCall, deliver: Callable[[AgentOffer], None]) -> None:
+        """A callback entry (its caller hung up keeping the place; stored by ari_app.callbacks) is
+        in line without a caller on the line: its offers go to ``deliver``."""
+        call.offered_to = ""
+        self.queue[call.call_id] = call
+        self._offers[call.call_id] = deliver
+        self._wake.set()
+
+    def drop_callback(self, call_id: str) -> None:
+        """A callback entry leaves the line (called back, or its attempts are spent; stored first)."""
+        self.queue.pop(call_id, None)
+        self._offers.pop(call_id, None)
+        self._wake.set()
+
     def staffed_agents(self) -> int:
         staffed = (AgentState.READY, AgentState.RINGING, AgentState.BUSY, AgentState.WRAP_UP)
         return sum(1 for a in self.agents.values() if a.state in staffed)

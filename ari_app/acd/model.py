@@ -74,3 +74,4 @@ class QueuePolicy:
     hotline_priority: dict[str, int] = field(default_factory=dict)
     service_level_seconds: int = 20
     rating_after_call: bool = True  # the caller rates the call when the agent hangs up first
+    callback_after: int = 120  # seconds waited before the caller may press 1 to be called back (0: never)

@@ -114,6 +114,40 @@ class AcdStore:
             for r in rows
         ]
 
+    # -- callbacks (ari_app.callbacks) -------------------------------------------------------
+    async def to_callback(self, call_id: str, phone: str) -> bool:
+        """A waiting caller keeps the place and will be called back at ``phone``; False if the call
+        was not waiting any more."""
+        row = await self._pool.fetchrow(
+            "UPDATE queue_calls SET status = 'callback', callback_to = $2 WHERE call_id = $1 AND status = 'waiting'"
+            " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node",
+            call_id, phone,
+        )
+        self._written(call_id, row)
+        return row is not None
+
+    async def callbacks(self) -> list[tuple[QueuedCall, str, int]]:
+        """This node's entries waiting to be called back: (entry, number, attempts made), in line order."""
+        rows = await self._pool.fetch(
+            "SELECT * FROM queue_calls WHERE node = $1 AND status = 'callback' ORDER BY seq", self.node)
+        return [(QueuedCall(call_id=r["call_id"], channel_id=r["channel_id"], hotline=r["hotline"],
+                            enqueued_at=r["enqueued_at"], seq=r["seq"], priority=r["priority"], group=r["grp"],
+                            widen_at=r["widen_at"], escalated=r["escalated"]),
+                 r["callback_to"], r["callback_attempts"]) for r in rows]
+
+    async def callback_attempted(self, call_id: str) -> int:
+        """Count an attempt to call back; the attempts made so far."""
+        value: int | None = await self._pool.fetchval(
+            "UPDATE queue_calls SET callback_attempts = callback_attempts + 1 WHERE call_id = $1"
+            " RETURNING callback_attempts", call_id)
+        return value or 0
+
+    async def callback_listing(self, status: str, limit: int) -> list[dict[str, Any]]:
+        rows = await self._pool.fetch(
+            "SELECT call_id, hotline, callback_to, callback_attempts, enqueued_at, ended_at, status FROM queue_calls"
+            " WHERE status = $1 ORDER BY seq LIMIT $2", status, limit)
+        return [dict(r) for r in rows]
+
     async def max_seq(self) -> int:
         value: int | None = await self._pool.fetchval("SELECT max(seq) FROM queue_calls")
         return value or 0

@@ -17,6 +17,8 @@ from ari_app.accounts.throttle import LoginThrottle
 from ari_app.acd.engine import Acd
 from ari_app.acd.routes import add_acd_routes
 from ari_app.api.openapi import document
+from ari_app.callbacks.desk import CallbackDesk
+from ari_app.callbacks.routes import add_callback_routes
 from ari_app.calls.routes import CallControlApi, add_call_routes
 from ari_app.knowledge.desk import KnowledgeDesk
 from ari_app.knowledge.routes import add_knowledge_routes
@@ -50,6 +52,7 @@ def build_app(
     authenticate: Middleware | None = None,
     throttle: LoginThrottle | None = None,
     visits: Callable[[], ReturnVisits | None] = lambda: None,
+    callbacks: Callable[[], CallbackDesk | None] = lambda: None,
 ) -> web.Application:
     """The application. ``authenticate`` (tests) replaces the accounts' session check."""
     async def healthz(_request: web.Request) -> web.Response:
@@ -86,4 +89,5 @@ def build_app(
     add_workorder_routes(app, desk)
     add_knowledge_routes(app, knowledge)
     add_visit_routes(app, visits)
+    add_callback_routes(app, callbacks)
     return app

@@ -148,7 +148,13 @@ def _visit_paths() -> dict[str, Any]:
         {"name": "state", "in": "query", "schema": {"enum": ["scheduled", "dialling", "done", "manual", "cancelled"]}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
     ]
-    return {"/return-visits": {
+    callback = _object({"call_id": {"type": "string"}, "number": {"type": "string"},
+                        "attempts": {"type": "integer"}}, ("call_id", "number", "attempts"))
+    return {"/callbacks": _get(
+        "callers waiting to be called back (state=waiting), or whose attempts are spent (state=failed)",
+        _object({"callbacks": {"type": "array", "items": callback}}, ("callbacks",)), 400,
+        params=[{"name": "state", "in": "query", "schema": {"enum": ["waiting", "failed"]}}, query[1]]),
+            "/return-visits": {
         **_post("ask for a return visit of a replied order", _object({"number": _text()}, ("number",)), 201, visit,
                 404, 409),
         **_get("return visits, soonest first (state=manual: the list for manual calls)",

@@ -9,6 +9,7 @@ caller from a leg the app originated, and find each call's bridges:
 | ``agent-<random>``   | a leg originated to an agent's phone                              |
 | ``dept-<random>``    | a leg originated to a department or sub-center line               |
 | ``visit-<random>``   | a return-visit call to a citizen (ari_app.visits)                 |
+| ``cbk-<random>``     | a queue callback to a caller who kept the place (ari_app.callbacks) |
 | ``hold-<call_id>``   | the caller's holding bridge while queued (music, announcements)   |
 | ``talk-<call_id>``   | the mixing bridge of the conversation (caller, agent, department) |
 | ``xfer-<call_id>``   | the caller's holding bridge during an attended transfer          |
@@ -31,6 +32,7 @@ class Leg(StrEnum):
     AGENT = "agent-"
     DEPARTMENT = "dept-"
     VISIT = "visit-"
+    CALLBACK = "cbk-"
 
 
 class Bridge(StrEnum):

@@ -64,6 +64,7 @@ class CallSession:
     resumed_talk: ResumedTalk | None = None  # after a restart while talking: who was on the call
     queued: QueuedCall | None = None  # the call's place in line, once queued
     repeat_caller: bool = False
+    callback_offered: bool = False  # the caller was told that 1 keeps the place (told once)
     announcement: str = ""  # the playback id of the last position announcement (stopped on answer)
     talk: Any = None  # the live conversation (flows.conversation.Talk) while the caller talks to someone
 

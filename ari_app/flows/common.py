@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import asyncpg
 
@@ -18,6 +18,9 @@ from ari_app.calls.session import CallerGone, CallSession, Message
 from ari_app.logs import get_logger
 from ari_app.registry.model import Registry
 from ari_app.store.calls import CallStore
+
+if TYPE_CHECKING:
+    from ari_app.flows.keep_place import PlaceKeeper
 
 log = get_logger("flows")
 T = TypeVar("T")
@@ -38,6 +41,7 @@ class FlowContext:
     registry: Callable[[], Registry]  # the registry in force now (it may be reloaded)
     # A call's rating given after the conversation, for the work orders filed from it (call id, rating).
     rated: Callable[[str, str], Awaitable[object]] | None = None
+    callbacks: PlaceKeeper | None = None  # keeps a waiting caller's place for a callback (ari_app.callbacks)
 
 
 async def record(write: Awaitable[T]) -> T | None:

@@ -12,9 +12,10 @@ import asyncio
 
 from ari_app.acd.model import AgentOffer, QueuedCall
 from ari_app.ari.errors import AriError, AriNotFound
-from ari_app.ari.events import ChannelDestroyed, StasisStart
+from ari_app.ari.events import ChannelDestroyed, ChannelDtmfReceived, StasisStart
 from ari_app.calls.legs import CALL_VARIABLE, LEG_MARK, Bridge, Leg, bridge_id, new_leg, new_playback
 from ari_app.calls.session import CallerGone, CallSession, EscalateRequest, Message
+from ari_app.flows import keep_place
 from ari_app.flows.common import (
     GREETING,
     FlowContext,
@@ -170,12 +171,29 @@ async def _queue_until_answered(
     await record(ctx.calls.event(session.call_id, "queued", group=queued.group, priority=queued.priority,
                                  seq=queued.seq))
     next_announcement = ctx.acd.now() + ctx.acd.policy.announce_every
+    offer_at = _callback_offer_time(ctx, session, queued)
     while True:
-        timeout = max(0.0, next_announcement - ctx.acd.now())
-        message = await session.wait_for(lambda m: isinstance(m, AgentOffer | EscalateRequest), timeout)
+        wake_at = next_announcement if offer_at is None else min(next_announcement, offer_at)
+        timeout = max(0.0, wake_at - ctx.acd.now())
+        keys = offer_at is None and session.callback_offered  # the caller's 1 counts once told
+
+        def wanted(m: Message, keys: bool = keys) -> bool:
+            return isinstance(m, AgentOffer | EscalateRequest) or (keys and keep_place.is_callers_key(m, session))
+
+        message = await session.wait_for(wanted, timeout)
         if message is None:
+            if offer_at is not None and ctx.acd.now() >= offer_at:
+                await keep_place.offer(ctx, session)
+                session.callback_offered, offer_at = True, None
+                continue
             await _announce_position(ctx, session)
             next_announcement = ctx.acd.now() + ctx.acd.policy.announce_every
+            continue
+        if isinstance(message, ChannelDtmfReceived):
+            if message.digit == keep_place.KEY:
+                kept = await keep_place.keep_place(ctx, session, queued)
+                if kept is not None:
+                    return kept
             continue
         if not isinstance(message, AgentOffer):
             continue  # an escalation request for a call not yet talking: nothing to do
@@ -196,6 +214,14 @@ async def _queue_until_answered(
             await record(ctx.calls.event(session.call_id, "escalated", group=result.group))
             continue
         return result
+
+
+def _callback_offer_time(ctx: FlowContext, session: CallSession, queued: QueuedCall) -> float | None:
+    """When the caller is told that 1 keeps the place (None: not on this call, or told already)."""
+    if ctx.callbacks is None or session.callback_offered or ctx.acd.policy.callback_after <= 0:
+        return None
+    at = queued.enqueued_at + ctx.acd.policy.callback_after
+    return at if ctx.callbacks.offer_due(at - queued.enqueued_at, session.channel.caller_number) else None
 
 
 def _escalated(ctx: FlowContext, session: CallSession, group: str) -> QueuedCall:

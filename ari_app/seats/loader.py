@@ -22,6 +22,7 @@ POLICY_INTS = {  # key -> (lowest, highest)
     "repeat_caller_priority": (0, 100),
     "escalation_priority": (0, 100),
     "service_level_seconds": (5, 300),
+    "callback_after": (0, 3600),
 }
 POLICY = Keys((), (*POLICY_INTS, "hotline_priority", "rating_after_call"))
 AGENT = Keys(("id", "name", "endpoint"), ("groups", "seconded_by", "skills"))
