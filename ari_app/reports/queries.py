@@ -16,7 +16,7 @@ SPAN_SQL = "SELECT min(started_at) AS first_call, now() AS now FROM calls"
 # done_at: the last reply (or, with none, the close) of an order the department has answered and
 # that was not reopened since; a rework puts the order back to accepted, and then there is none.
 ORDERS_SQL = """
-SELECT o.department, o.state, o.deadline, o.extensions,
+SELECT o.department, o.state, o.deadline, o.extensions, o.call_rating, nullif(o.rating, '') AS rating,
        CASE WHEN o.state = ANY($1::text[]) THEN coalesce(
            (SELECT max(h.at) FROM work_order_history h WHERE h.number = o.number AND h.action = 'reply'),
            (SELECT max(h.at) FROM work_order_history h WHERE h.number = o.number AND h.action = 'close'))
@@ -31,6 +31,14 @@ FROM work_order_history h JOIN work_orders o ON o.number = h.number
 WHERE h.action = 'send_back'
 GROUP BY 1
 """
+MANUAL_VISITS_SQL = "SELECT department, count(*) AS n FROM return_visits WHERE state = 'manual' GROUP BY department"
+CALLBACKS_SQL = """
+SELECT count(*) FILTER (WHERE callback_to <> '') AS requested,
+       count(*) FILTER (WHERE status = 'callback') AS waiting,
+       count(*) FILTER (WHERE callback_to <> '' AND status IN ('talking', 'ended')) AS connected,
+       count(*) FILTER (WHERE status = 'callback_failed') AS failed
+FROM queue_calls
+"""
 ANSWERED = [State.REPLIED.value, State.RETURN_VISIT.value, State.CLOSED.value]
 CONNECT_TIMEOUT = 10  # seconds
 
@@ -44,11 +52,15 @@ async def read_facts(conn: asyncpg.Connection) -> ReportFacts:
         calls = {row["hotline"]: int(row["calls"]) for row in await conn.fetch(CALLS_SQL)}
         span = await conn.fetchrow(SPAN_SQL)
         orders = [
-            OrderFact(row["department"], State(row["state"]), row["deadline"], row["done_at"], row["extensions"])
+            OrderFact(row["department"], State(row["state"]), row["deadline"], row["done_at"], row["extensions"],
+                      row["call_rating"], row["rating"])
             for row in await conn.fetch(ORDERS_SQL, ANSWERED)
         ]
         returns = {row["department"]: int(row["returns"]) for row in await conn.fetch(RETURNS_SQL)}
-    return ReportFacts(span["now"], calls, span["first_call"], tuple(orders), returns)
+        manual = {row["department"]: int(row["n"]) for row in await conn.fetch(MANUAL_VISITS_SQL)}
+        callbacks = dict((await conn.fetchrow(CALLBACKS_SQL)) or {})
+    return ReportFacts(span["now"], calls, span["first_call"], tuple(orders), returns, manual,
+                       {k: int(v) for k, v in callbacks.items()})
 
 
 async def fetch_facts(dsn: str) -> ReportFacts:

@@ -50,6 +50,8 @@ class ReportFacts:
     first_call: datetime | None  # the earliest call record of any number
     orders: Sequence[OrderFact] = ()
     returns: Mapping[str, int] = field(default_factory=dict)  # department id -> times it sent an order back
+    manual_visits: Mapping[str, int] = field(default_factory=dict)  # department id -> visits on the manual list
+    callbacks: Mapping[str, int] = field(default_factory=dict)  # requested, waiting, connected, failed
 
 
 def span_days(first_call: datetime | None, now: datetime) -> float:
@@ -175,6 +177,7 @@ class StaffingReport:
     total_calls: int
     departments: tuple[DepartmentStaffing, ...]
     orders: tuple[OrderFigures, ...]
+    callbacks: Mapping[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -187,6 +190,7 @@ class StaffingReport:
             },
             "departments": [d.to_json() for d in self.departments],
             "work_orders": [o.to_json() for o in self.orders],
+            "callbacks": dict(self.callbacks),
         }
 
 
@@ -201,5 +205,6 @@ def build_report(registry: Registry, seats: Seats, facts: ReportFacts) -> Staffi
     return StaffingReport(
         facts.now.astimezone(zone), first, days if total else None, total,
         tuple(staffing(registry, seats, facts.calls, days)),
-        tuple(order_figures(names, facts.orders, facts.returns, facts.now)),
+        tuple(order_figures(names, facts.orders, facts.returns, facts.now, facts.manual_visits)),
+        facts.callbacks,
     )

@@ -71,6 +71,7 @@ DEPARTMENTS = (
 ORDERS = (
     Column("部门", "department", 24), Column("工单", "orders", 8, True), Column("按期办结率", "on time", 16, True),
     Column("延期", "extended", 8, True), Column("退回", "returns", 8, True),
+    Column("回访满意率", "visits pleased", 16, True), Column("待人工回访", "manual", 10, True),
 )
 RULE = (
     "人员选派 Seconded staff by the plan: 年受理量500件以下至少1人, 500-2000件2人, 2000件以上3人; "
@@ -101,8 +102,14 @@ def on_time_cell(figures: OrderFigures) -> str:
     return f"{rate:.1%} {share}" if rate is not None else f"- {share}"
 
 
+def visits_cell(figures: OrderFigures) -> str:
+    rate = figures.visit_satisfaction
+    return "-" if rate is None else f"{rate:.1%} ({sum(figures.visit_ratings.values())})"
+
+
 def order_rows(orders: Sequence[OrderFigures]) -> list[list[str]]:
-    return [[o.name, str(o.orders), on_time_cell(o), str(o.extensions), str(o.returns)] for o in orders]
+    return [[o.name, str(o.orders), on_time_cell(o), str(o.extensions), str(o.returns), visits_cell(o),
+             str(o.manual_visits)] for o in orders]
 
 
 def volume_note(report: StaffingReport) -> str:
@@ -120,6 +127,7 @@ def format_report(report: StaffingReport) -> str:
         *table(LINES, line_rows(report.departments)), "",
         *table(DEPARTMENTS, department_rows(report.departments)), "",
         "工单 Work orders (按期: replied or closed by the deadline / deadline passed or met)",
-        *table(ORDERS, order_rows(report.orders)),
+        *table(ORDERS, order_rows(report.orders)), "",
+        "回拨 Queue callbacks: " + ", ".join(f"{k} {v}" for k, v in report.callbacks.items()),
     ]
     return "\n".join(lines)

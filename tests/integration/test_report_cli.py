@@ -117,8 +117,29 @@ async def _insert(dsn: str) -> None:
             await _insert_calls(conn, now)
             for number, state, department, deadline, extensions, history in ORDERS:
                 await _insert_order(conn, now, number, state, department, deadline, extensions, history)
+            await _insert_ratings_and_callbacks(conn, now)
     finally:
         await pool.close()
+
+
+async def _insert_ratings_and_callbacks(conn: asyncpg.Connection, now: datetime) -> None:
+    """Return-visit ratings on 1 (满意), 9 (基本满意), 2 and 10 (不满意, reworked); callers' ratings after
+    the call on 1 (满意) and 3 (不满意); a visit of 5 on the manual list, one of 1 done; queue
+    callbacks: one waiting, one connected, one failed, and a plain queued call that is none."""
+    for number, rating in (("000001", "satisfied"), ("000009", "basically_satisfied"), ("000002", "unsatisfied"),
+                           ("000010", "unsatisfied")):
+        await conn.execute("UPDATE work_orders SET rating = $2 WHERE number = $1", f"20260101-{number}", rating)
+    for number, rating in (("000001", "satisfied"), ("000003", "unsatisfied")):
+        await conn.execute("UPDATE work_orders SET call_rating = $2 WHERE number = $1", f"20260101-{number}", rating)
+    for number, state in (("000005", "manual"), ("000001", "done")):
+        await conn.execute(
+            "INSERT INTO return_visits (number, phone, department, state, attempts, next_at)"
+            " VALUES ($1, '13900000000', $2, $3, 3, $4)", f"20260101-{number}", CIVIL, state, now)
+    for seq, (status, number) in enumerate((("callback", "139"), ("ended", "138"), ("callback_failed", "137"),
+                                            ("ended", ""))):
+        await conn.execute(
+            "INSERT INTO queue_calls (call_id, channel_id, hotline, queue, enqueued_at, seq, status, callback_to)"
+            " VALUES ($1, $1, '12345', 'intake', 0, $2, $3, $4)", f"c-12345-{seq}", seq, status, number)
 
 
 async def _insert_calls(conn: asyncpg.Connection, now: datetime) -> None:
@@ -204,15 +225,20 @@ def test_report_json_matches_hand_computed_figures(report_env: dict[str, str]) -
 
     orders = _by(data["work_orders"], "department")
     # 市民政局: 8 orders (1-7 and 10). Met: 1 and 3. Due: those, 2 (reworked, past), 5 (late), 10 (late again).
+    # Return visits: 1 satisfied, 2 and 10 unsatisfied: 1/3; one visit on the manual list.
     assert orders["civil-affairs"] == {
         "department": "civil-affairs", "name": "市民政局", "orders": 8,
         "on_time": {"met": 2, "due": 5, "rate": 0.4}, "extensions": 3, "returns": 1,
+        "ratings_after_call": {"satisfied": 1, "unsatisfied": 1},
+        "return_visits": {"ratings": {"satisfied": 1, "unsatisfied": 2}, "manual": 1, "satisfaction": 0.3333},
     }
     # 市文化和旅游局: its one order replied early; it sent order 7 back once.
     assert orders["culture-tourism"] == {
         "department": "culture-tourism", "name": "市文化和旅游局", "orders": 1,
-        "on_time": {"met": 1, "due": 1, "rate": 1.0}, "extensions": 0, "returns": 1,
+        "on_time": {"met": 1, "due": 1, "rate": 1.0}, "extensions": 0, "returns": 1, "ratings_after_call": {},
+        "return_visits": {"ratings": {"basically_satisfied": 1}, "manual": 0, "satisfaction": 1.0},
     }
+    assert data["callbacks"] == {"requested": 3, "waiting": 1, "connected": 1, "failed": 1}
     assert orders["transport"]["orders"] == 0 and orders["transport"]["on_time"]["rate"] is None
 
 
@@ -222,7 +248,8 @@ def test_report_table_has_a_row_per_line(report_env: dict[str, str]) -> None:
     rows = [line.split() for line in out.stdout.splitlines()]
     assert ["12349", "全国统一民政服务电话", "市民政局", "400", "1000", "calls", "2", "2"] in rows
     assert ["市文化和旅游局", "12301", "12318", "4", "3", "3", "-", "short", "by", "1"] in rows
-    assert ["市民政局", "8", "40.0%", "(2/5)", "3", "1"] in rows
+    assert ["市民政局", "8", "40.0%", "(2/5)", "3", "1", "33.3%", "(3)", "1"] in rows
+    assert ["回拨", "Queue", "callbacks:", "requested", "3,", "waiting", "1,", "connected", "1,", "failed", "1"] in rows
 
 
 def test_report_without_a_database_is_one_line_and_exit_1(report_env: dict[str, str]) -> None:

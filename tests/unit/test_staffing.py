@@ -232,7 +232,8 @@ def test_json_holds_every_figure() -> None:
         ("12301", 1500, "sample", 2), ("12318", 750, "calls", 2)]
     civil = next(o for o in data["work_orders"] if o["department"] == "civil-affairs")
     assert civil == {"department": "civil-affairs", "name": "市民政局", "orders": 8,
-                     "on_time": {"met": 2, "due": 4, "rate": 0.5}, "extensions": 3, "returns": 1}
+                     "on_time": {"met": 2, "due": 4, "rate": 0.5}, "extensions": 3, "returns": 1,
+                     "ratings_after_call": {}, "return_visits": {"ratings": {}, "manual": 0, "satisfaction": None}}
     assert data["calls"]["total"] == 710 and data["calls"]["span_days"] == 146.0
 
 
@@ -244,7 +245,7 @@ def test_table_fits_120_columns_and_shows_each_line() -> None:
     assert rows["12301"] == ["12301", "全国统一旅游资讯服务电话", "市文化和旅游局", "0", "1500", "sample", "2", "2"]
     departments = [line.split() for line in text.splitlines() if line.startswith("市文化和旅游局")]
     assert ["市文化和旅游局", "12301", "12318", "4", "3", "3", "-", "short", "by", "1"] in departments
-    assert ["市民政局", "8", "50.0%", "(2/4)", "3", "1"] in [line.split() for line in text.splitlines()]
+    assert ["市民政局", "8", "50.0%", "(2/4)", "3", "1", "-", "0"] in [line.split() for line in text.splitlines()]
 
 
 def test_cli_without_a_database_says_so_in_one_line(
