@@ -1,5 +1,6 @@
-"""The service loop's figures for ``GET /queues``: ratings given after calls in the last 24 hours
-and the return visits (by state, by rating, dialling now). Read from PostgreSQL at most once every
+"""The service loop's figures for ``GET /queues``: ratings given after calls in the last 24 hours,
+the queue callbacks of the last 24 hours (requested, waiting, connected, failed) and the return
+visits (by state, by rating, dialling now). Read from PostgreSQL at most once every
 ``ttl`` seconds, whatever the request rate, so the queue figures stay cheap to serve."""
 
 from __future__ import annotations
@@ -18,6 +19,15 @@ RATINGS_SQL = (
     " count(*) FILTER (WHERE rating = 'basically_satisfied') AS basically_satisfied,"
     " count(*) FILTER (WHERE rating = 'unsatisfied') AS unsatisfied"
     " FROM calls WHERE route <> 'return_visit' AND started_at > now() - interval '24 hours'"
+)
+
+
+CALLBACKS_SQL = (
+    "SELECT count(*) FILTER (WHERE callback_to <> '') AS requested,"
+    " count(*) FILTER (WHERE status = 'callback') AS waiting,"
+    " count(*) FILTER (WHERE callback_to <> '' AND status IN ('talking', 'ended')) AS connected,"
+    " count(*) FILTER (WHERE status = 'callback_failed') AS failed"
+    " FROM queue_calls WHERE enqueued_at > extract(epoch FROM now()) - 86400"
 )
 
 
@@ -48,6 +58,9 @@ class LoopFigures:
         ratings = {"asked": asked, "rated": rated, **counts,
                    "satisfaction": round((counts["satisfied"] + counts["basically_satisfied"]) / rated, 4)
                    if rated else None}
+        callbacks = await self._pool.fetchrow(CALLBACKS_SQL)
         pending = self._visits()
         visits = await pending if pending is not None else None
-        return [("ratings_24h", json.dumps(ratings)), ("return_visits", json.dumps(visits))]
+        return [("ratings_24h", json.dumps(ratings)),
+                ("callbacks_24h", json.dumps({k: int(v) for k, v in dict(callbacks or {}).items()})),
+                ("return_visits", json.dumps(visits))]

@@ -73,6 +73,9 @@ def test_a_callback_keeps_its_place_through_a_restart_and_is_connected_agent_fir
     assert second["at"] > connected_at, "the callback kept its place ahead of the later callers"
     status, listed = q.serve.get("/callbacks")
     assert status == 200 and listed["callbacks"] == []
+    counted = wait_for(lambda: (lambda f: f["callbacks_24h"] if f["callbacks_24h"]["connected"] == 1 else None)(
+        q.serve.get("/queues")[1]), 15, "the callback in GET /queues")  # figures are at most 5 s old
+    assert counted == {"requested": 1, "waiting": 0, "connected": 1, "failed": 0}
     for caller, sipp in later:
         q.stack.ari.delete(f"/channels/{calls_from(q.dsn, caller)[-1]['call_id']}")
         assert sipp.wait(30).returncode == 0
