@@ -96,12 +96,17 @@ qualify_timeout = 2.0
 
 
 def render_queues(registry: Registry, agent_endpoints: Sequence[str]) -> str:
-    members = "\n".join(f"member => PJSIP/{endpoint}" for endpoint in sorted(agent_endpoints))
     return f"""{_header(registry)}
 ; Degraded mode: when the Stasis app is not connected, the dialplan queues callers here so that
 ; a person still answers. Same agents as the app's queue; no skills, no overflow. autofill: every
 ; free agent is offered a waiting caller at once (without it only the head of the line is).
-[{DEGRADED_QUEUE}]
+{queue_section(DEGRADED_QUEUE, sorted(agent_endpoints))}"""
+
+
+def queue_section(name: str, agent_endpoints: Sequence[str]) -> str:
+    """An app_queue queue ringing these agents' phones, as the degraded path uses it."""
+    members = "\n".join(f"member => PJSIP/{endpoint}" for endpoint in agent_endpoints)
+    return f"""[{name}]
 strategy = leastrecent
 autofill = yes
 timeout = 15
