@@ -50,6 +50,7 @@ class Rate:
 
 Ended = str | EscalateRequest | Requeue | Rate  # what a conversation ends in
 
+
 @dataclass
 class Party:
     department: Department
