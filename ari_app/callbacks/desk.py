@@ -85,7 +85,11 @@ class CallbackDesk:
             return
         if result == "agent_missed":
             return  # the ACD put the entry back in line (offer_failed): the next agent is tried
-        attempts = await self._store.callback_attempted(entry.call_id)
+        try:
+            attempts = await self._store.callback_attempted(entry.call_id)
+        except Exception as exc:  # not counted: the entry goes back in line as it was
+            log.error("callback_attempt_not_recorded", error=f"{type(exc).__name__}: {exc}"[:300])
+            attempts = 0
         if attempts >= ATTEMPTS:
             await self._give_up(entry.call_id)
         else:
@@ -94,7 +98,10 @@ class CallbackDesk:
             self._acd.hold_for_callback(entry, lambda again: self._offered(entry, again))
 
     async def _give_up(self, call_id: str) -> None:
-        await self._store.finish(call_id, "callback_failed", self._acd.now())
+        try:
+            await self._store.finish(call_id, "callback_failed", self._acd.now())
+        except Exception as exc:  # stays 'callback' in the database: given up again at the next start
+            log.error("callback_not_given_up", error=f"{type(exc).__name__}: {exc}"[:300])
         self._acd.drop_callback(call_id)
         self._numbers.pop(call_id, None)
         log.warning("callback_given_up", call_id=call_id)

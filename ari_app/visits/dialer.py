@@ -51,12 +51,22 @@ class VisitDialer:
         self._wake.set()
 
     async def run(self) -> None:
-        for visit in await self._store.interrupted():
-            await self._finish(visit, AttemptResult(False, None, "interrupted"))
+        """Dial what is due, on every wake and every TICK; it never dies: a round that fails (the
+        database is down, say) is logged and tried again at the next one."""
+        recovered = False
         try:
             while True:
-                if self.policy.enabled and self._ready():
-                    await self._dial_due()
+                try:
+                    if not recovered:
+                        for visit in await self._store.interrupted():
+                            await self._finish(visit, AttemptResult(False, None, "interrupted"))
+                        recovered = True
+                    if self.policy.enabled and self._ready():
+                        await self._dial_due()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.error("return_visits_round_failed", error=f"{type(exc).__name__}: {exc}"[:300])
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), TICK)
@@ -90,7 +100,10 @@ class VisitDialer:
                     await self._orders.rated(visit.number, result.rating)
                 except Exception:
                     log.exception("return_visit_order_update_failed")
-            await self._finish(visit, result)
+            try:
+                await self._finish(visit, result)
+            except Exception as exc:  # left 'dialling': counted as interrupted at the next start
+                log.error("return_visit_not_recorded", error=f"{type(exc).__name__}: {exc}"[:300])
         finally:
             self._active.pop(visit.id, None)
             self._wake.set()  # a channel is free
