@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,20 @@ def _spawn(cmd: list[str], trace_dir: Path) -> SippCall:
         errors="replace", cwd=trace_dir,
     )
     return SippCall(process, trace_dir)
+
+
+def media_port(*avoid: int) -> int:
+    """A port for SIPp's ``-mp``: SIPp binds it and the next three (RTCP, video RTP and RTCP), so all
+    four must be free now and none may be a port just handed out for something not yet bound (the
+    phone's own SIP port, say): measured once, SIPp's video socket took the phone's SIP port."""
+    from ari_app.sandbox.proc import _bindable, free_port_both
+
+    for _ in range(100):
+        port = free_port_both()
+        block = range(port, port + 4)
+        if not set(block) & set(avoid) and all(_bindable(p, socket.SOCK_DGRAM) for p in block[1:]):
+            return port
+    raise RuntimeError("no four free ports in a row for SIPp's media")
 
 
 def sipp_binary() -> str:
@@ -164,7 +179,7 @@ def start_peer(
     values: dict[str, str] | None = None,
 ) -> SippCall:
     """Run tests/sipp/<name>.xml as a UAS on ``port`` (a department line with a static contact) until stopped."""
-    from ari_app.sandbox.proc import free_port, free_port_both
+    from ari_app.sandbox.proc import free_port
 
     trace_dir.mkdir(parents=True, exist_ok=True)
     scenario = with_timing(
@@ -175,7 +190,7 @@ def start_peer(
         "-sf", str(scenario),
         "-i", "127.0.0.1",
         "-p", str(port),
-        "-mp", str(free_port_both()),
+        "-mp", str(media_port(port)),
         "-aa",  # answer OPTIONS (qualify) with 200 OK
         "-nostdin",
         *_traces(trace_dir),
@@ -206,7 +221,7 @@ def start_phone(
 ) -> SippCall:
     """A phone that registers with digest auth (tests/sipp/register.xml) and answers every call to
     it with tests/sipp/<name>.xml (SIPp's out-of-call scenario), until stopped."""
-    from ari_app.sandbox.proc import free_port, free_port_both
+    from ari_app.sandbox.proc import free_port
 
     trace_dir.mkdir(parents=True, exist_ok=True)
     answer = with_timing(
@@ -217,7 +232,7 @@ def start_phone(
         *_as_account(account, register, port),
         "-oocsf", str(answer),
         "-key", "user", account.user,
-        "-mp", str(free_port_both()),
+        "-mp", str(media_port(port)),
         "-l", "1000",
         "-aa",  # answer OPTIONS (qualify) with 200 OK
         *_traces(trace_dir),

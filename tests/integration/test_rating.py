@@ -15,7 +15,7 @@ import pytest
 from ari_app.sandbox.proc import free_port, free_port_both
 from tests.harness.agents import AgentSpec, agents_state
 from tests.harness.records import calls_from
-from tests.harness.sipp import PEERS, SippCall, start_sipp, with_timing
+from tests.harness.sipp import PEERS, SippCall, media_port, start_sipp, with_timing
 from tests.harness.wait import wait_for
 from tests.integration.conftest import QueueStack
 from tests.integration.test_workorders import _send
@@ -31,8 +31,9 @@ def _caller_pressing(q: QueueStack, key: str, after_ms: int, listen_ms: int) -> 
     trace = q.base / f"caller-{caller}"
     scenario = with_timing(PEERS / "caller-presses-key.xml", trace, key_after_ms=after_ms, listen_ms=listen_ms,
                            key_pcap=str(DTMF / f"dtmf_2833_{key}.pcap"))
-    sipp = start_sipp(scenario, target_port=q.stack.asterisk.sip_port, local_port=free_port_both(),
-                      service="12345", trace_dir=trace, keys={"caller": caller}, media_port=free_port_both())
+    local = free_port_both()
+    sipp = start_sipp(scenario, target_port=q.stack.asterisk.sip_port, local_port=local,
+                      service="12345", trace_dir=trace, keys={"caller": caller}, media_port=media_port(local))
     return caller, sipp
 
 
