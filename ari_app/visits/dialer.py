@@ -62,7 +62,7 @@ class VisitDialer:
                             await self._finish(visit, AttemptResult(False, None, "interrupted"))
                         recovered = True
                     if self.policy.enabled and self._ready():
-                        await self._dial_due()
+                        await self.dial_due()
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -74,7 +74,8 @@ class VisitDialer:
             for task in list(self._active.values()):
                 task.cancel()
 
-    async def _dial_due(self) -> None:
+    async def dial_due(self) -> None:
+        """One round: claim and dial the visits due now, within the hours and the share."""
         now = self._clock()
         if not within_hours(self.policy, now):
             return

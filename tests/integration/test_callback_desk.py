@@ -16,6 +16,7 @@ from ari_app.acd.store import AcdStore
 from ari_app.callbacks.desk import CallbackDesk
 from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.store.db import connect_pool
+from tests.harness.wait import until
 
 pytestmark = pytest.mark.integration
 
@@ -51,13 +52,6 @@ async def _waiting_caller(pool: asyncpg.Pool, acd: Acd) -> QueuedCall:
     return entry
 
 
-async def _until(check: object, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():  # type: ignore[operator]
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
 async def test_not_reached_twice_leaves_the_line_and_is_listed(pool: asyncpg.Pool) -> None:
     acd = await _acd(pool)
     entry = await _waiting_caller(pool, acd)
@@ -77,7 +71,7 @@ async def test_not_reached_twice_leaves_the_line_and_is_listed(pool: asyncpg.Poo
     running = asyncio.create_task(acd.run())
     await acd.login("1001")
     try:
-        await _until(lambda: len(tried) == 2 and "c1" not in acd.queue)
+        await until(lambda: len(tried) == 2 and "c1" not in acd.queue, "two attempts, then out of line")
     finally:
         running.cancel()
         await desk.stop()

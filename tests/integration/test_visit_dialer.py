@@ -17,6 +17,7 @@ from ari_app.store.db import connect_pool
 from ari_app.visits.dialer import OrderSide, VisitDialer
 from ari_app.visits.policy import AttemptResult, parse_visit_policy
 from ari_app.visits.store import Visit, VisitStore
+from tests.harness.wait import until
 
 pytestmark = pytest.mark.integration
 
@@ -57,13 +58,6 @@ class Clock:
         return self.now
 
 
-async def _until(check: object, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():  # type: ignore[operator]
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
 async def test_nothing_is_dialled_before_the_hours_open(pool: asyncpg.Pool) -> None:
     clock = Clock(NIGHT)
     store = VisitStore(pool, "node1")
@@ -85,16 +79,15 @@ async def test_nothing_is_dialled_before_the_hours_open(pool: asyncpg.Pool) -> N
     (number,) = await _orders(pool, 1)
     assert await store.schedule(number, "13900000000", "water", NIGHT) is not None
     assert await store.schedule(number, "13900000000", "water", NIGHT) is None  # one open visit per order
+    for _ in range(3):
+        await dialer.dial_due()  # rounds in the night: nothing is dialled
+    assert dialled == [] and [v.state for v in await store.listing(None, 10)] == ["scheduled"]
     task = asyncio.create_task(dialer.run())
     try:
-        for _ in range(5):
-            dialer.wake()
-            await asyncio.sleep(0.05)
-        assert dialled == [] and [v.state for v in await store.listing(None, 10)] == ["scheduled"]
         clock.now = MORNING
         dialer.wake()
-        await _until(lambda: rated == [(number, "satisfied")])
-        await _until(lambda: dialer.dialling == 0)
+        await until(lambda: rated == [(number, "satisfied")], "the visit rated")
+        await until(lambda: dialer.dialling == 0, "the attempt over")
     finally:
         task.cancel()
     (visit,) = await store.listing(None, 10)
@@ -129,27 +122,24 @@ async def test_a_burst_of_50_never_takes_more_than_5_channels_and_retries_then_g
     dialer = VisitDialer(store, POLICY, place, OrderSide(wanted, on_rated), clock)
     task = asyncio.create_task(dialer.run())
     try:
-        await _until(lambda: open_calls == 5)
-        for _ in range(5):
-            dialer.wake()
-            await asyncio.sleep(0.02)
+        await until(lambda: open_calls == 5, "5 visits dialled")
+        for _ in range(3):
+            await dialer.dial_due()  # more rounds while 5 are on the line: no channel is free
         assert open_calls == 5 and dialer.dialling == 5
         release.set()
-        await _until(lambda: dialer.dialling == 0 and open_calls == 0, 30)
+        await until(lambda: dialer.dialling == 0 and open_calls == 0, "every first attempt over", 30)
         states = {v.state for v in await store.listing(None, 100)}
         assert states == {"scheduled"}, "every first attempt failed: all wait 30 minutes for the second"
         clock.now = MORNING + timedelta(minutes=31)
         dialer.wake()
-        await _until(lambda: dialer.peak == 5 and dialer.dialling == 0 and open_calls == 0, 30)
+        await until(lambda: dialer.peak == 5 and dialer.dialling == 0 and open_calls == 0,
+                    "every second attempt over", 30)
 
         async def all_manual() -> bool:
+            dialer.wake()
             return {v.state for v in await store.listing(None, 100)} == {"manual"}
 
-        deadline = asyncio.get_running_loop().time() + 30
-        while not await all_manual():
-            assert asyncio.get_running_loop().time() < deadline, "not every visit reached the manual list"
-            dialer.wake()
-            await asyncio.sleep(0.05)
+        await until(all_manual, "every visit on the manual list", 30)
     finally:
         task.cancel()
     assert most == 5 and dialer.peak == 5
@@ -179,15 +169,12 @@ async def test_visits_a_stopped_node_was_dialling_count_as_an_attempt_and_are_re
     dialer = VisitDialer(store, POLICY, place, OrderSide(wanted, wanted), clock)  # type: ignore[arg-type]
     task = asyncio.create_task(dialer.run())
     try:
-        async def retried() -> Visit | None:
-            found = await store.listing(None, 10)
-            return found[0] if found and found[0].state == "scheduled" else None
+        async def retried() -> bool:
+            return [v.state for v in await store.listing(None, 10)] == ["scheduled"]
 
-        deadline = asyncio.get_running_loop().time() + 10
-        while (visit := await retried()) is None:
-            assert asyncio.get_running_loop().time() < deadline
-            await asyncio.sleep(0.05)
+        await until(retried, "the interrupted visit scheduled again")
     finally:
         task.cancel()
+    (visit,) = await store.listing(None, 10)
     assert visit.last_result == "interrupted" and visit.attempts == 1
     assert visit.next_at == clock.now + timedelta(minutes=30)

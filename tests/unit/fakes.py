@@ -3,9 +3,7 @@ the way ``ari_app/acd/store.py`` writes them (and can be told to fail), and a se
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,13 +107,3 @@ class FakeClock:
 
     def tick(self) -> None:
         self._ticking_since = time.monotonic()
-
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = 2.0) -> None:
-    """Wait (with a deadline) for ``condition``, letting other tasks on the loop run meanwhile."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)

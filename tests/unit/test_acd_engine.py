@@ -13,7 +13,8 @@ import pytest
 
 from ari_app.acd.engine import Acd, AcdError
 from ari_app.acd.model import AgentOffer, AgentSeat, AgentState, QueuedCall, QueuePolicy
-from tests.unit.fakes import FakeClock, MemoryStore, StoreDown, until
+from tests.harness.wait import until
+from tests.unit.fakes import FakeClock, MemoryStore, StoreDown
 
 T0 = 1_000.0
 EXPERTS = "transport-experts"

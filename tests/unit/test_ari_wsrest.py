@@ -11,6 +11,7 @@ import pytest
 from ari_app.ari.errors import AriError, AriNotFound
 from ari_app.ari.rest import AriRest
 from ari_app.ari.wsrest import WsAnswer, WsClosed, WsRestTransport, answer_of, request_uri
+from tests.harness.wait import until
 
 
 def test_request_uri_drops_the_leading_slash_and_encodes_like_http() -> None:
@@ -46,7 +47,7 @@ async def test_a_request_is_answered_by_its_request_id_and_maps_statuses() -> No
     rest.ws.attach(socket)  # type: ignore[arg-type]
     created = asyncio.create_task(rest.create_bridge("holding", "hold-1", name="queue 12345"))
     missing = asyncio.create_task(rest.answer("gone-1"))
-    await asyncio.sleep(0)
+    await until(lambda: len(socket.sent) == 2, "both requests sent")
     first, second = socket.sent
     assert first["method"] == "POST" and first["uri"].startswith("bridges?type=holding")
     assert second["uri"] == "channels/gone-1/answer" and "message_body" not in second
@@ -65,7 +66,7 @@ async def test_requests_in_flight_fail_like_a_broken_connection_when_the_socket_
     socket = FakeSocket()
     rest.ws.attach(socket)  # type: ignore[arg-type]
     waiting = asyncio.create_task(rest.hangup("ch-1"))
-    await asyncio.sleep(0)
+    await until(lambda: socket.sent, "the request sent")
     assert socket.sent and rest.ws.attached
     rest.ws.detach()
     with pytest.raises(AriError) as raised:

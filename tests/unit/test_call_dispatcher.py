@@ -12,7 +12,7 @@ from ari_app.ari.events import ChannelDtmfReceived, Event, StasisStart, parse_ev
 from ari_app.calls.dispatcher import CallDispatcher
 from ari_app.calls.legs import LEG_MARK
 from ari_app.calls.session import CallSession
-from tests.unit.fakes import until
+from tests.harness.wait import until
 
 CALLER = "1732068903.17"
 OTHER_CALLER = "1732068910.21"
