@@ -94,8 +94,7 @@ class CallbackDesk:
             await self._give_up(entry.call_id)
         else:
             log.info("callback_retry", attempts=attempts)
-            entry.offered_to = ""
-            self._acd.hold_for_callback(entry, lambda again: self._offered(entry, again))
+            self._hold(entry, number)
 
     async def _give_up(self, call_id: str) -> None:
         try:
