@@ -40,6 +40,7 @@ class VisitDialer:
         self._store, self.policy, self._place, self._orders, self._clock = store, policy, place, orders, clock
         self._ready = ready
         self._wake = asyncio.Event()
+        self._round = asyncio.Lock()  # one round at a time: two would both count the same free channels
         self._active: dict[int, asyncio.Task[None]] = {}
         self.peak = 0  # the most visits dialled at once (for the figures)
 
@@ -76,20 +77,23 @@ class VisitDialer:
 
     async def dial_due(self) -> None:
         """One round: claim and dial the visits due now, within the hours and the share."""
-        now = self._clock()
-        if not within_hours(self.policy, now):
-            return
-        for visit in await self._store.claim_due(now, free_channels(self.policy, self.dialling)):
-            if not await self._orders.wants_visit(visit.number):
-                await self._store.cancel(visit.id, "order no longer waiting for a visit", self._clock())
-                continue
-            self._active[visit.id] = asyncio.create_task(self._attempt(visit), name=f"visit-{visit.id}")
+        async with self._round:
+            now = self._clock()
+            if not within_hours(self.policy, now):
+                return
+            # Every claimed visit is counted at once (no await between the claim and its task), so
+            # a visit the database shows 'dialling' is always one of ``dialling`` here.
+            for visit in await self._store.claim_due(now, free_channels(self.policy, self.dialling)):
+                self._active[visit.id] = asyncio.create_task(self._attempt(visit), name=f"visit-{visit.id}")
             self.peak = max(self.peak, self.dialling)
 
     async def _attempt(self, visit: Visit) -> None:
         structlog.contextvars.bind_contextvars(visit=visit.id, number=visit.number)
         try:
             try:
+                if not await self._orders.wants_visit(visit.number):
+                    await self._store.cancel(visit.id, "order no longer waiting for a visit", self._clock())
+                    return
                 result = await self._place(visit)
             except asyncio.CancelledError:
                 raise

@@ -127,9 +127,14 @@ async def test_a_burst_of_50_never_takes_more_than_5_channels_and_retries_then_g
             await dialer.dial_due()  # more rounds while 5 are on the line: no channel is free
         assert open_calls == 5 and dialer.dialling == 5
         release.set()
-        await until(lambda: dialer.dialling == 0 and open_calls == 0, "every first attempt over", 30)
-        states = {v.state for v in await store.listing(None, 100)}
-        assert states == {"scheduled"}, "every first attempt failed: all wait 30 minutes for the second"
+        async def first_attempts_over() -> bool:
+            visits = await store.listing(None, 100)
+            return {(v.state, v.attempts) for v in visits} == {("scheduled", 1)} and dialer.dialling == 0
+
+        # every first attempt failed: all 50 wait 30 minutes for the second, none dialled again before
+        await until(first_attempts_over, "every first attempt over", 30)
+        assert open_calls == 0 and {v.next_at for v in await store.listing(None, 100)} == {
+            MORNING + timedelta(minutes=30)}
         clock.now = MORNING + timedelta(minutes=31)
         dialer.wake()
         await until(lambda: dialer.peak == 5 and dialer.dialling == 0 and open_calls == 0,
