@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -40,11 +40,13 @@ from ari_app.calls.reconcile import Reconciler
 from ari_app.calls.session import CallSession
 from ari_app.clock import clock_from_setting
 from ari_app.configcheck.problems import ConfigError
+from ari_app.console.sources import ConsoleSources
 from ari_app.flows.common import FlowContext
 from ari_app.flows.intake import intake_flow
 from ari_app.knowledge.desk import KnowledgeDesk
 from ari_app.knowledge.store import KnowledgeStore
 from ari_app.registry.holder import RegistryHolder
+from ari_app.reports.queries import staffing_now
 from ari_app.reports.service_loop import LoopFigures
 from ari_app.seats.loader import load_seats
 from ari_app.seats.model import agent_seats
@@ -131,7 +133,7 @@ class HotlineService:
             build_app(self, self.control, lambda: self.acd, self._queue_report, lambda: self.desk,
                       lambda: self.knowledge, lambda: self.accounts, s.session_hours,
                       throttle=LoginThrottle(ThrottlePolicy(s.login_failures, s.login_address_failures)),
-                      visits=lambda: self.visits, callbacks=lambda: self.callbacks),
+                      visits=lambda: self.visits, callbacks=lambda: self.callbacks, console=self._console()),
             access_log=None
         )
         await self._runner.setup()
@@ -142,6 +144,17 @@ class HotlineService:
             raise ServiceError(f"cannot listen for HTTP on {s.http_host}:{s.http_port}: {exc.strerror}") from None
         log.info("http_listening", host=s.http_host, port=s.http_port)
         self._tasks.append(asyncio.create_task(self._connect_then_stream(), name="db-then-ari"))
+
+    def _console(self) -> ConsoleSources:
+        async def staffing() -> dict[str, Any]:
+            if self.pool is None:
+                return {}
+            return await staffing_now(self.pool, self.registry.current, self.seats)
+
+        return ConsoleSources(
+            registry=lambda: self.registry.current, acd=lambda: self.acd, screen=self.control.screen,
+            queue_figures=self._queue_report, pool=lambda: self.pool, zone=self.limits.zone,
+            now=lambda: datetime.now(UTC), desk=lambda: self.desk, knowledge=lambda: self.knowledge, staffing=staffing)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -5,16 +5,23 @@ the middleware that lets a request in only with a live session, putting the acco
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
+from ari_app.accounts.cookies import (
+    COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_TOKEN,
+    clear_session_cookie,
+    csrf_matches,
+)
 from ari_app.accounts.model import Account
+from ari_app.accounts.signin import SignIn
 from ari_app.accounts.store import AccountStore
-from ari_app.accounts.throttle import LoginThrottle
 from ari_app.logs import get_logger
 from ari_app.web.inputs import SHORT_TEXT, Handler, InputError, json_object, ready, text
 from ari_app.web.principal import KEY, Principal, principal
@@ -34,53 +41,66 @@ def _principal(account: Account) -> Principal:
     return Principal(account.name, account.role.value, account.department, account.agent_id)
 
 
+CONSOLE = "/console"
+CONSOLE_OPEN = ("/console/login", "/console/static/")
+
+
+def _is_open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(CONSOLE_OPEN)
+
+
+def _unauthenticated(request: web.Request, message: str) -> web.StreamResponse:
+    """A console page sends the browser to the sign-in form; anything else gets a JSON 401."""
+    if request.path == CONSOLE or request.path.startswith(CONSOLE + "/"):
+        if request.method in SAFE_METHODS:
+            response = web.HTTPSeeOther("/console/login")
+            clear_session_cookie(response)
+            raise response
+    raise InputError(401, message)
+
+
+async def _csrf_offered(request: web.Request) -> str:
+    offered = request.headers.get(CSRF_HEADER, "")
+    if not offered and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.post()  # kept by aiohttp: the handler reads it again
+        value = form.get(CSRF_FIELD, "")
+        offered = value if isinstance(value, str) else ""
+    return offered
+
+
 def auth_middleware(accounts: Callable[[], AccountStore | None]) -> Callable[..., Any]:
+    """A session from ``Authorization: Bearer`` or from the console's cookie; a state change made
+    with the cookie must carry the session's CSRF token (a page of another site cannot)."""
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in OPEN_PATHS:
+        if _is_open(request.path):
             return await handler(request)
-        token = _bearer(request)
+        token, from_cookie = _bearer(request), False
         if not token:
-            raise InputError(401, "log in first: POST /login, then send Authorization: Bearer <token>")
+            token = request.cookies.get(COOKIE, "")
+            from_cookie = bool(token)
+        if not token:
+            return _unauthenticated(request, "log in first: POST /login, then send Authorization: Bearer <token>")
         account = await ready(accounts()).session(token)
         if account is None:
-            raise InputError(401, "the session is unknown or has expired: log in again (POST /login)")
+            return _unauthenticated(request, "the session is unknown or has expired: log in again (POST /login)")
+        if from_cookie and request.method not in SAFE_METHODS and not csrf_matches(token, await _csrf_offered(request)):
+            log.warning("csrf_refused", name=account.name, path=request.path)
+            raise InputError(403, "the request lacks this session's CSRF token: reload the page and try again")
         request[KEY] = _principal(account)
+        request[SESSION_TOKEN] = token
         return await handler(request)
 
     return authenticate
 
 
-def _locked_out(seconds: float) -> InputError:
-    wait = max(1, math.ceil(seconds))
-    return InputError(429, f"too many failed logins: try again in {wait} s", retry_after=wait)
-
-
-def add_account_routes(
-    app: web.Application, accounts: Callable[[], AccountStore | None], ttl_hours: float,
-    throttle: LoginThrottle | None = None, clock: Callable[[], float] = time.monotonic,
-) -> None:
-    """The login routes; ``throttle`` (default: the standard policy) slows password guessing down."""
-    guard = throttle or LoginThrottle()
-
+def add_account_routes(app: web.Application, sign_in: SignIn) -> None:
+    """``POST /login`` (a bearer token), ``POST /logout`` and ``GET /me``."""
     async def login(request: web.Request) -> web.Response:
-        store = ready(accounts())
         body = await json_object(request, '{"name": "sup-zhao", "password": "..."}')
         name = text(body, "name", SHORT_TEXT, required=True) or ""
         password = text(body, "password", PASSWORD_TEXT, required=True) or ""
-        address = request.remote or ""
-        wait = guard.wait_seconds(name, address, clock())
-        if wait > 0:
-            raise _locked_out(wait)
-        account = await store.authenticate(name, password)
-        if account is None:
-            locked = guard.failed(name, address, clock())
-            log.warning("login_failed", name=name, address=address, locked_seconds=locked)
-            if locked:
-                raise _locked_out(locked)
-            raise InputError(401, "wrong name or password, or the account is disabled")
-        guard.succeeded(name)
-        token, expires_at = await store.open_session(account.name, int(ttl_hours * 3600))
+        account, token, expires_at = await sign_in(name, password, request.remote or "")
         return web.json_response({
             "token": token, "expires_at": expires_at.isoformat(),
             "account": {"name": account.name, "display_name": account.display_name, "role": account.role.value,
@@ -89,7 +109,7 @@ def add_account_routes(
 
     async def logout(request: web.Request) -> web.Response:
         principal(request)
-        await ready(accounts()).close_session(_bearer(request))
+        await ready(sign_in.accounts()).close_session(request.get(SESSION_TOKEN) or _bearer(request))
         return web.json_response({"logged_out": True})
 
     async def me(request: web.Request) -> web.Response:

@@ -21,6 +21,7 @@ from ari_app.acd.model import AgentOffer, AgentSeat, AgentState, QueuedCall, Que
 from ari_app.acd.selection import assign, group_can_serve, next_widen_time
 from ari_app.acd.store import AcdPersistence
 from ari_app.logs import get_logger
+from ari_app.pulse import Pulse
 
 log = get_logger("acd")
 RETRY_AFTER_FAILURE = 1.0  # seconds before a failed dispatch round is tried again
@@ -57,6 +58,12 @@ class Acd:
         self._retry_at: float | None = None  # when to try again after a failed dispatch round
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        self.changes = Pulse()  # bumped on every change of an agent or the line (live pages wait on it)
+
+    def _poke(self) -> None:
+        """Something changed: dispatch again, and tell whoever watches."""
+        self._wake.set()
+        self.changes.bump()
 
     # -- start-up ------------------------------------------------------------------------------
     async def load(self) -> None:
@@ -130,7 +137,7 @@ class Acd:
         await self._store.save_agent(changed)
         _apply(agent, changed)
         log.info("agent_state", agent=agent.id, state=state.value, reason=reason)
-        self._wake.set()
+        self._poke()
 
     async def login(self, agent_id: str) -> AgentSeat:
         agent = self.agent(agent_id)
@@ -180,7 +187,7 @@ class Acd:
         await self._store.enqueue(call, queue_of(call, self._clock(), staffed))
         self.queue[call.call_id] = call
         self._offers[call.call_id] = deliver
-        self._wake.set()
+        self._poke()
 
     async def offer_failed(self, call_id: str, agent_id: str, reason: str) -> None:
         """The agent did not take the call: pause them (so the next caller is not sent to an empty
@@ -191,7 +198,7 @@ class Acd:
             call.offered_to = ""
         if agent.call_id == call_id:
             await self._set_state(agent, AgentState.PAUSED, f"missed call ({reason})")
-        self._wake.set()
+        self._poke()
 
     async def connected(self, call_id: str, agent_id: str, agent_channel: str, bridge_id: str) -> None:
         """Caller and agent talk: the agent is busy with the call, which leaves the line (written first)."""
@@ -200,6 +207,7 @@ class Acd:
         await self._store.talking(call_id, agent_id, agent_channel, bridge_id, self._clock())
         self.queue.pop(call_id, None)
         self._offers.pop(call_id, None)
+        self.changes.bump()
 
     async def call_ended(self, call_id: str, agent_id: str) -> None:
         """The caller-agent conversation is over: wrap-up, then ready again."""
@@ -221,7 +229,7 @@ class Acd:
             agent = self.agents.get(call.offered_to)
             if agent is not None and agent.call_id == call_id and agent.state is AgentState.RINGING:
                 await self._set_state(agent, AgentState.READY)
-        self._wake.set()
+        self._poke()
 
     async def release_ring(self, call_id: str, agent_id: str) -> None:
         """The agent's phone stopped ringing because the caller left: the agent is free again."""
@@ -238,6 +246,7 @@ class Acd:
     async def ended_while_away(self, call_id: str, agent_id: str, status: str) -> None:
         """After a restart: a stored waiting or talking call whose caller is gone."""
         self.queue.pop(call_id, None)
+        self.changes.bump()
         await self._store.finish(call_id, "abandoned" if status == "waiting" else "ended", self._clock())
         agent = self.agents.get(agent_id)
         if agent is not None and agent.call_id == call_id and agent.state in (AgentState.BUSY, AgentState.RINGING):
@@ -250,13 +259,13 @@ class Acd:
         call.offered_to = ""
         self.queue[call.call_id] = call
         self._offers[call.call_id] = deliver
-        self._wake.set()
+        self._poke()
 
     def drop_callback(self, call_id: str) -> None:
         """A callback entry leaves the line (called back, or its attempts are spent; stored first)."""
         self.queue.pop(call_id, None)
         self._offers.pop(call_id, None)
-        self._wake.set()
+        self._poke()
 
     def staffed_agents(self) -> int:
         staffed = (AgentState.READY, AgentState.RINGING, AgentState.BUSY, AgentState.WRAP_UP)
@@ -311,6 +320,7 @@ class Acd:
                 await self._store.save_agent(ringing)  # a failure leaves caller and agent as they were
                 _apply(agent, ringing)
                 call.offered_to = agent.id
+                self.changes.bump()
                 log.info("acd_offer", call_id=call.call_id, agent=agent.id, waited=round(now - call.enqueued_at, 2))
                 deliver = self._offers.get(call.call_id)
                 if deliver is not None:
@@ -343,4 +353,4 @@ class Acd:
             return
         agent.reachable = reachable
         log.info("agent_phone", agent=agent.id, endpoint=endpoint, reachable=reachable)
-        self._wake.set()
+        self._poke()

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from ari_app.accounts.routes import add_account_routes, auth_middleware
+from ari_app.accounts.signin import SignIn
 from ari_app.accounts.store import AccountStore
 from ari_app.accounts.throttle import LoginThrottle
 from ari_app.acd.engine import Acd
@@ -20,6 +21,8 @@ from ari_app.api.openapi import document
 from ari_app.callbacks.desk import CallbackDesk
 from ari_app.callbacks.routes import add_callback_routes
 from ari_app.calls.routes import CallControlApi, add_call_routes
+from ari_app.console.routes import add_console_routes
+from ari_app.console.sources import ConsoleSources
 from ari_app.knowledge.desk import KnowledgeDesk
 from ari_app.knowledge.routes import add_knowledge_routes
 from ari_app.visits.desk import ReturnVisits
@@ -53,6 +56,7 @@ def build_app(
     throttle: LoginThrottle | None = None,
     visits: Callable[[], ReturnVisits | None] = lambda: None,
     callbacks: Callable[[], CallbackDesk | None] = lambda: None,
+    console: ConsoleSources | None = None,
 ) -> web.Application:
     """The application. ``authenticate`` (tests) replaces the accounts' session check."""
     async def healthz(_request: web.Request) -> web.Response:
@@ -83,7 +87,10 @@ def build_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/registry", registry)
     app.router.add_post("/registry/reload", registry_reload)
-    add_account_routes(app, accounts, session_hours, throttle)
+    sign_in = SignIn(accounts, session_hours, throttle)
+    add_account_routes(app, sign_in)
+    if console is not None:
+        add_console_routes(app, console, sign_in)
     add_acd_routes(app, acd, queue_report)
     add_call_routes(app, control)
     add_workorder_routes(app, desk)

@@ -110,6 +110,17 @@ class CallControl:
             )
         return state
 
+    def screen(self, call_id: str) -> dict[str, object] | None:
+        """What an agent's screen shows of a live call: who called which number, how it came, since when
+        it waited, and who is on it now (:meth:`call_state`)."""
+        session = self._session(call_id)
+        if session is None:
+            return None
+        queued = session.queued
+        return {**(self.call_state(call_id) or {}), "caller": session.channel.caller_number,
+                "group": session.group, "overflow": session.overflow or None, "repeat_caller": session.repeat_caller,
+                "enqueued_at": queued.enqueued_at if queued is not None else None}
+
     async def latest_calls(self, limit: int) -> list[dict[str, object]] | None:
         calls = self._calls()
         if calls is None:

@@ -5,10 +5,14 @@ Everything is read in one read-only snapshot, with the database's clock as "now"
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 
+from ari_app.registry.model import Registry
 from ari_app.reports.orders import OrderFact
-from ari_app.reports.staffing import ReportFacts
+from ari_app.reports.staffing import ReportFacts, build_report
+from ari_app.seats.model import Seats
 from ari_app.workorders.states import State
 
 CALLS_SQL = "SELECT hotline, count(*) AS calls FROM calls GROUP BY hotline"
@@ -91,3 +95,10 @@ async def _close(conn: asyncpg.Connection) -> None:
 def _reason(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
+
+
+async def staffing_now(pool: asyncpg.Pool, registry: Registry, seats: Seats) -> dict[str, Any]:
+    """The staffing report as JSON, read through the service's pool (the console's wallboard)."""
+    async with pool.acquire() as conn:
+        facts = await read_facts(conn)
+    return build_report(registry, seats, facts).to_json()

@@ -17,11 +17,14 @@ from ari_app import logs
 from ari_app.accounts.model import Account, AccountRole
 from ari_app.accounts.seeding import ensure_account
 from ari_app.accounts.store import AccountStore
+from ari_app.configcheck.problems import ConfigError
+from ari_app.registry.loader import load_registry
 from ari_app.sandbox import state as install_state
 from ari_app.sandbox.asterisk import AsteriskSandbox, SandboxError
 from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.sandbox.proc import free_port, new_password
 from ari_app.seats.loader import load_seats
+from ari_app.seats.model import Seats
 from ari_app.seats.phones import agent_passwords
 from ari_app.secrets_store import ensure_secrets
 from ari_app.service import serve
@@ -65,13 +68,39 @@ def _trunk_addresses(sip_host: str) -> tuple[str, ...]:
     return ("127.0.0.1",) if ipaddress.IPv4Address(sip_host).is_loopback else ()
 
 
-async def _ensure_supervisor(dsn: str, password: str) -> None:
-    """The newcomer's supervisor login (made once; the password stays in secrets.env)."""
+# The newcomer's console logins (made once; passwords kept in secrets.env): name -> account, secret.
+NEWCOMER_ACCOUNTS = {
+    "supervisor": (Account("supervisor", "值班长", AccountRole.SUPERVISOR), "HOTLINE_SUPERVISOR_PASSWORD"),
+    "agent-1001": (Account("agent-1001", "座席1001", AccountRole.AGENT, agent_id="1001"),
+                   "HOTLINE_CONSOLE_AGENT_PASSWORD"),
+    "civil": (Account("civil", "市民政局承办人", AccountRole.DEPARTMENT, department="civil-affairs"),
+              "HOTLINE_CONSOLE_DEPARTMENT_PASSWORD"),
+}
+
+
+async def _ensure_accounts(dsn: str, passwords: dict[str, str]) -> None:
+    """The newcomer's logins of ``passwords`` (name -> password)."""
     pool = await connect_pool(dsn)
     try:
-        await ensure_account(AccountStore(pool), Account("supervisor", "值班长", AccountRole.SUPERVISOR), password)
+        for name, password in passwords.items():
+            await ensure_account(AccountStore(pool), NEWCOMER_ACCOUNTS[name][0], password)
     finally:
         await pool.close()
+
+
+def newcomer_passwords(state_dir: Path, seats: Seats, registry_path: Path) -> dict[str, str]:
+    """Console logins for the seat and department that exist in this install's configuration (a
+    broken registry is reported by the service itself: no department login then)."""
+    wanted = {"supervisor"}
+    if any(agent.id == "1001" for agent in seats.agents):
+        wanted.add("agent-1001")
+    try:
+        if "civil-affairs" in load_registry(registry_path).departments:
+            wanted.add("civil")
+    except (ConfigError, OSError):
+        pass
+    secrets = ensure_secrets(state_dir, tuple(NEWCOMER_ACCOUNTS[n][1] for n in sorted(wanted)), new_password)
+    return {name: secrets[NEWCOMER_ACCOUNTS[name][1]] for name in sorted(wanted)}
 
 
 def banner(sip_host: str, sip_port: int, http_port: int, trunk: tuple[str, ...], accounts: dict[str, str],
@@ -88,8 +117,13 @@ def banner(sip_host: str, sip_port: int, http_port: int, trunk: tuple[str, ...],
         f"  Be agent 1001: register a softphone as user agent-1001, password {accounts.get('1001', '(not in seats)')},",
         f"           server {server} (UDP); dial *72 to log in (*74 pause, *75 ready, *73 log out).",
         "           A caller to 12345 then rings your phone. Every agent's account: .venv/bin/hotline seats",
+        f"  Console: http://127.0.0.1:{http_port}/console in a browser; sign in as",
+        f"           supervisor / {accounts['supervisor']} (wallboard)",
+        *([f"           agent-1001 / {accounts['agent-1001']} (agent desk of seat 1001; not the SIP password)"]
+          if "agent-1001" in accounts else []),
+        *([f"           civil / {accounts['civil']} (department desk of 市民政局)"] if "civil" in accounts else []),
         f"  HTTP:    http://127.0.0.1:{http_port}/readyz (open); everything else after a login:",
-        f"           supervisor login: name supervisor, password {accounts['supervisor']} (POST /login gives a token);",
+        "           POST /login with one of the logins above gives a token;",
         "           send it as Authorization: Bearer <token> to /agents /queues /calls /work-orders /knowledge/search",
         f"           (the API: http://127.0.0.1:{http_port}/openapi.json; more accounts: .venv/bin/hotline user add)",
         f"  Asterisk CLI: scripts/asterisk-sandbox cli {sandbox} 'pjsip show contacts'",
@@ -161,10 +195,9 @@ def up() -> int:
             }
         )
         seats = load_seats(settings.seats_path)
-        supervisor = ensure_secrets(state_dir, ("HOTLINE_SUPERVISOR_PASSWORD",), new_password)
-        asyncio.run(_ensure_supervisor(dsn, supervisor["HOTLINE_SUPERVISOR_PASSWORD"]))
-        accounts = {**agent_passwords(state_dir, seats), "test-caller": asterisk.test_caller_password(),
-                    "supervisor": supervisor["HOTLINE_SUPERVISOR_PASSWORD"]}
+        logins = newcomer_passwords(state_dir, seats, settings.registry_path)
+        asyncio.run(_ensure_accounts(dsn, logins))
+        accounts = {**agent_passwords(state_dir, seats), "test-caller": asterisk.test_caller_password(), **logins}
         _say(banner(sip_host, sip_port, http_port, trunk, accounts, asterisk.name, asterisk.log_dir))
         logs.configure(settings.log_level)
         asyncio.run(serve(settings))

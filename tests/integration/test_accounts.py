@@ -21,6 +21,7 @@ from ari_app.accounts.model import Account, AccountError, AccountRole
 from ari_app.accounts.passwords import PasswordError
 from ari_app.accounts.routes import add_account_routes, auth_middleware
 from ari_app.accounts.seeding import ensure_account
+from ari_app.accounts.signin import SignIn
 from ari_app.accounts.store import AccountExists, AccountStore, UnknownAccount
 from ari_app.accounts.throttle import LoginThrottle, ThrottlePolicy
 from ari_app.sandbox.postgres import PostgresCluster
@@ -104,7 +105,7 @@ async def test_login_guessing_is_locked_out_without_checking_the_password(
     now = [1000.0]
     app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors, auth_middleware(lambda: store)])
     policy = ThrottlePolicy(name_failures=3, address_failures=6, lockout_seconds=60)
-    add_account_routes(app, lambda: store, 1.0, LoginThrottle(policy), clock=lambda: now[0])
+    add_account_routes(app, SignIn(lambda: store, 1.0, LoginThrottle(policy), clock=lambda: now[0]))
     checked: list[str] = []
     authenticate = store.authenticate
 

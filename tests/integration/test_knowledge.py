@@ -23,6 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from ari_app.accounts.model import Account, AccountRole
 from ari_app.accounts.routes import add_account_routes, auth_middleware
 from ari_app.accounts.seeding import ensure_account
+from ari_app.accounts.signin import SignIn
 from ari_app.accounts.store import AccountStore
 from ari_app.knowledge.desk import Changes, Draft, KnowledgeDesk
 from ari_app.knowledge.routes import add_knowledge_routes
@@ -235,7 +236,7 @@ async def http(kb: Kb) -> AsyncIterator[Callable[..., Any]]:
     (logged in with POST /login; the actor is not part of what is sent); no actor, no login."""
     accounts = AccountStore(kb.pool)
     app = web.Application(client_max_size=MAX_BODY, middlewares=[json_errors, auth_middleware(lambda: accounts)])
-    add_account_routes(app, lambda: accounts, 1.0)
+    add_account_routes(app, SignIn(lambda: accounts, 1.0))
     add_knowledge_routes(app, lambda: kb.desk)
     people = {"hf-li": ("department", "housing-fund", ""), "water-wang": ("department", "water", ""),
               "sup-zhao": ("supervisor", "", ""), "agent-1001": ("agent", "", "1001")}

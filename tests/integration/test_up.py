@@ -3,12 +3,14 @@ agent 1001, logs in with *72 and answers a citizen's call to 12345; Ctrl-C stops
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,13 @@ from tests.harness.rtp import RtpSink
 from tests.harness.services import REPO
 from tests.harness.sipp import Account, place_authenticated_call, place_call, start_phone
 from tests.harness.wait import wait_for
+
+
+def _console_page(http_port: int, name: str, password: str) -> Any:
+    """Sign in on the console's form (the session in a cookie, as a browser keeps it): the page it leads to."""
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    form = urllib.parse.urlencode({"name": name, "password": password}).encode()
+    return browser.open(f"http://127.0.0.1:{http_port}/console/login", data=form, timeout=10)
 
 
 def _processes_mentioning(text: str) -> list[str]:
@@ -76,10 +85,15 @@ def test_scripts_up_a_newcomer_registers_as_agent_and_answers_12345_then_ctrl_c_
 
         wait_for(ready, 30, "/readyz of scripts/up")
         # The API after the supervisor login the banner printed.
-        supervisor = re.search(r"supervisor login: name supervisor, password (\S+) ", banner)
+        supervisor = re.search(r"supervisor / (\S+) \(wallboard\)", banner)
         assert supervisor, banner
         use_token(f"http://127.0.0.1:{http_port}", login(f"http://127.0.0.1:{http_port}", "supervisor",
                                                          supervisor.group(1)))
+        # The console in a browser's way: the sign-in form with the banner's agent login, then the desk.
+        console = re.search(r"agent-1001 / (\S+) \(agent desk", banner)
+        assert console, banner
+        desk = _console_page(http_port, "agent-1001", console.group(1))
+        assert desk.geturl().endswith("/console/agent") and "座席工作台" in desk.read().decode()
 
         # A newcomer registers a softphone as agent 1001 with the credentials the banner printed,
         # logs in with *72, and answers a citizen's call to 12345.

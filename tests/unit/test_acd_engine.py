@@ -634,3 +634,22 @@ async def test_announcement_gives_position_and_minutes() -> None:
     h.clock.advance(240 - (h.clock() - h.acd.agents["1001"].state_since))  # c0 lasted 240 s
     await h.acd.call_ended("c0", "1001")
     assert h.acd.announcement("c4", 180) == (3, 8)  # measured handle time replaces the guess
+
+
+async def test_every_change_of_an_agent_or_the_line_bumps_the_pulse_live_pages_wait_on() -> None:
+    h = Harness(seat("1001"))
+    seen = h.acd.changes.version
+    await h.login("1001")
+    assert h.acd.changes.version > seen, "a login"
+    seen = h.acd.changes.version
+    await h.arrive("c1")
+    assert h.acd.changes.version > seen, "a caller in line"
+    seen = h.acd.changes.version
+    await h.acd.dispatch()
+    assert h.acd.changes.version > seen, "an offer"
+    seen = h.acd.changes.version
+    await h.acd.connected("c1", "1001", "agent-chan", "talk-c1")
+    assert h.acd.changes.version > seen and "c1" not in h.acd.queue, "answered: the caller left the line"
+    seen = h.acd.changes.version
+    await h.acd.call_ended("c1", "1001")
+    assert h.acd.changes.version > seen and h.acd.agents["1001"].state is AgentState.WRAP_UP

@@ -1,0 +1,1 @@
+"""The web console: agent desk, department desk and supervisor wallboard, served by the service."""
