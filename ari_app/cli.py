@@ -318,6 +318,16 @@ def _cmd_user(args: argparse.Namespace) -> int:
     return run_user_command(args, _dsn, references)
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    """Check the live deployment (Asterisk, ARI, AMI, FastAGI, PostgreSQL) and say what to fix."""
+    from ari_app.doctor.model import exit_code, format_table, to_json
+    from ari_app.doctor.runner import DoctorConfig, run_doctor
+
+    checks = asyncio.run(run_doctor(DoctorConfig.from_env()))
+    print(to_json(checks) if args.json else format_table(checks))
+    return exit_code(checks)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="12345 hotline call control on Asterisk")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -344,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     reload.add_argument("--service", help="URL of hotline serve (default: http://127.0.0.1:HOTLINE_HTTP_PORT)")
     reload.add_argument("--no-service", action="store_true", help="reload Asterisk only, not hotline serve")
     reload.set_defaults(func=_cmd_reload)
+    doctor = sub.add_parser("doctor", help="check the live deployment and say what to fix (exit 1 on a FAIL)")
+    doctor.add_argument("--json", action="store_true", help="JSON output")
+    doctor.set_defaults(func=_cmd_doctor)
     seats = sub.add_parser("seats", help="print each agent's softphone account (SIP user, password, server)")
     seats.add_argument("--seats", help="seats file (default: HOTLINE_SEATS or config/seats.yaml)")
     seats.add_argument("--registry", help=argparse.SUPPRESS)
