@@ -170,10 +170,15 @@ def document(server: str) -> dict[str, Any]:
             "200": {"description": "ready", **_json(ANY_OBJECT)}, "503": {"description": "not", **_json(ANY_OBJECT)},
         }}},
         "/registry": _get("the hotline registry's summary", ANY_OBJECT),
-        "/registry/reload": {"post": {"summary": "reload the registry", "responses": {
-            **_responses(200, ANY_OBJECT),
-            "422": {"description": "refused, the old registry stays", **_json(ANY_OBJECT)},
-        }}},
+        "/registry/reload": {"post": {
+            "summary": "reload the registry (dry_run: only show what changes; force: also remove numbers)",
+            "requestBody": {"required": False, **_json(_object({"force": {"type": "boolean"},
+                                                                "dry_run": {"type": "boolean"}}))},
+            "responses": {
+                **_responses(200, ANY_OBJECT, 413),
+                "409": {"description": "refused: it removes numbers and force is not set", **_json(ANY_OBJECT)},
+                "422": {"description": "refused, the old registry stays", **_json(ANY_OBJECT)},
+            }}},
         "/openapi.json": _get("this document", ANY_OBJECT),
         "/login": {"post": {"summary": "a bearer token for a shift", "security": [],
                             "requestBody": {"required": True, **_json(_object(
