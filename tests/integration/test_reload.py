@@ -92,7 +92,8 @@ def run_reload(rs: ReloadStack, artifacts: Path, *more: str) -> subprocess.Compl
         "--service", rs.serve.http, *more,
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=30)
-    (artifacts / f"reload{''.join(more)}.out").write_text(f"exit {result.returncode}\n{result.stdout}\n--- stderr\n{result.stderr}")
+    out = artifacts / f"reload{''.join(more)}.out"
+    out.write_text(f"exit {result.returncode}\n{result.stdout}\n--- stderr\n{result.stderr}")
     return result
 
 
