@@ -22,6 +22,7 @@ from ari_app.callbacks.routes import add_callback_routes
 from ari_app.calls.routes import CallControlApi, add_call_routes
 from ari_app.knowledge.desk import KnowledgeDesk
 from ari_app.knowledge.routes import add_knowledge_routes
+from ari_app.metrics.routes import add_metrics_routes
 from ari_app.registry.routes import RegistryService, add_registry_routes
 from ari_app.visits.desk import ReturnVisits
 from ari_app.visits.routes import add_visit_routes
@@ -67,6 +68,7 @@ def build_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     add_registry_routes(app, service)
+    add_metrics_routes(app, acd, service.readiness)
     add_account_routes(app, accounts, session_hours, throttle)
     add_acd_routes(app, acd, queue_report)
     add_call_routes(app, control)

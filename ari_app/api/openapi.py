@@ -187,6 +187,12 @@ def document(server: str) -> dict[str, Any]:
                                                     413, 429)}},
         "/logout": _post("end this session", ANY_OBJECT, 200, ANY_OBJECT),
         "/me": _get("the logged-in account", ANY_OBJECT),
+        "/metrics": {"get": {
+            "summary": "Prometheus metrics (text format): open from this host, else a bearer HOTLINE_METRICS_TOKEN",
+            "security": [], "responses": {
+                "200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                "403": {"description": "off this host without the metrics token", **_json(ERROR)},
+            }}},
     }
     for open_path in ("/healthz", "/readyz", "/openapi.json"):  # no login needed
         probes[open_path]["get"]["security"] = []
