@@ -43,9 +43,12 @@ class DoctorConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DoctorConfig:
-        """``hotline serve``'s settings, plus the AMI user ``hotline reload`` uses (HOTLINE_AMI_*)."""
-        env = dict(os.environ if env is None else env)
-        secrets = read_secrets_file(default_state_dir(env) / "secrets.env")
+        """``hotline serve``'s settings, plus the AMI user ``hotline reload`` uses (HOTLINE_AMI_*). What
+        the environment does not set is taken from the state directory's secrets.env, where
+        ``scripts/up`` notes its ports: under ``scripts/up`` the doctor needs no variables."""
+        given = dict(os.environ if env is None else env)
+        secrets = read_secrets_file(default_state_dir(given) / "secrets.env")
+        env = {**{k: v for k, v in secrets.items() if k.startswith("HOTLINE_")}, **given}
 
         def value(name: str, default: str = "") -> str:
             return env.get(name) or secrets.get(name, default)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from ari_app.doctor import checks, service_checks
 from ari_app.doctor.model import Check, Status, exit_code, format_table, to_json
-from ari_app.doctor.runner import dialplan_contexts, required_prompts
+from ari_app.doctor.runner import DoctorConfig, dialplan_contexts, required_prompts
 from ari_app.registry.loader import load_registry
 from ari_app.settings import REPO_ROOT
 
@@ -159,3 +160,14 @@ def test_report_formats_and_exit_status() -> None:
     assert "fix: do y" in table and "fix: do x" in table and "4 checks: 1 OK, 1 WARN, 1 FAIL, 1 SKIP" in table
     body = json.loads(to_json(failing))
     assert body["ok"] is False and body["counts"]["FAIL"] == 1 and body["checks"][3]["fix"] == "do y"
+
+
+def test_config_takes_what_scripts_up_noted_unless_the_environment_says_otherwise(tmp_path: Path) -> None:
+    (tmp_path / "secrets.env").write_text(
+        "HOTLINE_ARI_PASSWORD=ari-pw\nHOTLINE_DSN=postgresql://h@127.0.0.1:5/db\nHOTLINE_AMI_PASSWORD=ami-pw\n"
+        "HOTLINE_AMI_PORT=15038\nHOTLINE_ARI_URL=http://127.0.0.1:18088\nHOTLINE_AGI_PORT=14573\n", encoding="utf-8")
+    config = DoctorConfig.from_env({"HOTLINE_STATE_DIR": str(tmp_path), "HOTLINE_AGI_PORT": "4999"})
+    assert config.settings.ari_url == "http://127.0.0.1:18088" and config.settings.agi_port == 4999
+    assert config.ami is not None and (config.ami.port, config.ami.secret) == (15038, "ami-pw")
+    assert DoctorConfig.from_env({"HOTLINE_ARI_PASSWORD": "x", "HOTLINE_DSN": "postgresql://h/db",
+                                  "HOTLINE_STATE_DIR": str(tmp_path / "none")}).ami is None
