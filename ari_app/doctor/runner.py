@@ -28,7 +28,7 @@ from ari_app.registry.routing import intercept_prompt, merged_prompt
 from ari_app.sandbox.confgen import MODULES
 from ari_app.seats.loader import load_seats
 from ari_app.seats.model import Seats
-from ari_app.settings import REPO_ROOT, Settings, default_state_dir, read_secrets_file
+from ari_app.settings import REPO_ROOT, Settings, SettingsError, default_state_dir, read_secrets_file
 from ari_app.store.db import load_migrations
 
 NUMBERS_CONTEXT = "hotline-numbers"  # rendered by `hotline reload` (ari_app.registry.render)
@@ -54,7 +54,10 @@ class DoctorConfig:
             return env.get(name) or secrets.get(name, default)
 
         secret = value("HOTLINE_AMI_SECRET") or value("HOTLINE_AMI_PASSWORD")
-        target = AmiTarget(value("HOTLINE_AMI_HOST", "127.0.0.1"), int(value("HOTLINE_AMI_PORT", "5038")),
+        port = value("HOTLINE_AMI_PORT", "5038")
+        if not port.isdigit():
+            raise SettingsError(f"HOTLINE_AMI_PORT must be an integer, got {port!r}")
+        target = AmiTarget(value("HOTLINE_AMI_HOST", "127.0.0.1"), int(port),
                            value("HOTLINE_AMI_USER", "hotline"), secret) if secret else None
         return cls(Settings.from_env(env), target)
 

@@ -71,3 +71,11 @@ def test_doctor_on_the_sandbox(queue_stack: Callable[..., QueueStack], artifacts
     assert len(report["checks"]) - len(failed) == len(by_status(report, "OK")), table  # the rest still OK
     assert table.count("fix: ") == 3 and wrong not in table, table
     assert a.ari_password not in table and a.ami_password not in table
+
+    # AMI refusing the login: that one FAILs, and what only AMI can show is not checked (SKIP), not guessed.
+    code, report, table = doctor(q, registry, HOTLINE_AMI_SECRET="not-the-ami-secret")
+    assert code == 1, table
+    assert set(by_status(report, "FAIL")) == {"ami"}, table
+    assert "refused" in by_status(report, "FAIL")["ami"]["detail"], table
+    assert {"asterisk version", "modules", "dialplan", "prompts (zh)", "music on hold"} <= set(
+        by_status(report, "SKIP")), table
