@@ -206,7 +206,7 @@ def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
 
 def _cmd_reload(args: argparse.Namespace) -> int:
     from ari_app.ami.client import AmiTarget
-    from ari_app.registry.deploy import reload_everything
+    from ari_app.registry.deploy import reload_everything, show_report
     from ari_app.seats.loader import load_seats
     from ari_app.seats.phones import agent_passwords
 
@@ -231,18 +231,8 @@ def _cmd_reload(args: argparse.Namespace) -> int:
     api_password = _env_or_state("HOTLINE_API_PASSWORD") or _env_or_state("HOTLINE_SUPERVISOR_PASSWORD")
     credentials = (_env_or_state("HOTLINE_API_USER", "supervisor"), api_password) if api_password else None
     report = asyncio.run(reload_everything(registry_path, Path(out), seats, passwords, target, service or None,
-                                           credentials))
-    for path in report.written:
-        print(f"rendered {path}")
-    for command in report.ami_outputs:
-        print(f"asterisk: {command}: ok")
-    if report.service is not None:
-        if report.service.get("reloaded"):
-            print(f"service: registry reloaded ({report.service.get('hotlines')} hotlines)")
-        else:
-            print(f"service: not reloaded: {report.service.get('problems')}", file=sys.stderr)
-            return 1
-    return 0
+                                           credentials, force=args.force, dry_run=args.dry_run))
+    return show_report(report, args.dry_run)
 
 
 def _cmd_seats(args: argparse.Namespace) -> int:
@@ -318,6 +308,16 @@ def _cmd_user(args: argparse.Namespace) -> int:
     return run_user_command(args, _dsn, references)
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    """Check the live deployment (Asterisk, ARI, AMI, FastAGI, PostgreSQL) and say what to fix."""
+    from ari_app.doctor.model import exit_code, format_table, to_json
+    from ari_app.doctor.runner import DoctorConfig, run_doctor
+
+    checks = asyncio.run(run_doctor(DoctorConfig.from_env()))
+    print(to_json(checks) if args.json else format_table(checks))
+    return exit_code(checks)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description="12345 hotline call control on Asterisk")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -343,7 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
     reload.add_argument("--seats", help="seats file (default: HOTLINE_SEATS or config/seats.yaml)")
     reload.add_argument("--service", help="URL of hotline serve (default: http://127.0.0.1:HOTLINE_HTTP_PORT)")
     reload.add_argument("--no-service", action="store_true", help="reload Asterisk only, not hotline serve")
+    reload.add_argument("--force", action="store_true", help="apply even if the file removes hotline numbers")
+    reload.add_argument("--dry-run", action="store_true", help="show what would change; write and reload nothing")
     reload.set_defaults(func=_cmd_reload)
+    doctor = sub.add_parser("doctor", help="check the live deployment and say what to fix (exit 1 on a FAIL)")
+    doctor.add_argument("--json", action="store_true", help="JSON output")
+    doctor.set_defaults(func=_cmd_doctor)
     seats = sub.add_parser("seats", help="print each agent's softphone account (SIP user, password, server)")
     seats.add_argument("--seats", help="seats file (default: HOTLINE_SEATS or config/seats.yaml)")
     seats.add_argument("--registry", help=argparse.SUPPRESS)

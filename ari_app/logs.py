@@ -11,13 +11,29 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import structlog
 from structlog.typing import FilteringBoundLogger
 
 _secrets: set[str] = set()
+_observers: list[Callable[[str, Mapping[str, Any]], None]] = []
+
+
+def observe(callback: Callable[[str, Mapping[str, Any]], None]) -> None:
+    """Call ``callback(level, event)`` for every line logged from now on (metrics count events)."""
+    if callback not in _observers:
+        _observers.append(callback)
+
+
+def _notify(_logger: Any, name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for callback in _observers:
+        try:
+            callback(name, event_dict)
+        except Exception:  # noqa: S110 - an observer never costs a log line
+            pass
+    return event_dict
 
 
 def register_secret(value: str) -> None:
@@ -49,6 +65,7 @@ def configure(level: str = "info") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            _notify,
             _redact_processor,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

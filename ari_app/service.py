@@ -45,7 +45,7 @@ from ari_app.flows.common import FlowContext
 from ari_app.flows.intake import intake_flow
 from ari_app.knowledge.desk import KnowledgeDesk
 from ari_app.knowledge.store import KnowledgeStore
-from ari_app.registry.holder import RegistryHolder
+from ari_app.registry.holder import RegistryHolder, ReloadOutcome
 from ari_app.reports.queries import staffing_now
 from ari_app.reports.service_loop import LoopFigures
 from ari_app.seats.loader import load_seats
@@ -306,9 +306,9 @@ class HotlineService:
             "failed_flows": self.dispatcher.failed_flows if self.dispatcher else 0,  # call flows that raised
         }
 
-    def reload_registry(self) -> list[str]:
-        """Reload config/hotlines.yaml; problems (if any) are returned and the old registry stays."""
-        return [str(p) for p in self.registry.reload()]
+    def reload_registry(self, force: bool = False, dry_run: bool = False) -> ReloadOutcome:
+        """Reload config/hotlines.yaml; on problems, or numbers removed without ``force``, the old one stays."""
+        return self.registry.reload(force, dry_run)
 
     def registry_summary(self) -> dict[str, object]:
         current = self.registry.current

@@ -27,7 +27,7 @@ from ari_app.web.inputs import SHORT_TEXT, Handler, InputError, json_object, rea
 from ari_app.web.principal import KEY, Principal, principal
 
 log = get_logger("accounts")
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/login", "/openapi.json"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/login", "/openapi.json", "/metrics"})  # /metrics: own guard
 PASSWORD_TEXT = 200
 
 

@@ -25,22 +25,19 @@ from ari_app.console.routes import add_console_routes
 from ari_app.console.sources import ConsoleSources
 from ari_app.knowledge.desk import KnowledgeDesk
 from ari_app.knowledge.routes import add_knowledge_routes
+from ari_app.metrics.routes import add_metrics_routes
+from ari_app.registry.routes import RegistryService, add_registry_routes
 from ari_app.visits.desk import ReturnVisits
 from ari_app.visits.routes import add_visit_routes
 from ari_app.web.inputs import MAX_BODY, json_errors
-from ari_app.web.principal import DESK, SUPERVISION, require
 from ari_app.workorders.desk import WorkOrderDesk
 from ari_app.workorders.routes import add_workorder_routes
 
 Middleware = Callable[..., Any]
 
 
-class ServiceProbe(Protocol):
+class ServiceProbe(RegistryService, Protocol):
     async def readiness(self) -> dict[str, object]: ...
-
-    def reload_registry(self) -> list[str]: ...
-
-    def registry_summary(self) -> dict[str, object]: ...
 
 
 def build_app(
@@ -66,17 +63,6 @@ def build_app(
         state = await service.readiness()
         return web.json_response(state, status=200 if state.get("ready") else 503)
 
-    async def registry(request: web.Request) -> web.Response:
-        require(request, *DESK)
-        return web.json_response(service.registry_summary())
-
-    async def registry_reload(request: web.Request) -> web.Response:
-        require(request, *SUPERVISION)
-        problems = service.reload_registry()
-        if problems:
-            return web.json_response({"reloaded": False, "problems": problems}, status=422)
-        return web.json_response({"reloaded": True, **service.registry_summary()})
-
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(document(f"{request.scheme}://{request.host}"))
 
@@ -85,8 +71,8 @@ def build_app(
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_get("/registry", registry)
-    app.router.add_post("/registry/reload", registry_reload)
+    add_registry_routes(app, service)
+    add_metrics_routes(app, acd, service.readiness)
     sign_in = SignIn(accounts, session_hours, throttle)
     add_account_routes(app, sign_in)
     if console is not None:

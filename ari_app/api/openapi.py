@@ -170,10 +170,15 @@ def document(server: str) -> dict[str, Any]:
             "200": {"description": "ready", **_json(ANY_OBJECT)}, "503": {"description": "not", **_json(ANY_OBJECT)},
         }}},
         "/registry": _get("the hotline registry's summary", ANY_OBJECT),
-        "/registry/reload": {"post": {"summary": "reload the registry", "responses": {
-            **_responses(200, ANY_OBJECT),
-            "422": {"description": "refused, the old registry stays", **_json(ANY_OBJECT)},
-        }}},
+        "/registry/reload": {"post": {
+            "summary": "reload the registry (dry_run: only show what changes; force: also remove numbers)",
+            "requestBody": {"required": False, **_json(_object({"force": {"type": "boolean"},
+                                                                "dry_run": {"type": "boolean"}}))},
+            "responses": {
+                **_responses(200, ANY_OBJECT, 413),
+                "409": {"description": "refused: it removes numbers and force is not set", **_json(ANY_OBJECT)},
+                "422": {"description": "refused, the old registry stays", **_json(ANY_OBJECT)},
+            }}},
         "/openapi.json": _get("this document", ANY_OBJECT),
         "/login": {"post": {"summary": "a bearer token for a shift", "security": [],
                             "requestBody": {"required": True, **_json(_object(
@@ -182,6 +187,12 @@ def document(server: str) -> dict[str, Any]:
                                                     413, 429)}},
         "/logout": _post("end this session", ANY_OBJECT, 200, ANY_OBJECT),
         "/me": _get("the logged-in account", ANY_OBJECT),
+        "/metrics": {"get": {
+            "summary": "Prometheus metrics (text format): open from this host, else a bearer HOTLINE_METRICS_TOKEN",
+            "security": [], "responses": {
+                "200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                "403": {"description": "off this host without the metrics token", **_json(ERROR)},
+            }}},
     }
     for open_path in ("/healthz", "/readyz", "/openapi.json"):  # no login needed
         probes[open_path]["get"]["security"] = []

@@ -22,6 +22,7 @@ class Channel:
     exten: str
     context: str
     language: str
+    creationtime: str = ""  # when Asterisk created the channel: 2026-11-30T16:03:22.123+0000
 
     @classmethod
     def from_json(cls, data: Json) -> Channel:
@@ -36,6 +37,7 @@ class Channel:
             exten=str(dialplan.get("exten", "")),
             context=str(dialplan.get("context", "")),
             language=str(data.get("language", "")),
+            creationtime=str(data.get("creationtime", "")),
         )
 
 

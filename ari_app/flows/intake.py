@@ -9,6 +9,7 @@ gets an event for every step.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from ari_app.acd.model import AgentOffer, QueuedCall
 from ari_app.ari.errors import AriError, AriNotFound
@@ -28,6 +29,7 @@ from ari_app.flows.common import (
 )
 from ari_app.flows.conversation import Ended, Party, Rate, Requeue, Talk, converse, members
 from ari_app.logs import get_logger
+from ari_app.metrics import instruments
 from ari_app.survey.ask import ask_rating
 from ari_app.survey.keys import SurveyPolicy
 
@@ -89,6 +91,7 @@ async def _welcome(ctx: FlowContext, session: CallSession, recent: int | None) -
     call_id = session.call_id
     if session.channel.state != "Up":
         await ctx.ari.answer(session.channel.id)
+        instruments.answered(session.channel.creationtime, datetime.now(UTC))
     await record(ctx.calls.answered(call_id))
     await record(ctx.calls.event(call_id, "answered"))
     if recent is not None:
@@ -123,6 +126,7 @@ async def _rate(ctx: FlowContext, session: CallSession) -> None:
             await record(ctx.rated(call_id, rating))
         await record(ctx.calls.event(call_id, "rated", rating=rating))
         log.info("call_rated", rating=rating)
+        instruments.RATINGS.labels("call", rating).inc()
     await hang_up(ctx, session.channel.id)
 
 

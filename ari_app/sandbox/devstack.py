@@ -179,6 +179,8 @@ def up() -> int:
         HOTLINE_SIP_PORT=str(sip_port),
         HOTLINE_HTTP_PORT=str(http_port),
         HOTLINE_ASTERISK_INCLUDE_DIR=str(asterisk.run_dir / "etc"),
+        HOTLINE_ARI_URL=asterisk.ari_url,  # and `hotline doctor`
+        HOTLINE_AGI_PORT=str(agi_port),
     )
     install_state.save(state_dir, values)
     try:

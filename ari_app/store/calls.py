@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 
+from ari_app.metrics import instruments
 from ari_app.store.event_writer import EventWriter
 
 
@@ -84,6 +85,8 @@ class CallStore:
         """Create the record, or bring an existing open one up to date with the route now taken
         (the FastAGI route opens it, the Stasis app takes it over). True if it was created."""
         created: bool = await self._pool.fetchval(_UPSERT, call_id, channel_id, hotline, caller, route, self.node)
+        if created:
+            instruments.call_recorded(hotline, route)
         return bool(created)
 
     async def open_counting_recent(
@@ -93,6 +96,8 @@ class CallStore:
         row = await self._pool.fetchrow(
             _OPEN_COUNTING_RECENT, call_id, channel_id, hotline, caller, route, self.node, days,
         )
+        if row and row["created"]:
+            instruments.call_recorded(hotline, route)
         return Opened(bool(row["created"]), int(row["recent"])) if row else Opened(False, 0)
 
     async def open_if_absent(self, call_id: str, hotline: str, caller: str, route: str) -> bool:
@@ -103,6 +108,8 @@ class CallStore:
             " ON CONFLICT (call_id) DO NOTHING",
             call_id, hotline, caller, route, self.node,
         )
+        if status == "INSERT 0 1":
+            instruments.call_recorded(hotline, route)
         return bool(status == "INSERT 0 1")
 
     async def answered(self, call_id: str) -> None:

@@ -12,6 +12,7 @@ from ari_app.calls.legs import LEG_MARK, Leg, new_leg
 from ari_app.calls.session import CallerGone, CallSession, Message
 from ari_app.flows.common import CUT_SHORT_GRACE, FlowContext, hang_up, play, record
 from ari_app.logs import get_logger
+from ari_app.metrics import instruments
 from ari_app.survey.ask import ask_rating
 from ari_app.survey.keys import SurveyPolicy
 from ari_app.visits.policy import AttemptResult, VisitPolicy
@@ -63,6 +64,7 @@ async def place_visit(line: VisitLine, visit: Visit) -> AttemptResult:
         await record(ctx.calls.close(channel_id, outcome))
     log.info("return_visit_attempt", visit=visit.id, number=visit.number, attempt=visit.attempts,
              answered=result.answered, rating=result.rating, reason=result.reason)
+    instruments.visit_attempt(result.answered, result.rating)
     return result
 
 

@@ -73,7 +73,7 @@ def reload_stack(
 RELOAD_PASSWORD = "reload-" + new_password()
 
 
-def run_reload(rs: ReloadStack, artifacts: Path) -> subprocess.CompletedProcess[str]:
+def run_reload(rs: ReloadStack, artifacts: Path, *more: str) -> subprocess.CompletedProcess[str]:
     state = artifacts / "reload-state"
     state.mkdir(exist_ok=True)
     env = {
@@ -89,10 +89,11 @@ def run_reload(rs: ReloadStack, artifacts: Path) -> subprocess.CompletedProcess[
         sys.executable, "-m", "ari_app.cli", "reload",
         "--out", str(rs.stack.asterisk.run_dir / "etc"),
         "--registry", str(rs.registry),
-        "--service", rs.serve.http,
+        "--service", rs.serve.http, *more,
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=30)
-    (artifacts / "reload.out").write_text(f"exit {result.returncode}\n{result.stdout}\n--- stderr\n{result.stderr}")
+    out = artifacts / f"reload{''.join(more)}.out"
+    out.write_text(f"exit {result.returncode}\n{result.stdout}\n--- stderr\n{result.stderr}")
     return result
 
 
@@ -144,7 +145,14 @@ def test_reload_applies_changed_registry_and_spares_call_in_progress(
     registry_copy(rs.registry, {}, replace={_entry(REMOVED): ""})
     numbers_before = rs.numbers_conf.read_text(encoding="utf-8")
     assert f"exten => {REMOVED}," in numbers_before
-    reload = run_reload(rs, artifacts)
+    # Removing a number is shown, and refused without --force: nothing is written or reloaded.
+    for refused in (run_reload(rs, artifacts, "--dry-run"), run_reload(rs, artifacts)):
+        assert f"- {REMOVED} whole_merge_cancelled" in refused.stdout, refused.stdout + refused.stderr
+        assert "rendered" not in refused.stdout and "asterisk:" not in refused.stdout, refused.stdout
+    assert refused.returncode == 1 and "--force" in refused.stderr, refused.stderr
+    assert rs.numbers_conf.read_text(encoding="utf-8") == numbers_before
+    assert rs.serve.get("/registry")[1]["hotlines"] == 24
+    reload = run_reload(rs, artifacts, "--force")
     still_on_the_line = in_progress.process.poll() is None
     assert reload.returncode == 0, reload.stdout + reload.stderr
     assert "service: registry reloaded (23 hotlines)" in reload.stdout, reload.stdout

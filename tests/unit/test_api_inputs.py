@@ -18,6 +18,7 @@ from ari_app.acd.model import AgentSeat, AgentState
 from ari_app.acd.store import AcdPersistence
 from ari_app.api.app import build_app
 from ari_app.calls.control import staffed_groups
+from ari_app.registry.holder import ReloadOutcome
 from ari_app.registry.model import Department, DepartmentLine, Liaison
 from ari_app.seats.model import Agent, Seats, agent_seats
 from ari_app.web.inputs import (
@@ -251,8 +252,8 @@ class FakeProbe:
     async def latest_calls(self, limit: int) -> list[dict[str, object]] | None:
         return [{"limit": limit}]
 
-    def reload_registry(self) -> list[str]:
-        return []
+    def reload_registry(self, force: bool = False, dry_run: bool = False) -> ReloadOutcome:
+        return ReloadOutcome(applied=True)
 
     def registry_summary(self) -> dict[str, object]:
         return {}

@@ -1,0 +1,148 @@
+"""Run every check against a live deployment, with the settings ``hotline serve`` uses."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ari_app.ami.client import AmiTarget
+from ari_app.configcheck.problems import ConfigError
+from ari_app.doctor import checks, service_checks
+from ari_app.doctor.model import Check, fail, ok, skip
+from ari_app.doctor.probe import (
+    AsteriskFacts,
+    database_where,
+    observe_ari,
+    observe_asterisk,
+    observe_database,
+    observe_port,
+)
+from ari_app.registry.loader import load_registry
+from ari_app.registry.model import Mode, Registry
+from ari_app.registry.routing import intercept_prompt, merged_prompt
+from ari_app.sandbox.confgen import MODULES
+from ari_app.seats.loader import load_seats
+from ari_app.seats.model import Seats
+from ari_app.settings import REPO_ROOT, Settings, SettingsError, default_state_dir, read_secrets_file
+from ari_app.store.db import load_migrations
+
+NUMBERS_CONTEXT = "hotline-numbers"  # rendered by `hotline reload` (ari_app.registry.render)
+LANGUAGE = "zh"
+PROMPTS_DIR = REPO_ROOT / "sounds" / LANGUAGE
+
+
+@dataclass(frozen=True)
+class DoctorConfig:
+    settings: Settings
+    ami: AmiTarget | None  # None: no AMI secret configured
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> DoctorConfig:
+        """``hotline serve``'s settings, plus the AMI user ``hotline reload`` uses (HOTLINE_AMI_*). What
+        the environment does not set is taken from the state directory's secrets.env, where
+        ``scripts/up`` notes its ports: under ``scripts/up`` the doctor needs no variables."""
+        given = dict(os.environ if env is None else env)
+        secrets = read_secrets_file(default_state_dir(given) / "secrets.env")
+        env = {**{k: v for k, v in secrets.items() if k.startswith("HOTLINE_")}, **given}
+
+        def value(name: str, default: str = "") -> str:
+            return env.get(name) or secrets.get(name, default)
+
+        secret = value("HOTLINE_AMI_SECRET") or value("HOTLINE_AMI_PASSWORD")
+        port = value("HOTLINE_AMI_PORT", "5038")
+        if not port.isdigit():
+            raise SettingsError(f"HOTLINE_AMI_PORT must be an integer, got {port!r}")
+        target = AmiTarget(value("HOTLINE_AMI_HOST", "127.0.0.1"), int(port),
+                           value("HOTLINE_AMI_USER", "hotline"), secret) if secret else None
+        return cls(Settings.from_env(env), target)
+
+
+def dialplan_contexts(dialplan_dir: Path = REPO_ROOT / "dialplan") -> list[str]:
+    """The contexts of the project's dialplan files, and the rendered numbers' context."""
+    found = [m for p in sorted(dialplan_dir.glob("*.conf"))
+             for m in re.findall(r"^\[([\w-]+)\]", p.read_text(encoding="utf-8"), re.MULTILINE)]
+    return [*dict.fromkeys(found), NUMBERS_CONTEXT]
+
+
+def required_prompts(registry: Registry | None, prompts_dir: Path = PROMPTS_DIR) -> list[str]:
+    """Every prompt this project ships, and each transition line's announcement and intercept notice."""
+    names = {p.stem for p in prompts_dir.glob("*.wav")}
+    if registry is not None:
+        for line in registry.hotlines.values():
+            if line.mode is Mode.WHOLE_MERGE_TRANSITION:
+                names |= {merged_prompt(line.number), intercept_prompt(line.number)}
+    return sorted(names)
+
+
+def _configuration(settings: Settings) -> tuple[Registry | None, Seats | None, Check]:
+    name = "configuration"
+    try:
+        registry = load_registry(settings.registry_path)
+        seats = load_seats(settings.seats_path)
+    except ConfigError as exc:
+        return None, None, fail(name, "; ".join(map(str, exc.problems[:3])), "run `hotline check-config`")
+    except OSError as exc:
+        return None, None, fail(name, f"cannot read {exc.filename}: {exc.strerror}",
+                                "set HOTLINE_REGISTRY / HOTLINE_SEATS to the files")
+    return registry, seats, ok(name, f"{settings.registry_path}: {len(registry.hotlines)} lines; "
+                               f"{settings.seats_path}: {len(seats.agents)} agents")
+
+
+def asterisk_checks(facts: AsteriskFacts | None, why: str, settings: Settings, registry: Registry | None,
+                    seats: Seats | None) -> list[Check]:
+    """The checks read from Asterisk's CLI; skipped (with the reason) when AMI could not be used."""
+    names = ["asterisk version", "modules", "dialplan", "dialplan globals", "department lines", "agent phones",
+             f"prompts ({LANGUAGE})", "music on hold"]
+    if facts is None:
+        return [skip(n, why) for n in names]
+    found = [
+        checks.check_version(facts.version),
+        checks.check_modules(facts.modules, MODULES),
+        checks.check_dialplan(facts.contexts, NUMBERS_CONTEXT,
+                              [registry.platform.number, *registry.hotlines] if registry else []),
+        service_checks.check_globals(facts.globals, settings.ari_app, settings.agi_host, settings.agi_port),
+        checks.check_departments(facts.endpoints, facts.contacts, registry) if registry else skip(
+            "department lines", "the registry has problems"),
+        checks.check_agents(facts.endpoints, facts.contacts, seats.endpoints) if seats else skip(
+            "agent phones", "the seats file has problems"),
+        checks.check_prompts(facts.sounds, LANGUAGE, checks.data_dir(facts.settings)),
+        checks.check_moh(facts.moh_classes, facts.moh_files),
+    ]
+    return found
+
+
+async def run_doctor(config: DoctorConfig) -> list[Check]:
+    s = config.settings
+    registry, seats, configuration = _configuration(s)
+    if config.ami is None:
+        facts, why = None, "no AMI secret (HOTLINE_AMI_SECRET)"
+        ami = fail("ami", "HOTLINE_AMI_SECRET is not set", "set HOTLINE_AMI_SECRET (and HOTLINE_AMI_USER/HOST/PORT) "
+                   "to a manager.conf user")
+    else:
+        target = config.ami
+        facts, why = await observe_asterisk(target, dialplan_contexts(), required_prompts(registry))
+        ami = service_checks.check_ami(why, f"{target.host}:{target.port}", target.user)
+        why = why and "AMI login failed"
+    ari, agi_error, (applied, db_error) = await asyncio.gather(
+        observe_ari(s.ari_url, s.ari_user, s.ari_password, s.ari_app),
+        observe_port(s.agi_host, s.agi_port),
+        observe_database(s.dsn),
+    )
+    zone = registry.platform.timezone if registry else "Asia/Shanghai"
+    known = [(m.version, m.name) for m in load_migrations()]
+    from_asterisk = asterisk_checks(facts, why, s, registry, seats)
+    return [
+        configuration,
+        ami,
+        *from_asterisk[:2],
+        service_checks.check_ari(ari),
+        *from_asterisk[2:],
+        service_checks.check_fastagi(agi_error, s.agi_host, s.agi_port),
+        service_checks.check_database(db_error, applied, known, database_where(s.dsn)),
+        checks.check_timezone(zone, facts.epoch if facts else "", time.time(), s.today),
+    ]
