@@ -53,6 +53,7 @@ from ari_app.seats.model import agent_seats
 from ari_app.settings import Settings
 from ari_app.store.calls import CallStore
 from ari_app.store.db import connect_pool
+from ari_app.store.journal import WriteJournal
 from ari_app.visits.call import VisitLine, place_visit
 from ari_app.visits.desk import ReturnVisits
 from ari_app.visits.dialer import OrderSide, VisitDialer
@@ -172,6 +173,8 @@ class HotlineService:
             await self._runner.cleanup()
         await self.ari.close()
         if self.calls is not None:
+            if self.calls.journal is not None:
+                await self.calls.journal.close()
             await self.calls.events_behind.close()
         if self.pool is not None:
             await self.pool.close()
@@ -191,8 +194,9 @@ class HotlineService:
                 log.error("database_unreachable", error=type(exc).__name__, detail=logs.redact(str(exc))[:200])
                 await asyncio.sleep(backoff_delay(attempt, 0.5, self.settings.ari_backoff_max))
                 attempt += 1
-        self.calls = CallStore(self.pool, self.settings.node)
-        self.acd_store = AcdStore(self.pool, self.settings.node, on_outcome=self.queue_window.put)
+        journal = WriteJournal()  # call records and queue state, in one order, kept through an outage
+        self.calls = CallStore(self.pool, self.settings.node, journal)
+        self.acd_store = AcdStore(self.pool, self.settings.node, on_outcome=self.queue_window.put, journal=journal)
         self.accounts = AccountStore(self.pool)
         self.desk = WorkOrderDesk(WorkOrderStore(self.pool), lambda: self.registry.current, self.calendar, self.limits)
         knowledge = KnowledgeDesk(KnowledgeStore(self.pool), lambda: self.registry.current,
@@ -304,6 +308,9 @@ class HotlineService:
             "ari_connects": self.stream.connects if self.stream else 0,
             "active_calls": self.dispatcher.active_calls if self.dispatcher else 0,
             "failed_flows": self.dispatcher.failed_flows if self.dispatcher else 0,  # call flows that raised
+            # call-record and queue writes kept through a database outage, not stored yet / given up
+            "writes_behind": journal.behind if (journal := self.calls and self.calls.journal) else 0,
+            "writes_dropped": journal.dropped if journal else 0,
         }
 
     def reload_registry(self, force: bool = False, dry_run: bool = False) -> ReloadOutcome:

@@ -7,7 +7,7 @@ rows, as outcomes, to ``on_outcome`` (the in-memory window of the queue figures,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ import asyncpg
 from ari_app.acd.figures import CallOutcome
 from ari_app.acd.model import AgentSeat, QueuedCall
 from ari_app.logs import get_logger
+from ari_app.store.journal import WriteJournal
 
 log = get_logger("acd")
 OutcomeListener = Callable[[str, CallOutcome], None]
@@ -40,10 +41,22 @@ class LiveCall:
 
 
 class AcdStore:
-    def __init__(self, pool: asyncpg.Pool, node: str, on_outcome: OutcomeListener | None = None) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, node: str, on_outcome: OutcomeListener | None = None,
+        journal: WriteJournal | None = None,
+    ) -> None:
+        """``journal``: the queue's writes kept through a database outage, in order with the call
+        records' (the ACD goes on from memory); None: written at once, or raise."""
         self._pool = pool
         self.node = node
         self._on_outcome = on_outcome
+        self._journal = journal
+
+    async def _write(self, what: str, op: Callable[[], Awaitable[None]]) -> None:
+        if self._journal is None:
+            await op()
+        else:
+            await self._journal.write(what, op)
 
     def _written(self, call_id: str, row: Mapping[str, Any] | None) -> None:
         """Tell ``on_outcome`` of a queued call's row as written (none: the write changed nothing)."""
@@ -56,13 +69,16 @@ class AcdStore:
 
     # -- agents --------------------------------------------------------------------------------
     async def save_agent(self, agent: AgentSeat) -> None:
-        await self._pool.execute(
-            "INSERT INTO agent_states (agent_id, state, state_since, pause_reason, idle_since, wrap_up_until, call_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (agent_id) DO UPDATE SET state = $2,"
-            " state_since = $3, pause_reason = $4, idle_since = $5, wrap_up_until = $6, call_id = $7",
-            agent.id, agent.state.value, agent.state_since, agent.pause_reason, agent.idle_since,
-            agent.wrap_up_until, agent.call_id,
-        )
+        values = (agent.id, agent.state.value, agent.state_since, agent.pause_reason, agent.idle_since,
+                  agent.wrap_up_until, agent.call_id)  # as they are now, whenever they are written
+
+        async def save() -> None:
+            await self._pool.execute(
+                "INSERT INTO agent_states (agent_id, state, state_since, pause_reason, idle_since, wrap_up_until,"
+                " call_id) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (agent_id) DO UPDATE SET state = $2,"
+                " state_since = $3, pause_reason = $4, idle_since = $5, wrap_up_until = $6, call_id = $7", *values)
+
+        await self._write("agent_state", save)
 
     async def load_agents(self) -> dict[str, dict[str, Any]]:
         rows = await self._pool.fetch("SELECT * FROM agent_states")
@@ -70,33 +86,42 @@ class AcdStore:
 
     # -- queue ---------------------------------------------------------------------------------
     async def enqueue(self, call: QueuedCall, queue: str) -> None:
-        row = await self._pool.fetchrow(
-            "INSERT INTO queue_calls (call_id, channel_id, hotline, queue, grp, priority, escalated, enqueued_at, seq,"
-            " widen_at, status, node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11)"
-            " ON CONFLICT (call_id) DO UPDATE SET status = 'waiting', grp = $5, priority = $6, escalated = $7,"
-            " widen_at = $10, queue = $4, agent_id = '', agent_channel = '', bridge_id = ''"
-            " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node",
-            call.call_id, call.channel_id, call.hotline, queue, call.group, call.priority, call.escalated,
-            call.enqueued_at, call.seq, call.widen_at, self.node,
-        )
-        self._written(call.call_id, row)
+        values = (call.call_id, call.channel_id, call.hotline, queue, call.group, call.priority, call.escalated,
+                  call.enqueued_at, call.seq, call.widen_at, self.node)
+
+        async def insert() -> None:
+            row = await self._pool.fetchrow(
+                "INSERT INTO queue_calls (call_id, channel_id, hotline, queue, grp, priority, escalated, enqueued_at,"
+                " seq, widen_at, status, node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11)"
+                " ON CONFLICT (call_id) DO UPDATE SET status = 'waiting', grp = $5, priority = $6, escalated = $7,"
+                " widen_at = $10, queue = $4, agent_id = '', agent_channel = '', bridge_id = ''"
+                " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node", *values)
+            self._written(values[0], row)
+
+        await self._write("queue_enqueue", insert)
 
     async def talking(self, call_id: str, agent_id: str, agent_channel: str, bridge_id: str, at: float) -> None:
-        row = await self._pool.fetchrow(
-            "UPDATE queue_calls SET status = 'talking', agent_id = $2, agent_channel = $3, bridge_id = $4,"
-            " answered_at = coalesce(answered_at, $5) WHERE call_id = $1"
-            " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node",
-            call_id, agent_id, agent_channel, bridge_id, at,
-        )
-        self._written(call_id, row)
+        async def update() -> None:
+            row = await self._pool.fetchrow(
+                "UPDATE queue_calls SET status = 'talking', agent_id = $2, agent_channel = $3, bridge_id = $4,"
+                " answered_at = coalesce(answered_at, $5) WHERE call_id = $1"
+                " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node",
+                call_id, agent_id, agent_channel, bridge_id, at,
+            )
+            self._written(call_id, row)
+
+        await self._write("queue_talking", update)
 
     async def finish(self, call_id: str, status: str, at: float) -> None:
-        row = await self._pool.fetchrow(
-            "UPDATE queue_calls SET status = $2, ended_at = $3 WHERE call_id = $1 AND ended_at IS NULL"
-            " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node",
-            call_id, status, at,
-        )
-        self._written(call_id, row)
+        async def update() -> None:
+            row = await self._pool.fetchrow(
+                "UPDATE queue_calls SET status = $2, ended_at = $3 WHERE call_id = $1 AND ended_at IS NULL"
+                " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node",
+                call_id, status, at,
+            )
+            self._written(call_id, row)
+
+        await self._write("queue_finish", update)
 
     async def live_calls(self) -> list[LiveCall]:
         rows = await self._pool.fetch(

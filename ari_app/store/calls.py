@@ -6,14 +6,18 @@ reading a call's events wait until its events are stored."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import asyncpg
 
 from ari_app.metrics import instruments
 from ari_app.store.event_writer import EventWriter
+from ari_app.store.journal import WriteJournal
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,8 @@ class Opened:
 
 
 _UPSERT = (
-    "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node)"
-    " VALUES ($1, $2, $3, $4, $5, $6)"
+    "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node, started_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
     " ON CONFLICT (call_id) DO UPDATE SET route = EXCLUDED.route, node = EXCLUDED.node"
     " WHERE calls.ended_at IS NULL"
     " RETURNING (xmax = 0) AS created"
@@ -71,20 +75,31 @@ _OPEN_COUNTING_RECENT = (
     f"WITH opened AS ({_UPSERT})"  # noqa: S608 (constant text, no input)
     " SELECT (SELECT created FROM opened) AS created,"
     " CASE WHEN $4 = '' THEN 0 ELSE (SELECT count(*) FROM calls WHERE caller = $4 AND call_id <> $1"
-    " AND started_at > now() - make_interval(days => $7)) END AS recent"
+    " AND started_at > now() - make_interval(days => $8)) END AS recent"
 )
 
 
 class CallStore:
-    def __init__(self, pool: asyncpg.Pool, node: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, node: str, journal: WriteJournal | None = None) -> None:
+        """``journal``: writes kept through a database outage (None: written at once, or raise)."""
         self._pool = pool
         self.node = node
-        self.events_behind = EventWriter(pool)
+        self.journal = journal
+        self.events_behind = EventWriter(pool, records_pending=lambda: bool(journal and journal.behind))
+
+    async def _write(self, what: str, op: Callable[[], Awaitable[T]]) -> T | None:
+        """``op`` now, or kept by the journal through an outage (None then). Times are taken by the
+        caller, so a write stored late carries the moment it happened."""
+        if self.journal is None:
+            return await op()
+        return await self.journal.write(what, op)
 
     async def open(self, call_id: str, channel_id: str, hotline: str, caller: str, route: str) -> bool:
         """Create the record, or bring an existing open one up to date with the route now taken
         (the FastAGI route opens it, the Stasis app takes it over). True if it was created."""
-        created: bool = await self._pool.fetchval(_UPSERT, call_id, channel_id, hotline, caller, route, self.node)
+        at = datetime.now(UTC)
+        created = await self._write("call_open", lambda: self._pool.fetchval(
+            _UPSERT, call_id, channel_id, hotline, caller, route, self.node, at))
         if created:
             instruments.call_recorded(hotline, route)
         return bool(created)
@@ -93,9 +108,10 @@ class CallStore:
         self, call_id: str, channel_id: str, hotline: str, caller: str, route: str, days: int,
     ) -> Opened:
         """:meth:`open`, and in the same round trip the caller's other calls in the last ``days``."""
-        row = await self._pool.fetchrow(
-            _OPEN_COUNTING_RECENT, call_id, channel_id, hotline, caller, route, self.node, days,
-        )
+        at = datetime.now(UTC)
+        row = await self._write("call_open", lambda: self._pool.fetchrow(
+            _OPEN_COUNTING_RECENT, call_id, channel_id, hotline, caller, route, self.node, at, days,
+        ))
         if row and row["created"]:
             instruments.call_recorded(hotline, route)
         return Opened(bool(row["created"]), int(row["recent"])) if row else Opened(False, 0)
@@ -103,50 +119,58 @@ class CallStore:
     async def open_if_absent(self, call_id: str, hotline: str, caller: str, route: str) -> bool:
         """Create the record unless the call has one already (the Stasis app may have opened it
         first: its route stands). True if it was created."""
-        status = await self._pool.execute(
-            "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node) VALUES ($1, $1, $2, $3, $4, $5)"
-            " ON CONFLICT (call_id) DO NOTHING",
-            call_id, hotline, caller, route, self.node,
-        )
+        at = datetime.now(UTC)
+        status = await self._write("call_open", lambda: self._pool.execute(
+            "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node, started_at)"
+            " VALUES ($1, $1, $2, $3, $4, $5, $6) ON CONFLICT (call_id) DO NOTHING",
+            call_id, hotline, caller, route, self.node, at,
+        ))
         if status == "INSERT 0 1":
             instruments.call_recorded(hotline, route)
         return bool(status == "INSERT 0 1")
 
     async def answered(self, call_id: str) -> None:
-        await self._pool.execute(
-            "UPDATE calls SET answered_at = coalesce(answered_at, now()) WHERE call_id = $1", call_id
-        )
+        at = datetime.now(UTC)
+        await self._write("call_answered", lambda: self._pool.execute(
+            "UPDATE calls SET answered_at = coalesce(answered_at, $2) WHERE call_id = $1", call_id, at))
 
     async def close(self, call_id: str, outcome: str) -> bool:
         """Close an open record once its events are stored; closing twice keeps the first outcome."""
-        await self.events_behind.flush()
-        status = await self._pool.execute(
-            "UPDATE calls SET ended_at = now(), outcome = $2 WHERE call_id = $1 AND ended_at IS NULL",
-            call_id,
-            outcome,
-        )
-        return bool(status == "UPDATE 1")
+        at = datetime.now(UTC)
+
+        async def close() -> str:
+            await self.events_behind.flush()
+            status: str = await self._pool.execute(
+                "UPDATE calls SET ended_at = $3, outcome = $2 WHERE call_id = $1 AND ended_at IS NULL",
+                call_id, outcome, at)
+            return status
+
+        return await self._write("call_close", close) == "UPDATE 1"
 
     async def close_with_route(self, call_id: str, route: str, outcome: str) -> bool:
         """Close a record the app does not own, with the route the dialplan ended on."""
-        await self.events_behind.flush()
-        status = await self._pool.execute(
-            "UPDATE calls SET ended_at = now(), outcome = $3, route = CASE WHEN $2 = '' THEN route ELSE $2 END"
-            " WHERE call_id = $1 AND ended_at IS NULL",
-            call_id,
-            route,
-            outcome,
-        )
-        return bool(status == "UPDATE 1")
+        at = datetime.now(UTC)
+
+        async def close() -> str:
+            await self.events_behind.flush()
+            status: str = await self._pool.execute(
+                "UPDATE calls SET ended_at = $4, outcome = $3, route = CASE WHEN $2 = '' THEN route ELSE $2 END"
+                " WHERE call_id = $1 AND ended_at IS NULL",
+                call_id, route, outcome, at)
+            return status
+
+        return await self._write("call_close", close) == "UPDATE 1"
 
     async def survey_started(self, call_id: str) -> None:
-        await self._pool.execute(
-            "UPDATE calls SET survey_started_at = now() WHERE call_id = $1 AND ended_at IS NULL", call_id)
+        at = datetime.now(UTC)
+        await self._write("call_survey", lambda: self._pool.execute(
+            "UPDATE calls SET survey_started_at = $2 WHERE call_id = $1 AND ended_at IS NULL", call_id, at))
 
     async def rate(self, call_id: str, rating: str) -> None:
         """The caller's rating after the call (the first one stands)."""
-        await self._pool.execute(
-            "UPDATE calls SET rating = $2, rated_at = now() WHERE call_id = $1 AND rating IS NULL", call_id, rating)
+        at = datetime.now(UTC)
+        await self._write("call_rating", lambda: self._pool.execute(
+            "UPDATE calls SET rating = $2, rated_at = $3 WHERE call_id = $1 AND rating IS NULL", call_id, rating, at))
 
     async def surveying(self) -> set[str]:
         """Open calls of this node whose caller was being asked for a rating."""

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,9 +36,16 @@ RETRY_INITIAL, RETRY_MAX = 0.2, 5.0
 Row = tuple[str, datetime, str, str]
 
 
+class RecordsPending(Exception):
+    """A batch names calls whose records are still kept by the write journal: retry it later."""
+
+
 class EventWriter:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, records_pending: Callable[[], bool] = lambda: False) -> None:
+        """``records_pending``: whether call records are waiting to be written (a database outage
+        is being caught up): a row refused for want of its call's record is then retried, not dropped."""
         self._pool = pool
+        self._records_pending = records_pending
         self._pending: deque[Row] = deque()
         self._added = 0  # rows ever added (dropped ones included)
         self._done = 0  # rows ever written or given up
@@ -103,9 +111,11 @@ class EventWriter:
 
     async def _write(self, batch: list[Row]) -> None:
         try:
-            await self._pool.executemany(INSERT, batch)
+            await self._pool.executemany(INSERT, batch)  # atomic: all rows or none
             self.batches += 1
-        except (asyncpg.ForeignKeyViolationError, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError):
+        except (asyncpg.ForeignKeyViolationError, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+            if isinstance(exc, asyncpg.ForeignKeyViolationError) and self._records_pending():
+                raise RecordsPending from None
             for row in batch:  # one at a time: only the rows that cannot be written are lost
                 try:
                     await self._pool.execute(INSERT, *row)
