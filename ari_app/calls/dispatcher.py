@@ -8,7 +8,8 @@ by the reconcile step and announced by an event too) never starts two flows.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -78,6 +79,20 @@ class CallDispatcher:
         task = asyncio.create_task(self._run(session), name=f"call-{channel.id}")
         self._tasks[session.call_id] = task
         return session
+
+    def vanished(self, existing: Collection[str]) -> list[str]:
+        """Channels the running calls hold that Asterisk no longer has: they ended while the app
+        was not connected, so their events never came. Each call is told now, as Asterisk would
+        have told it (StasisEnd, then ChannelDestroyed), and its flow goes on from there."""
+        gone = [channel_id for channel_id in self._sessions if channel_id not in existing]
+        stamp = datetime.now(UTC).isoformat()
+        for channel_id in gone:
+            channel = Channel.from_json({"id": channel_id})
+            session = self._sessions[channel_id]
+            session.deliver(StasisEnd("StasisEnd", "", stamp, {}, channel))
+            session.deliver(ChannelDestroyed("ChannelDestroyed", "", stamp, {}, channel, 16, "gone while disconnected"))
+            log.info("channel_gone_while_disconnected", channel_id=channel_id, call_id=session.call_id)
+        return gone
 
     def attach(self, channel_id: str, session: CallSession) -> None:
         """Route a further channel's events (an agent leg, a department leg) to ``session``."""

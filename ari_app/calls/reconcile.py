@@ -1,6 +1,7 @@
 """After every (re)connect: bring the app's view in line with Asterisk.
 
-Callers in the app that no task owns are adopted as :mod:`ari_app.calls.plan` decides (waiting
+Running calls are told of their channels that ended while the app was away (their events never
+came); callers in the app that no task owns are adopted as :mod:`ari_app.calls.plan` decides (waiting
 callers back into line at their old place, talking parties left talking with their agent and
 department legs), legs nobody's call holds are hung up, and the records of calls that ended while
 the app was away are closed.
@@ -44,6 +45,7 @@ class Reconciler:
         application = await self._ari.application(self._app)
         channels = {c["id"]: c for c in await self._ari.channels()}
         bridges = {b["id"]: list(b.get("channels", [])) for b in await self._ari.bridges()}
+        gone = self._dispatcher.vanished(channels.keys())  # running calls told of what ended meanwhile
         in_app = [cid for cid in application.get("channel_ids", []) if cid in channels]
         owned = frozenset(cid for cid in in_app if self._dispatcher.session_for(cid) is not None)
         surveying = await self._calls.surveying()
@@ -63,7 +65,8 @@ class Reconciler:
         for live in stored.values():
             if live.call.channel_id not in channels:
                 await self._acd.ended_while_away(live.call.call_id, live.agent_id, live.status)
-        log.info("reconciled", adopted=adopted, closed=closed, orphan_legs=len(decided.hang_up), channels=len(channels))
+        log.info("reconciled", adopted=adopted, closed=closed, orphan_legs=len(decided.hang_up), channels=len(channels),
+                 gone_while_disconnected=len(gone))
 
     async def _adopt(self, adopt: Adopt, channels: dict[str, Any], live: LiveCall | None) -> int:
         channel = Channel.from_json(channels[adopt.channel_id])

@@ -231,3 +231,23 @@ async def test_shutdown_cancels_the_running_flows() -> None:
     assert sorted(flow.cancelled) == sorted([CALLER, OTHER_CALLER])
     assert dispatcher.active_calls == 0 and dispatcher.failed_flows == 0
     assert dispatcher.session_for(CALLER) is None and dispatcher.session_for(OTHER_CALLER) is None
+
+
+async def test_a_call_is_told_of_its_channels_that_ended_while_the_app_was_away() -> None:
+    flow = FakeFlow()
+    dispatcher = CallDispatcher(flow)
+    dispatcher.on_event(stasis_start(CALLER))
+    dispatcher.on_event(stasis_start(OTHER_CALLER))
+    await until(lambda: len(flow.sessions) == 2, "both flows started")
+    session = dispatcher.session_for(CALLER)
+    assert session is not None
+    dispatcher.attach(AGENT_LEG, session)
+
+    gone = dispatcher.vanished({CALLER, OTHER_CALLER})  # the agent hung up while the app was away
+    assert gone == [AGENT_LEG]
+    told = [session.inbox.get_nowait() for _ in range(session.inbox.qsize())]
+    assert [(e.type, e.channel_id) for e in told] == [("StasisEnd", AGENT_LEG), ("ChannelDestroyed", AGENT_LEG)]
+    other = dispatcher.session_for(OTHER_CALLER)
+    assert other is not None and other.inbox.empty()
+    assert dispatcher.vanished({CALLER, OTHER_CALLER, AGENT_LEG}) == []
+    await dispatcher.shutdown()
