@@ -101,7 +101,7 @@ class Settings:
     login_address_failures: int = 30  # the same from one client address
     node: str = "node1"
     ari_backoff_initial: float = 0.5
-    ari_backoff_max: float = 10.0
+    ari_backoff_max: float = 2.0  # Asterisk back after an outage is found within this (plus jitter)
     ari_heartbeat: float = 5.0
     ari_transport: str = "auto"  # REST over the events websocket when Asterisk takes it ("auto"), or "http"
     log_level: str = "info"
