@@ -9,6 +9,7 @@ the tests load.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 from ari_app.registry.render import DEGRADED_QUEUE, MEDIA_OPTIONS
@@ -31,9 +32,9 @@ class Site:
     ami_secret: str = "<HOTLINE_AMI_SECRET>"  # noqa: S105 - a placeholder the README shows
 
 
-def modules_conf() -> str:
-    """``modules.conf`` lines for an Asterisk with ``autoload = no`` (Debian's stock file autoloads)."""
-    return "\n".join(f"load = {m}.so" for m in MODULES) + "\n"
+def module_names() -> str:
+    """The required modules (``load = NAME.so`` each under ``autoload = no``), wrapped for the README."""
+    return textwrap.fill(" ".join(MODULES), width=100) + "\n"
 
 
 def pjsip_conf(site: Site) -> str:
@@ -119,6 +120,19 @@ def queues_conf() -> str:
 
 def rtp_conf() -> str:
     return "; --- 12345 hotline ---\n[general](+)\nicesupport = no\n"
+
+
+# This project's sounds -> where they go under Asterisk's data directory (`core show settings`: Debian
+# /usr/share/asterisk, a source build /var/lib/asterisk). Debian's stock [default] music class reads
+# `moh` there, a folder no package makes unless asterisk-moh-opsound-* is installed.
+DATA_COPIES = (("sounds/zh", "sounds/zh"), ("sounds/moh", "moh"))
+DEBIAN_DATA_DIR = "/usr/share/asterisk"
+
+
+def copy_commands(data_dir: str = DEBIAN_DATA_DIR) -> str:
+    """The shell lines that put the prompts and the music in place (run from the project folder)."""
+    return "".join(f"install -d -m 0755 {data_dir}/{dest}\ninstall -m 0644 {src}/*.wav {data_dir}/{dest}/\n"
+                   for src, dest in DATA_COPIES)
 
 
 def additions(site: Site) -> dict[str, str]:
