@@ -98,6 +98,16 @@ async def observe_port(host: str, port: int) -> str:
     return ""
 
 
+async def observe_http(url: str) -> tuple[int, str]:
+    """(status, "") of GET ``url``, or (0, why not)."""
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http:
+            async with http.get(url) as response:
+                return response.status, ""
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return 0, type(exc).__name__
+
+
 def database_where(dsn: str) -> str:
     """host:port/database of a DSN, never its password."""
     parts = urlsplit(dsn)

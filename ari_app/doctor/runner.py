@@ -20,6 +20,7 @@ from ari_app.doctor.probe import (
     observe_ari,
     observe_asterisk,
     observe_database,
+    observe_http,
     observe_port,
 )
 from ari_app.registry.loader import load_registry
@@ -134,10 +135,13 @@ async def run_doctor(config: DoctorConfig) -> list[Check]:
         facts, why = await observe_asterisk(target, dialplan_contexts(), required_prompts(registry))
         ami = service_checks.check_ami(why, f"{target.host}:{target.port}", target.user)
         why = why and "AMI login failed"
-    ari, agi_error, (applied, db_error) = await asyncio.gather(
+    host = "127.0.0.1" if s.http_host in ("", "0.0.0.0", "::") else s.http_host  # noqa: S104 - a bind-all address
+    health = f"http://{host}:{s.http_port}/healthz"
+    ari, agi_error, (applied, db_error), (http_status, http_error) = await asyncio.gather(
         observe_ari(s.ari_url, s.ari_user, s.ari_password, s.ari_app),
         observe_port(s.agi_host, s.agi_port),
         observe_database(s.dsn),
+        observe_http(health),
     )
     zone = registry.platform.timezone if registry else "Asia/Shanghai"
     known = [(m.version, m.name) for m in load_migrations()]
@@ -149,6 +153,7 @@ async def run_doctor(config: DoctorConfig) -> list[Check]:
         service_checks.check_ari(ari),
         *from_asterisk[2:],
         service_checks.check_fastagi(agi_error, s.agi_host, s.agi_port),
+        service_checks.check_service_http(http_status, http_error, health),
         service_checks.check_database(db_error, applied, known, database_where(s.dsn)),
         checks.check_timezone(zone, facts.epoch if facts else "", time.time(), s.today),
     ]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ari_app.deploy.envfile import EnvFileError, load_env_file, parse_env
-from ari_app.doctor import deploy_checks
+from ari_app.doctor import deploy_checks, service_checks
 from ari_app.doctor.model import Status
 from ari_app.registry.loader import load_registry
 from ari_app.registry.render import write_all
@@ -113,3 +113,10 @@ def test_env_file_fills_what_the_environment_does_not_set(tmp_path: Path) -> Non
         load_env_file({"HOTLINE_ENV_FILE": str(tmp_path / "missing.env")})
     with pytest.raises(EnvFileError, match=r"x\.env:2: not KEY=value"):
         parse_env("A=1\nexport B\n", "x.env")
+
+
+def test_service_http_is_where_reload_reaches_the_service() -> None:
+    url = "http://127.0.0.1:8080/healthz"
+    assert service_checks.check_service_http(200, "", url).status is Status.OK
+    check = service_checks.check_service_http(0, "ClientConnectorError", url)
+    assert check.status is Status.FAIL and "HOTLINE_HTTP_HOST/PORT" in check.fix and url in check.detail

@@ -33,7 +33,8 @@ def test_the_snippets_carry_the_module_list_and_the_media_options() -> None:
     for needed in ("chan_bridge_media", "res_timing_timerfd", "func_global"):
         assert needed in snippets.module_names()
     pjsip = snippets.pjsip_conf(snippets.Site())
-    assert MEDIA_OPTIONS in pjsip and "direct_media = no" in pjsip and "endpoint_identifier_order = username,ip" in pjsip
+    assert MEDIA_OPTIONS in pjsip and "direct_media = no" in pjsip
+    assert "endpoint_identifier_order = username,ip" in pjsip
 
 
 ENV_EXAMPLE = parse_env((PACKAGING / "hotline.env.example").read_text(encoding="utf-8"))
