@@ -370,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        load_env_file()  # HOTLINE_ENV_FILE or /etc/hotline/hotline.env: shared by serve, reload, doctor
+        if args.command != "up":  # the sandbox of scripts/up is not the server's deployment
+            load_env_file()  # HOTLINE_ENV_FILE or /etc/hotline/hotline.env: shared by serve, reload, doctor
         code: int = args.func(args)
         return code
     except SettingsError as exc:
