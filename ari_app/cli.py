@@ -54,20 +54,14 @@ def _cmd_calls(args: argparse.Namespace) -> int:
         finally:
             await conn.close()
 
+    from ari_app.cli_calls import format_calls
+
     records = asyncio.run(fetch())
     if args.json:
         json.dump(records, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return 0
-    if not records:
-        print("no calls recorded")
-        return 0
-    print(f"{'started':<26} {'hotline':<9} {'caller':<14} {'route':<10} {'outcome':<24} call_id")
-    for r in records:
-        print(
-            f"{str(r['started_at'])[:26]:<26} {r['hotline']!s:<9} {r['caller']!s:<14} {r['route']!s:<10} "
-            f"{r['outcome'] or 'in progress'!s:<24} {r['call_id']}"
-        )
+    print(format_calls(records, args.events))
     return 0
 
 
@@ -186,12 +180,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from ari_app.registry.render import write_all
     from ari_app.seats.loader import load_seats
     from ari_app.seats.phones import agent_passwords
+    from ari_app.settings import REPO_ROOT
 
     settings_paths = _paths(args)
     registry = load_registry(settings_paths[0])
     seats = load_seats(settings_paths[1])
     passwords = agent_passwords(default_state_dir(os.environ), seats)
-    for path in write_all(registry, seats, passwords, Path(args.out)):
+    for path in write_all(registry, seats, passwords, Path(args.out), dialplan=REPO_ROOT / "dialplan"):
         print(path)
     return 0
 
@@ -209,6 +204,7 @@ def _cmd_reload(args: argparse.Namespace) -> int:
     from ari_app.registry.deploy import reload_everything, show_report
     from ari_app.seats.loader import load_seats
     from ari_app.seats.phones import agent_passwords
+    from ari_app.settings import REPO_ROOT
 
     registry_path, seats_path = _paths(args)
     out = args.out or _env_or_state("HOTLINE_ASTERISK_INCLUDE_DIR")
@@ -231,7 +227,8 @@ def _cmd_reload(args: argparse.Namespace) -> int:
     api_password = _env_or_state("HOTLINE_API_PASSWORD") or _env_or_state("HOTLINE_SUPERVISOR_PASSWORD")
     credentials = (_env_or_state("HOTLINE_API_USER", "supervisor"), api_password) if api_password else None
     report = asyncio.run(reload_everything(registry_path, Path(out), seats, passwords, target, service or None,
-                                           credentials, force=args.force, dry_run=args.dry_run))
+                                           credentials, force=args.force, dry_run=args.dry_run,
+                                           dialplan=REPO_ROOT / "dialplan"))
     return show_report(report, args.dry_run)
 
 
@@ -369,8 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ari_app.deploy.envfile import load_env_file
+
     args = build_parser().parse_args(argv)
     try:
+        if args.command != "up":  # the sandbox of scripts/up is not the server's deployment
+            load_env_file()  # HOTLINE_ENV_FILE or /etc/hotline/hotline.env: shared by serve, reload, doctor
         code: int = args.func(args)
         return code
     except SettingsError as exc:

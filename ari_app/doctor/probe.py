@@ -12,6 +12,7 @@ import aiohttp
 import asyncpg
 
 from ari_app.ami.client import AmiError, AmiTarget, session
+from ari_app.doctor.checks import pjsip_endpoints
 from ari_app.doctor.service_checks import AriFacts
 
 TIMEOUT = 5.0
@@ -26,6 +27,8 @@ class AsteriskFacts:
     contexts: dict[str, str] = field(default_factory=dict)  # context -> dialplan show output
     globals: str = ""
     endpoints: str = ""
+    endpoint_details: dict[str, str] = field(default_factory=dict)  # endpoint -> pjsip show endpoint output
+    pjsip_settings: str = ""
     contacts: str = ""
     moh_classes: str = ""
     moh_files: str = ""
@@ -50,6 +53,9 @@ async def observe_asterisk(
             facts.globals = await out("dialplan show globals")
             facts.endpoints = await out("pjsip show endpoints")
             facts.contacts = await out("pjsip show contacts")
+            facts.endpoint_details = {e: await out(f"pjsip show endpoint {e}")
+                                      for e in sorted(pjsip_endpoints(facts.endpoints))}
+            facts.pjsip_settings = await out("pjsip show settings")
             facts.moh_classes = await out("moh show classes")
             facts.moh_files = await out("moh show files")
             facts.settings = await out("core show settings")
@@ -90,6 +96,16 @@ async def observe_port(host: str, port: int) -> str:
     except OSError:
         pass
     return ""
+
+
+async def observe_http(url: str) -> tuple[int, str]:
+    """(status, "") of GET ``url``, or (0, why not)."""
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http:
+            async with http.get(url) as response:
+                return response.status, ""
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return 0, type(exc).__name__
 
 
 def database_where(dsn: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ari_app.ami.client import AmiTarget
 from ari_app.configcheck.problems import ConfigError
-from ari_app.doctor import checks, service_checks
+from ari_app.doctor import checks, deploy_checks, service_checks
 from ari_app.doctor.model import Check, fail, ok, skip
 from ari_app.doctor.probe import (
     AsteriskFacts,
@@ -20,6 +20,7 @@ from ari_app.doctor.probe import (
     observe_ari,
     observe_asterisk,
     observe_database,
+    observe_http,
     observe_port,
 )
 from ari_app.registry.loader import load_registry
@@ -40,6 +41,7 @@ PROMPTS_DIR = REPO_ROOT / "sounds" / LANGUAGE
 class DoctorConfig:
     settings: Settings
     ami: AmiTarget | None  # None: no AMI secret configured
+    include_dir: Path | None = None  # HOTLINE_ASTERISK_INCLUDE_DIR: where `hotline reload` writes
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DoctorConfig:
@@ -59,7 +61,8 @@ class DoctorConfig:
             raise SettingsError(f"HOTLINE_AMI_PORT must be an integer, got {port!r}")
         target = AmiTarget(value("HOTLINE_AMI_HOST", "127.0.0.1"), int(port),
                            value("HOTLINE_AMI_USER", "hotline"), secret) if secret else None
-        return cls(Settings.from_env(env), target)
+        include = value("HOTLINE_ASTERISK_INCLUDE_DIR")
+        return cls(Settings.from_env(env), target, Path(include) if include else None)
 
 
 def dialplan_contexts(dialplan_dir: Path = REPO_ROOT / "dialplan") -> list[str]:
@@ -94,10 +97,10 @@ def _configuration(settings: Settings) -> tuple[Registry | None, Seats | None, C
 
 
 def asterisk_checks(facts: AsteriskFacts | None, why: str, settings: Settings, registry: Registry | None,
-                    seats: Seats | None) -> list[Check]:
+                    seats: Seats | None, include_dir: Path | None = None) -> list[Check]:
     """The checks read from Asterisk's CLI; skipped (with the reason) when AMI could not be used."""
     names = ["asterisk version", "modules", "dialplan", "dialplan globals", "department lines", "agent phones",
-             f"prompts ({LANGUAGE})", "music on hold"]
+             "endpoint options", "endpoint identification", "include files", f"prompts ({LANGUAGE})", "music on hold"]
     if facts is None:
         return [skip(n, why) for n in names]
     found = [
@@ -110,6 +113,10 @@ def asterisk_checks(facts: AsteriskFacts | None, why: str, settings: Settings, r
             "department lines", "the registry has problems"),
         checks.check_agents(facts.endpoints, facts.contacts, seats.endpoints) if seats else skip(
             "agent phones", "the seats file has problems"),
+        deploy_checks.check_endpoint_media(facts.endpoint_details, seats.endpoints if seats else []),
+        deploy_checks.check_identification(facts.pjsip_settings),
+        deploy_checks.check_include_files(include_dir, REPO_ROOT / "dialplan",
+                                          deploy_checks.asterisk_user(facts.settings)),
         checks.check_prompts(facts.sounds, LANGUAGE, checks.data_dir(facts.settings)),
         checks.check_moh(facts.moh_classes, facts.moh_files),
     ]
@@ -128,14 +135,17 @@ async def run_doctor(config: DoctorConfig) -> list[Check]:
         facts, why = await observe_asterisk(target, dialplan_contexts(), required_prompts(registry))
         ami = service_checks.check_ami(why, f"{target.host}:{target.port}", target.user)
         why = why and "AMI login failed"
-    ari, agi_error, (applied, db_error) = await asyncio.gather(
+    host = "127.0.0.1" if s.http_host in ("", "0.0.0.0", "::") else s.http_host  # noqa: S104 - a bind-all address
+    health = f"http://{host}:{s.http_port}/healthz"
+    ari, agi_error, (applied, db_error), (http_status, http_error) = await asyncio.gather(
         observe_ari(s.ari_url, s.ari_user, s.ari_password, s.ari_app),
         observe_port(s.agi_host, s.agi_port),
         observe_database(s.dsn),
+        observe_http(health),
     )
     zone = registry.platform.timezone if registry else "Asia/Shanghai"
     known = [(m.version, m.name) for m in load_migrations()]
-    from_asterisk = asterisk_checks(facts, why, s, registry, seats)
+    from_asterisk = asterisk_checks(facts, why, s, registry, seats, config.include_dir)
     return [
         configuration,
         ami,
@@ -143,6 +153,7 @@ async def run_doctor(config: DoctorConfig) -> list[Check]:
         service_checks.check_ari(ari),
         *from_asterisk[2:],
         service_checks.check_fastagi(agi_error, s.agi_host, s.agi_port),
+        service_checks.check_service_http(http_status, http_error, health),
         service_checks.check_database(db_error, applied, known, database_where(s.dsn)),
         checks.check_timezone(zone, facts.epoch if facts else "", time.time(), s.today),
     ]

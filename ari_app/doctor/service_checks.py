@@ -85,6 +85,17 @@ def check_fastagi(error: str, host: str, port: int) -> Check:
     return ok(name, f"listening at {host}:{port}")
 
 
+def check_service_http(status: int, error: str, url: str) -> Check:
+    """``GET /healthz`` on hotline serve's HTTP port: where `hotline reload` reloads the running service."""
+    name = "service http"
+    if error or status != 200:
+        found = error or f"HTTP {status}"
+        return fail(name, f"hotline serve does not answer at {url}: {found}",
+                    "start hotline serve; HOTLINE_HTTP_HOST/PORT in the environment file must be its address "
+                    "(`hotline reload` reloads the service there)")
+    return ok(name, f"{url} answers")
+
+
 def check_database(error: str, applied: set[int], known: Sequence[tuple[int, str]], where: str) -> Check:
     """PostgreSQL reachable, and every migration this code ships applied."""
     name = "database"

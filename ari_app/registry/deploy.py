@@ -63,6 +63,7 @@ async def reload_everything(
     credentials: tuple[str, str] | None = None,
     force: bool = False,
     dry_run: bool = False,
+    dialplan: Path | None = None,
 ) -> ReloadReport:
     registry = load_registry(registry_path)  # ConfigError: nothing is written or reloaded
     service = ServiceClient(service_url, credentials) if service_url else None
@@ -74,7 +75,7 @@ async def reload_everything(
     if changes.removes_numbers and not force:
         return ReloadReport(changes, refused=f"the file removes {len(changes.removed)} number(s) citizens dial "
                             f"({', '.join(changes.removed)}); run again with --force to remove them")
-    written = write_all(registry, seats, passwords, out_dir)
+    written = write_all(registry, seats, passwords, out_dir, dialplan=dialplan)
     outputs = await run_commands(ami, RELOAD_COMMANDS)
     answer = service.reload(force=force) if service else None
     return ReloadReport(changes, written, outputs, answer)

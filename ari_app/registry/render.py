@@ -121,7 +121,7 @@ announce-frequency = 0
 """
 
 
-AGENTS_FILE = "hotline-agents.conf"  # holds the agents' SIP passwords: written 0600 (or as it was)
+AGENTS_FILE = "hotline-agents.conf"  # holds the agents' SIP passwords: written 0640 (or as it was)
 
 
 def render_all(
@@ -141,25 +141,54 @@ def render_all(
 
 
 def write_all(
-    registry: Registry, seats: Seats, passwords: Mapping[str, str], out: Path, media_address: str = ""
+    registry: Registry, seats: Seats, passwords: Mapping[str, str], out: Path, media_address: str = "",
+    dialplan: Path | None = None,
 ) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the include files into ``out``; with ``dialplan`` (this project's dialplan/ folder) also its
+    fragments (hotline.conf), so that an upgrade's `hotline reload` brings them along.
+
+    Files and the folder are written readable by Asterisk whatever the umask: a new folder 0755, a new
+    file 0644 (the agents' file, with passwords, 0640), both in the group of the folder they are made
+    in (Debian's /etc/asterisk belongs to group asterisk); an existing file keeps its owner and mode."""
+    _make_dir(out)
     written = []
     for name, text in render_all(registry, seats, passwords, media_address).items():
         written.append(_replace_file(out / name, text, private=name == AGENTS_FILE))
+    for fragment in sorted(dialplan.glob("*.conf")) if dialplan is not None else []:
+        written.append(_replace_file(out / fragment.name, fragment.read_text(encoding="utf-8"), private=False))
     return written
 
 
+def _make_dir(path: Path) -> None:
+    if path.is_dir():
+        return
+    _make_dir(path.parent)
+    path.mkdir()
+    os.chmod(path, 0o755)  # noqa: S103 - Asterisk (another user) reads the include files
+    _group_of_parent(path)
+
+
+def _group_of_parent(path: Path) -> None:
+    """Give ``path`` its folder's group when it differs (root, or a member of that group, may)."""
+    gid = path.parent.stat().st_gid
+    if path.stat().st_gid != gid:
+        try:
+            os.chown(path, -1, gid)
+        except PermissionError:
+            pass
+
+
 def _replace_file(path: Path, text: str, private: bool) -> Path:
-    """Write ``text`` atomically. A private file is created 0600; an existing file keeps its owner and mode."""
+    """Write ``text`` atomically (see write_all for owner and mode)."""
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)
     try:
         before = path.stat()
     except FileNotFoundError:
-        os.chmod(tmp, 0o600 if private else 0o644)
+        _group_of_parent(tmp)
+        os.chmod(tmp, 0o640 if private else 0o644)
     else:
         os.chmod(tmp, before.st_mode & 0o7777)
         if hasattr(os, "chown") and os.geteuid() == 0:

@@ -202,11 +202,12 @@ class AsteriskSandbox:
             hosts.write_text(f"127.0.0.1 localhost {socket.gethostname()}\n::1 localhost\n", encoding="utf-8")
 
     def render_registry(self, registry_path: Path | None = None) -> None:
-        """Write the registry's include files (numbers, department lines, degraded queue) to etc/."""
+        """Write the registry's include files (numbers, department lines, degraded queue) to etc/, and
+        the dialplan fragments beside them as `hotline reload` does (the sandbox includes etc/dialplan/'s)."""
         registry = load_registry(registry_path or self.registry_path)
         seats = load_seats(self.seats_path)
         write_all(registry, seats, agent_passwords(self.state_dir, seats), self.run_dir / "etc",
-                  media_address=self.sip_host)
+                  media_address=self.sip_host, dialplan=REPO_ROOT / "dialplan")
 
     def test_caller_password(self) -> str:
         """The test caller's SIP password (made on first use, kept in the state dir's secrets.env)."""

@@ -5,7 +5,7 @@ Every agent's phone registers with digest authentication (user = the endpoint na
 ``secrets.env``), one contact per AOR, qualified so that Asterisk knows when it is gone. Calls
 placed from the phone land in ``hotline-agents`` (feature codes ``*72``..``*75``).
 
-Rendered into ``hotline-agents.conf`` by ``hotline render``: a file with passwords, written 0600
+Rendered into ``hotline-agents.conf`` by ``hotline render``: a file with passwords, written 0640
 unless it exists already (then its owner and mode are kept, so an operator's ``asterisk`` group
 stays able to read it).
 """

@@ -78,6 +78,14 @@ def test_hotline_calls_cli_prints_latest_records(
     ).stdout
     assert record["call_id"] in table and "caller_hangup" in table
 
+    # --events without --json: each call's events under its row.
+    with_events = subprocess.run(
+        [sys.executable, "-m", "ari_app.cli", "calls", "--last", "3", "--events"],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=30, check=True,
+    ).stdout
+    after = with_events.split(record["call_id"], 1)[1].split("\n")
+    assert any(line.startswith("    ") and " answered" in line for line in after[1:]), with_events
+
 
 def test_calls_cli_without_database_says_so(artifacts: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}

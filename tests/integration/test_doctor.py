@@ -22,7 +22,7 @@ def doctor(q: QueueStack, registry: Path, **env: str) -> tuple[int, dict[str, An
     """Run `hotline doctor --json` and `hotline doctor` with the service's own environment."""
     a = q.stack.asterisk
     full = {**q.serve.env(), "HOTLINE_REGISTRY": str(registry), "HOTLINE_AMI_PORT": str(a.ami_port),
-            "HOTLINE_AMI_SECRET": a.ami_password, **env}
+            "HOTLINE_AMI_SECRET": a.ami_password, "HOTLINE_ASTERISK_INCLUDE_DIR": str(a.run_dir / "etc"), **env}
     cmd = [sys.executable, "-m", "ari_app.cli", "doctor"]
     as_json = subprocess.run([*cmd, "--json"], capture_output=True, text=True, env=full, cwd=REPO, timeout=60)
     table = subprocess.run(cmd, capture_output=True, text=True, env=full, cwd=REPO, timeout=60)
@@ -53,7 +53,8 @@ def test_doctor_on_the_sandbox(queue_stack: Callable[..., QueueStack], artifacts
     assert not not_ok, table
     names = {c["check"] for c in report["checks"]}
     assert {"asterisk version", "modules", "ari", "ami", "dialplan", "department lines", "agent phones",
-            "prompts (zh)", "music on hold", "fastagi", "database", "time zone"} <= names, names
+            "prompts (zh)", "music on hold", "fastagi", "database", "time zone", "endpoint options",
+            "endpoint identification", "include files"} <= names, names
     assert "2 of 2 phones registered" in by_status(report, "OK")["agent phones"]["detail"]
 
     # Three faults: a module unloaded, the ARI password wrong, a prompt missing.

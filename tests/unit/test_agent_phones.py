@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -78,10 +79,28 @@ def test_the_agents_file_is_written_private_and_deterministic(tmp_path: Path) ->
     passwords = {"1001": "pw-one", "2001": "pw-two"}
     write_all(registry, SEATS, passwords, tmp_path)
     path = tmp_path / AGENTS_FILE
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640  # the folder's group (Asterisk's) reads it, others not
+    assert path.stat().st_gid == tmp_path.stat().st_gid
     assert path.read_text(encoding="utf-8") == render_all(registry, SEATS, passwords)[AGENTS_FILE]
-    path.chmod(0o640)  # an operator let Asterisk's group read it: a new render keeps that
+    path.chmod(0o600)  # an operator changed it: a new render keeps that
     write_all(registry, SEATS, {"1001": "new-one", "2001": "pw-two"}, tmp_path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "password = new-one" in path.read_text(encoding="utf-8")
     assert stat.S_IMODE((tmp_path / "hotline-numbers.conf").stat().st_mode) == 0o644
+
+
+def test_render_ignores_the_umask_and_brings_the_dialplan_along(tmp_path: Path) -> None:
+    """A strict umask (077) must not leave the files unreadable to an Asterisk running as `asterisk`;
+    the project's dialplan fragments are written with the rendered files (an upgrade's reload updates them)."""
+    registry = load_registry(REPO_ROOT / "config" / "hotlines.yaml")
+    out = tmp_path / "etc" / "hotline"
+    before = os.umask(0o077)
+    try:
+        written = write_all(registry, SEATS, {"1001": "pw-one", "2001": "pw-two"}, out, dialplan=REPO_ROOT / "dialplan")
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755 and stat.S_IMODE(out.parent.stat().st_mode) == 0o755
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in written}
+    assert modes.pop(AGENTS_FILE) == 0o640
+    assert modes and set(modes.values()) == {0o644}, modes
+    assert (out / "hotline.conf").read_bytes() == (REPO_ROOT / "dialplan" / "hotline.conf").read_bytes()
