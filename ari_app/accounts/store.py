@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -19,6 +19,9 @@ from ari_app.accounts.model import Account, AccountError, AccountRole, validate_
 from ari_app.accounts.passwords import burn_verification, hash_password, needs_rehash, verify_password
 
 TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 43 characters, 256 bits
+OUTAGE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+          asyncpg.CannotConnectNowError)
+REMEMBERED_SESSIONS = 10_000
 MAX_TOKEN_LENGTH = 200  # anything longer is no token of ours; not even hashed
 MAX_TTL_SECONDS = 366 * 24 * 3600
 
@@ -52,6 +55,7 @@ def _account(row: Mapping[str, Any]) -> Account:
 class AccountStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._seen: dict[str, tuple[Account, datetime]] = {}  # token hash -> account, expiry (outages only)
 
     async def add(self, account: Account, password: str) -> Account:
         """Create the account with this password; AccountExists if the name is taken, PasswordError if weak."""
@@ -160,21 +164,40 @@ class AccountStore:
         return token, expires_at
 
     async def session(self, token: str) -> Account | None:
-        """The account of an unexpired session whose account is not disabled; None otherwise."""
+        """The account of an unexpired session whose account is not disabled; None otherwise.
+
+        Through a database outage a session seen valid before stays valid until its own expiry
+        (remembered in memory, by hash), so agents keep working from the console while the calls
+        go on; while the database answers, it always decides (a closed session ends at once)."""
         if not token or len(token) > MAX_TOKEN_LENGTH:
             return None
-        row = await self._pool.fetchrow(
-            "SELECT a.name, a.display_name, a.role, a.department, a.agent_id, a.disabled"
-            " FROM sessions s JOIN accounts a ON a.name = s.account"
-            " WHERE s.token_hash = $1 AND s.expires_at > now() AND NOT a.disabled",
-            token_hash(token),
-        )
-        return _account(row) if row is not None else None
+        key = token_hash(token)
+        try:
+            row = await self._pool.fetchrow(
+                "SELECT a.name, a.display_name, a.role, a.department, a.agent_id, a.disabled, s.expires_at"
+                " FROM sessions s JOIN accounts a ON a.name = s.account"
+                " WHERE s.token_hash = $1 AND s.expires_at > now() AND NOT a.disabled",
+                key,
+            )
+        except OUTAGE:
+            remembered = self._seen.get(key)
+            if remembered is None or remembered[1] <= datetime.now(UTC):
+                raise
+            return remembered[0]
+        if row is None:
+            self._seen.pop(key, None)
+            return None
+        account = _account(row)
+        if len(self._seen) >= REMEMBERED_SESSIONS:
+            self._seen.pop(next(iter(self._seen)))
+        self._seen[key] = (account, row["expires_at"])
+        return account
 
     async def close_session(self, token: str) -> bool:
         """Log out: forget the session; whether there was one."""
         if not token or len(token) > MAX_TOKEN_LENGTH:
             return False
+        self._seen.pop(token_hash(token), None)
         done = await self._pool.fetchval(
             "DELETE FROM sessions WHERE token_hash = $1 RETURNING token_hash", token_hash(token)
         )

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ari_app.sandbox.postgres import PostgresCluster
-from tests.harness.agents import AgentSpec
+from tests.harness.agents import AgentSpec, agent_action, agents_state
 from tests.harness.records import calls_from
 from tests.harness.wait import wait_for
 from tests.integration.conftest import QueueStack
@@ -55,6 +55,10 @@ def test_callers_are_served_through_a_database_outage_and_every_record_arrives_a
             time.sleep(2)  # spacing the arrivals, not waiting for a result
         results = [sipp.wait(80) for _, sipp in [(waiting, waiting_sipp), *arrived]]
         served_in_outage = time.time() - stopped
+        # A session seen before the outage still works: an agent pauses and is ready again, from memory.
+        wait_for(lambda: agents_state(q.serve.http)["1002"]["state"] == "ready" or None, 15, "1002 free")
+        assert agent_action(q.serve.http, "1002", "pause", {"reason": "小休"})["state"] == "paused"
+        assert agent_action(q.serve.http, "1002", "ready")["state"] == "ready"
     finally:
         remaining = OUTAGE - (time.time() - stopped)
         if remaining > 0:
@@ -88,6 +92,8 @@ def test_callers_are_served_through_a_database_outage_and_every_record_arrives_a
                              " AND call_id = ANY($1) GROUP BY call_id", arrived_ids)
     assert sorted(r["n"] for r in connected) == [1] * ARRIVING, connected
     assert ready["writes_dropped"] == 0
+    (agent,) = _rows(q.dsn, "SELECT state FROM agent_states WHERE agent_id = '1002'")
+    assert agent["state"] == "ready"  # the pause and the ready of the outage, stored in order
     log = q.serve.log_text()
     assert "database_write_delayed" in log and "database_caught_up" in log
     print(f"\n[fault] database stopped {OUTAGE:.0f} s: calls placed {ARRIVING + 1}, answered {ARRIVING + 1},"
