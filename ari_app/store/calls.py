@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from ari_app.store.event_writer import EventWriter
+
+
+def dialplan_time(text: str) -> datetime | None:
+    """A time the dialplan wrote (``STRFTIME(,UTC,%Y-%m-%d %H:%M:%S.%3q)``), or None if empty or not one."""
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -95,13 +103,16 @@ class CallStore:
         )
         return Opened(bool(row["created"]), int(row["recent"])) if row else Opened(False, 0)
 
-    async def open_if_absent(self, call_id: str, hotline: str, caller: str, route: str) -> bool:
+    async def open_if_absent(
+        self, call_id: str, hotline: str, caller: str, route: str, started_at: datetime | None = None
+    ) -> bool:
         """Create the record unless the call has one already (the Stasis app may have opened it
-        first: its route stands). True if it was created."""
+        first: its route stands). ``started_at``: when the call was seen (default: now). True if it
+        was created."""
         status = await self._pool.execute(
-            "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node) VALUES ($1, $1, $2, $3, $4, $5)"
-            " ON CONFLICT (call_id) DO NOTHING",
-            call_id, hotline, caller, route, self.node,
+            "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node, started_at)"
+            " VALUES ($1, $1, $2, $3, $4, $5, coalesce($6, now())) ON CONFLICT (call_id) DO NOTHING",
+            call_id, hotline, caller, route, self.node, started_at,
         )
         return bool(status == "INSERT 0 1")
 
@@ -120,15 +131,19 @@ class CallStore:
         )
         return bool(status == "UPDATE 1")
 
-    async def close_with_route(self, call_id: str, route: str, outcome: str) -> bool:
-        """Close a record the app does not own, with the route the dialplan ended on."""
+    async def close_with_route(
+        self, call_id: str, route: str, outcome: str, answered_at: datetime | None = None
+    ) -> bool:
+        """Close a record the app does not own, with the route the dialplan ended on and the time
+        the dialplan answered the caller (None: it did not)."""
         await self.events_behind.flush()
         status = await self._pool.execute(
-            "UPDATE calls SET ended_at = now(), outcome = $3, route = CASE WHEN $2 = '' THEN route ELSE $2 END"
-            " WHERE call_id = $1 AND ended_at IS NULL",
+            "UPDATE calls SET ended_at = now(), outcome = $3, route = CASE WHEN $2 = '' THEN route ELSE $2 END,"
+            " answered_at = coalesce(answered_at, $4) WHERE call_id = $1 AND ended_at IS NULL",
             call_id,
             route,
             outcome,
+            answered_at,
         )
         return bool(status == "UPDATE 1")
 
