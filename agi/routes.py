@@ -27,6 +27,7 @@ from ari_app.logs import get_logger
 from ari_app.registry.holder import RegistryHolder
 from ari_app.registry.routing import decide
 from ari_app.store.calls import CallStore, dialplan_time
+from ari_app.store.spool import outcome_of_unowned_call
 
 log = get_logger("agi.routes")
 
@@ -50,19 +51,6 @@ def changed_variables(decided: dict[str, str], defaults: list[str] | None) -> li
         return list(decided.items())
     return [(name, value) for (name, value), default in zip(decided.items(), defaults, strict=True)
             if value != default]
-
-
-def outcome_of_unowned_call(route: str, dial_status: str, queue_status: str) -> str:
-    """The outcome recorded for a call that ended outside the Stasis app."""
-    if route in ("department", "subcenter"):
-        return f"{route}_answered" if dial_status == "ANSWER" else f"{route}_{dial_status.lower() or 'hangup'}"
-    if route == "intercept":
-        return "intercepted"
-    if route == "unknown":
-        return "unknown_number"
-    if route == "degraded":
-        return "degraded_answered" if queue_status in ("", "CONTINUE") else f"degraded_{queue_status.lower()}"
-    return "ended_outside_app"
 
 
 @dataclass

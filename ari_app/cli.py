@@ -66,7 +66,7 @@ def _cmd_calls(args: argparse.Namespace) -> int:
     for r in records:
         print(
             f"{str(r['started_at'])[:26]:<26} {r['hotline']!s:<9} {r['caller']!s:<14} {r['route']!s:<10} "
-            f"{r['outcome'] or 'in progress'!s:<24} {r['call_id']}"
+            f"{r['outcome'] or 'in progress'!s:<24} {r['call_id']}{' (degraded)' if r.get('degraded') else ''}"
         )
     return 0
 

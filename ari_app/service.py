@@ -51,6 +51,7 @@ from ari_app.seats.model import agent_seats
 from ari_app.settings import Settings
 from ari_app.store.calls import CallStore
 from ari_app.store.db import connect_pool
+from ari_app.store.spool import CallSpool
 from ari_app.visits.call import VisitLine, place_visit
 from ari_app.visits.desk import ReturnVisits
 from ari_app.visits.dialer import OrderSide, VisitDialer
@@ -179,6 +180,9 @@ class HotlineService:
                 await asyncio.sleep(backoff_delay(attempt, 0.5, self.settings.ari_backoff_max))
                 attempt += 1
         self.calls = CallStore(self.pool, self.settings.node)
+        if self.settings.call_spool is not None:  # calls served while the service was down get their records
+            spool = CallSpool(self.settings.call_spool, self.pool, self.settings.node)
+            self._tasks.append(asyncio.create_task(spool.run(self.settings.call_spool_every), name="call-spool"))
         self.acd_store = AcdStore(self.pool, self.settings.node, on_outcome=self.queue_window.put)
         self.accounts = AccountStore(self.pool)
         self.desk = WorkOrderDesk(WorkOrderStore(self.pool), lambda: self.registry.current, self.calendar, self.limits)

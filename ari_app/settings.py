@@ -106,6 +106,8 @@ class Settings:
     ari_transport: str = "auto"  # REST over the events websocket when Asterisk takes it ("auto"), or "http"
     log_level: str = "info"
     today: str = ""  # YYYY-MM-DD pins the date for routing decisions (rehearsals, tests); "" = real date
+    call_spool: Path | None = None  # the dialplan's call spool (HOTLINE_CALL_SPOOL as this host sees it)
+    call_spool_every: float = 5.0  # seconds between imports of the call spool
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -147,4 +149,6 @@ class Settings:
             ari_transport=_choice(env, "HOTLINE_ARI_TRANSPORT", ("auto", "http"), cls.ari_transport),
             log_level=env.get("HOTLINE_LOG_LEVEL", cls.log_level).lower(),
             today=_date(env, "HOTLINE_TODAY"),
+            call_spool=Path(env["HOTLINE_CALL_SPOOL"]) if env.get("HOTLINE_CALL_SPOOL") else None,
+            call_spool_every=_float(env, "HOTLINE_CALL_SPOOL_EVERY", cls.call_spool_every),
         )

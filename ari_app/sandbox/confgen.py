@@ -33,6 +33,7 @@ MODULES: tuple[str, ...] = (
 )
 
 DIALPLAN_FRAGMENTS_DIR = "dialplan"
+CALL_SPOOL = "spool/hotline-calls.csv"  # under the run directory: the dialplan's call spool
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,7 @@ clearglobalvars = yes
 HOTLINE_AGI = {cfg.agi_url}
 HOTLINE_APP = {cfg.ari_app}
 HOTLINE_DEGRADED_QUEUE = hotline-degraded
+HOTLINE_CALL_SPOOL = {cfg.base}/{CALL_SPOOL}
 
 {includes}
 #tryinclude "hotline-numbers.conf"

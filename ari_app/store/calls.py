@@ -36,6 +36,7 @@ class CallRecord:
     ended_at: datetime | None
     outcome: str | None
     rating: str | None = None  # the caller's rating after the call, or None (not rated)
+    degraded: bool = False  # recorded from the dialplan's call spool: served while the service was down
 
     def to_json(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
@@ -53,10 +54,12 @@ class CallRecord:
             "ended_at": iso(self.ended_at),
             "outcome": self.outcome,
             "rating": self.rating,
+            "degraded": self.degraded,
         }
 
 
-_COLUMNS = "call_id, channel_id, hotline, caller, route, node, started_at, answered_at, ended_at, outcome, rating"
+_COLUMNS = ("call_id, channel_id, hotline, caller, route, node, started_at, answered_at, ended_at, outcome, rating,"
+            " degraded")
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,8 @@ class ServeProcess:
             "HOTLINE_ARI_BACKOFF_MAX": "1.0",
             "HOTLINE_ARI_BACKOFF_INITIAL": "0.1",
             "HOTLINE_LOG_LEVEL": "debug",
+            "HOTLINE_CALL_SPOOL": str(self.stack.asterisk.call_spool),
+            "HOTLINE_CALL_SPOOL_EVERY": "0.5",
             # Many tests (and the OpenAPI fuzzer's made-up logins) share one client address here.
             "HOTLINE_LOGIN_ADDRESS_FAILURES": "1000",
             **self.extra_env,
