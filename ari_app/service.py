@@ -27,6 +27,8 @@ from ari_app.acd.phones import on_device_state, watch_phones
 from ari_app.acd.report import load_window, queue_report
 from ari_app.acd.store import AcdStore
 from ari_app.acd.window import OutcomeWindow
+from ari_app.ami.client import AmiTarget
+from ari_app.ami.security import SecurityWatch
 from ari_app.api.app import build_app
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import DeviceStateChanged, Event
@@ -118,6 +120,8 @@ class HotlineService:
             self.registry, clock_from_setting(settings.today), lambda: self.calls, lambda: self.acd
         )
         self.agi = FastAgiServer(self.agi_routes.table(), header_timeout=settings.agi_header_timeout)
+        self.security = SecurityWatch(AmiTarget(settings.ami_host, settings.ami_port, settings.ami_user,
+                                                settings.ami_secret) if settings.ami_secret else None)
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
 
@@ -142,9 +146,11 @@ class HotlineService:
             await self.agi.stop()
             raise ServiceError(f"cannot listen for HTTP on {s.http_host}:{s.http_port}: {exc.strerror}") from None
         log.info("http_listening", host=s.http_host, port=s.http_port)
+        self.security.start()
         self._tasks.append(asyncio.create_task(self._connect_then_stream(), name="db-then-ari"))
 
     async def stop(self) -> None:
+        self.security.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -300,6 +306,9 @@ class HotlineService:
     def reload_registry(self) -> list[str]:
         """Reload config/hotlines.yaml; problems (if any) are returned and the old registry stays."""
         return [str(p) for p in self.registry.reload()]
+
+    def security_summary(self) -> dict[str, object]:
+        return self.security.summary()
 
     def registry_summary(self) -> dict[str, object]:
         current = self.registry.current

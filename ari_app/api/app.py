@@ -39,6 +39,8 @@ class ServiceProbe(Protocol):
 
     def registry_summary(self) -> dict[str, object]: ...
 
+    def security_summary(self) -> dict[str, object]: ...
+
 
 def build_app(
     service: ServiceProbe,
@@ -73,6 +75,10 @@ def build_app(
             return web.json_response({"reloaded": False, "problems": problems}, status=422)
         return web.json_response({"reloaded": True, **service.registry_summary()})
 
+    async def security(request: web.Request) -> web.Response:
+        require(request, *SUPERVISION)
+        return web.json_response(service.security_summary())
+
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(document(f"{request.scheme}://{request.host}"))
 
@@ -83,6 +89,7 @@ def build_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/registry", registry)
     app.router.add_post("/registry/reload", registry_reload)
+    app.router.add_get("/security", security)
     add_account_routes(app, accounts, session_hours, throttle)
     add_acd_routes(app, acd, queue_report)
     add_call_routes(app, control)

@@ -173,7 +173,7 @@ port = {cfg.ami_port}
 secret = {cfg.ami_password}
 deny = 0.0.0.0/0.0.0.0
 permit = 127.0.0.1/255.255.255.255
-read = system,call,agent,user,config,dtmf,reporting,originate
+read = system,call,agent,user,config,dtmf,reporting,originate,security
 write = system,call,agent,user,config,command,reporting,originate
 """
 

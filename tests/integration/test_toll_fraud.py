@@ -21,6 +21,7 @@ import re
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -156,6 +157,16 @@ def _register_wrong(q: QueueStack, trace_dir: Path, host: str) -> str:
     return [r for r in result.start_lines() if r.startswith("SIP/2.0 ")][-1]
 
 
+def _counted(q: QueueStack, stranger: str) -> dict[str, Any] | None:
+    summary: dict[str, Any] = q.serve.get("/security")[1]
+    by_account, by_address = summary["by_account"], summary["by_address"]
+    # Three REGISTERs plus the INVITEs of the stranger naming agent-1001 and test-caller with wrong passwords.
+    if by_account.get("agent-1001", 0) >= 3 + 4 and by_account.get("test-caller", 0) >= 4 \
+            and by_address.get(stranger, 0) >= 9:
+        return summary
+    return None
+
+
 @pytest.mark.timeout(200)
 def test_strangers_and_wrong_passwords_are_refused(
     queue_stack: Callable[..., QueueStack], tmp_path: Path, stranger_address: str
@@ -189,9 +200,14 @@ def test_strangers_and_wrong_passwords_are_refused(
     assert all(f.startswith(("SIP/2.0 401", "SIP/2.0 403")) for f in finals), finals
     wait_for(lambda: len(_security_failures(q, "agent-1001")) >= before + 3, 10,
              "three ChallengeResponseFailed events for agent-1001 in security.log")
+    # ... and what a supervisor reads from the service (AMI security events): GET /security.
+    status, summary = q.serve.get("/security")
+    assert status == 200 and summary["watching"] is True, summary
+    counted = wait_for(lambda: _counted(q, stranger_address), 10, "the failures counted by the service")
     assert q.stack.asterisk.cli("pjsip show contacts").count("agent-1001/sip:") == 1
     dial_outs = _invites_received(outside) + _dial_outs(q)
     print(f"\nstrangers: {len(attempts)} attempts, {sum(a.answered for a in attempts)} answered, "
-          f"wrong-password REGISTERs counted: {len(_security_failures(q, 'agent-1001')) - before}, "
+          f"wrong-password REGISTERs in security.log: {len(_security_failures(q, 'agent-1001')) - before}, "
+          f"GET /security: {counted['by_kind']} by account {counted['by_account']}, "
           f"dial-outs: {len(dial_outs)}")
     assert dial_outs == [], dial_outs
