@@ -142,7 +142,9 @@ class CallStore:
         await self.events_behind.flush()
         status = await self._pool.execute(
             "UPDATE calls SET ended_at = now(), outcome = $3, route = CASE WHEN $2 = '' THEN route ELSE $2 END,"
-            " answered_at = coalesce(answered_at, $4) WHERE call_id = $1 AND ended_at IS NULL",
+            # Asterisk's EPOCH has whole seconds: an answer time derived from it never precedes the start.
+            " answered_at = coalesce(answered_at, CASE WHEN $4::timestamptz IS NULL THEN NULL"
+            " ELSE greatest($4, started_at) END) WHERE call_id = $1 AND ended_at IS NULL",
             call_id,
             route,
             outcome,

@@ -79,10 +79,12 @@ def parse_line(line: str) -> SpooledCall | None:
 # A new record, or the completion of one the FastAGI route opened; a closed record is left alone.
 _IMPORT = (
     "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node, started_at, answered_at, ended_at,"
-    " outcome, degraded) VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9, true)"
+    " outcome, degraded) VALUES ($1, $1, $2, $3, $4, $5, $6,"
+    " CASE WHEN $7::timestamptz IS NULL THEN NULL ELSE greatest($7, $6) END, $8, $9, true)"
     " ON CONFLICT (call_id) DO UPDATE SET ended_at = EXCLUDED.ended_at, outcome = EXCLUDED.outcome,"
     " route = CASE WHEN EXCLUDED.route = '' THEN calls.route ELSE EXCLUDED.route END,"
-    " answered_at = coalesce(calls.answered_at, EXCLUDED.answered_at), degraded = true"
+    " answered_at = coalesce(calls.answered_at, CASE WHEN EXCLUDED.answered_at IS NULL THEN NULL"
+    " ELSE greatest(EXCLUDED.answered_at, calls.started_at) END), degraded = true"
     " WHERE calls.ended_at IS NULL"
     " RETURNING (xmax = 0) AS created"
 )
