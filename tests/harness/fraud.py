@@ -161,6 +161,13 @@ def _scenario(trace_dir: Path, uri: str, listen_ms: int) -> Path:
 
 
 def _one(source: Source, probe: Probe, caller: str, port: int, trace_dir: Path, listen_ms: int) -> Attempt:
+    attempt = _sipp(source, probe, caller, port, trace_dir, listen_ms)
+    if "message sent" not in attempt.result.message_log():  # SIPp never got going (a port taken meanwhile)
+        attempt = _sipp(source, probe, caller, port, trace_dir, listen_ms)
+    return attempt
+
+
+def _sipp(source: Source, probe: Probe, caller: str, port: int, trace_dir: Path, listen_ms: int) -> Attempt:
     from ari_app.sandbox.proc import free_port, free_port_both
 
     scenario = _scenario(trace_dir, request_uri(probe, "127.0.0.1", port), listen_ms)
