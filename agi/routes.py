@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import unquote
 
 import asyncpg
@@ -25,7 +26,8 @@ from ari_app.clock import Clock
 from ari_app.logs import get_logger
 from ari_app.registry.holder import RegistryHolder
 from ari_app.registry.routing import decide
-from ari_app.store.calls import CallStore
+from ari_app.store.calls import CallStore, dialplan_time
+from ari_app.store.spool import outcome_of_unowned_call
 
 log = get_logger("agi.routes")
 
@@ -49,19 +51,6 @@ def changed_variables(decided: dict[str, str], defaults: list[str] | None) -> li
         return list(decided.items())
     return [(name, value) for (name, value), default in zip(decided.items(), defaults, strict=True)
             if value != default]
-
-
-def outcome_of_unowned_call(route: str, dial_status: str, queue_status: str) -> str:
-    """The outcome recorded for a call that ended outside the Stasis app."""
-    if route in ("department", "subcenter"):
-        return f"{route}_answered" if dial_status == "ANSWER" else f"{route}_{dial_status.lower() or 'hangup'}"
-    if route == "intercept":
-        return "intercepted"
-    if route == "unknown":
-        return "unknown_number"
-    if route == "degraded":
-        return "degraded_answered" if queue_status in ("", "CONTINUE") else f"degraded_{queue_status.lower()}"
-    return "ended_outside_app"
 
 
 @dataclass
@@ -112,6 +101,7 @@ class AgiRoutes:
             log.error("agi_record_failed", error=type(exc).__name__)
 
     async def number_route(self, request: AgiRequest) -> None:
+        seen = datetime.now(UTC)  # before the dialplan goes on (and may answer): the record's start
         dialed = request.arg(1) or request.headers.get("agi_extension", "")
         registry = self.registry.current
         decision = decide(registry, dialed, self.clock.today(registry.platform.timezone))
@@ -130,7 +120,8 @@ class AgiRoutes:
             await request.set_variable(name, value)
         if call_id:  # the channel need not wait for the record: it goes on when this route returns
             caller_number = "" if caller == "unknown" else caller
-            self._later(lambda store: store.open_if_absent(call_id, decision.tag, caller_number, decision.route.value))
+            route = decision.route.value
+            self._later(lambda store: store.open_if_absent(call_id, decision.tag, caller_number, route, seen))
 
     def _later(self, write: Callable[[CallStore], Awaitable[object]]) -> None:
         task = asyncio.get_running_loop().create_task(self._record(write))
@@ -145,10 +136,11 @@ class AgiRoutes:
     async def call_end(self, request: AgiRequest) -> None:
         call_id = request.headers.get("agi_uniqueid", "")
         route, dial_status, queue_status = request.arg(1), request.arg(2), request.arg(3)
+        answered_at = dialplan_time(request.arg(5))  # when the dialplan answered (UTC), if it did
         outcome = outcome_of_unowned_call(route, dial_status, queue_status)
         log.info("agi_call_end", call_id=call_id, route=route, dial_status=dial_status, outcome=outcome)
         if call_id:
-            await self._record(lambda store: store.close_with_route(call_id, route, outcome))
+            await self._record(lambda store: store.close_with_route(call_id, route, outcome, answered_at))
 
     async def degraded(self, request: AgiRequest) -> None:
         self.degraded_calls += 1

@@ -16,7 +16,7 @@ def format_calls(records: Sequence[dict[str, Any]], events: bool) -> str:
     for r in records:
         lines.append(
             f"{str(r['started_at'])[:26]:<26} {r['hotline']!s:<9} {r['caller']!s:<14} {r['route']!s:<10} "
-            f"{r['outcome'] or 'in progress'!s:<24} {r['call_id']}"
+            f"{r['outcome'] or 'in progress'!s:<24} {r['call_id']}{' (degraded)' if r.get('degraded') else ''}"
         )
         if events:
             happened = r.get("events") or []

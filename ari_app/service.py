@@ -27,6 +27,8 @@ from ari_app.acd.phones import on_device_state, watch_phones
 from ari_app.acd.report import load_window, queue_report
 from ari_app.acd.store import AcdStore
 from ari_app.acd.window import OutcomeWindow
+from ari_app.ami.client import AmiTarget
+from ari_app.ami.security import SecurityWatch
 from ari_app.api.app import build_app
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import DeviceStateChanged, Event
@@ -54,6 +56,7 @@ from ari_app.settings import Settings
 from ari_app.store.calls import CallStore
 from ari_app.store.db import connect_pool
 from ari_app.store.journal import WriteJournal
+from ari_app.store.spool import CallSpool
 from ari_app.visits.call import VisitLine, place_visit
 from ari_app.visits.desk import ReturnVisits
 from ari_app.visits.dialer import OrderSide, VisitDialer
@@ -120,6 +123,8 @@ class HotlineService:
             self.registry, clock_from_setting(settings.today), lambda: self.calls, lambda: self.acd
         )
         self.agi = FastAgiServer(self.agi_routes.table(), header_timeout=settings.agi_header_timeout)
+        self.security = SecurityWatch(AmiTarget(settings.ami_host, settings.ami_port, settings.ami_user,
+                                                settings.ami_secret) if settings.ami_secret else None)
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
 
@@ -144,6 +149,7 @@ class HotlineService:
             await self.agi.stop()
             raise ServiceError(f"cannot listen for HTTP on {s.http_host}:{s.http_port}: {exc.strerror}") from None
         log.info("http_listening", host=s.http_host, port=s.http_port)
+        self.security.start()
         self._tasks.append(asyncio.create_task(self._connect_then_stream(), name="db-then-ari"))
 
     def _console(self) -> ConsoleSources:
@@ -158,6 +164,7 @@ class HotlineService:
             now=lambda: datetime.now(UTC), desk=lambda: self.desk, knowledge=lambda: self.knowledge, staffing=staffing)
 
     async def stop(self) -> None:
+        self.security.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -196,6 +203,9 @@ class HotlineService:
                 attempt += 1
         journal = WriteJournal()  # call records and queue state, in one order, kept through an outage
         self.calls = CallStore(self.pool, self.settings.node, journal)
+        if self.settings.call_spool is not None:  # calls served while the service was down get their records
+            spool = CallSpool(self.settings.call_spool, self.pool, self.settings.node)
+            self._tasks.append(asyncio.create_task(spool.run(self.settings.call_spool_every), name="call-spool"))
         self.acd_store = AcdStore(self.pool, self.settings.node, on_outcome=self.queue_window.put, journal=journal)
         self.accounts = AccountStore(self.pool)
         self.desk = WorkOrderDesk(WorkOrderStore(self.pool), lambda: self.registry.current, self.calendar, self.limits)
@@ -316,6 +326,9 @@ class HotlineService:
     def reload_registry(self, force: bool = False, dry_run: bool = False) -> ReloadOutcome:
         """Reload config/hotlines.yaml; on problems, or numbers removed without ``force``, the old one stays."""
         return self.registry.reload(force, dry_run)
+
+    def security_summary(self) -> dict[str, object]:
+        return self.security.summary()
 
     def registry_summary(self) -> dict[str, object]:
         current = self.registry.current

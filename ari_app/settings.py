@@ -106,6 +106,12 @@ class Settings:
     ari_transport: str = "auto"  # REST over the events websocket when Asterisk takes it ("auto"), or "http"
     log_level: str = "info"
     today: str = ""  # YYYY-MM-DD pins the date for routing decisions (rehearsals, tests); "" = real date
+    call_spool: Path | None = None  # the dialplan's call spool (HOTLINE_CALL_SPOOL as this host sees it)
+    call_spool_every: float = 5.0  # seconds between imports of the call spool
+    ami_host: str = "127.0.0.1"  # AMI, for the security events (failed SIP authentications)
+    ami_port: int = 5038
+    ami_user: str = "hotline"
+    ami_secret: str = field(default="", repr=False)  # "" = no AMI: failed authentications are not counted
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -147,4 +153,11 @@ class Settings:
             ari_transport=_choice(env, "HOTLINE_ARI_TRANSPORT", ("auto", "http"), cls.ari_transport),
             log_level=env.get("HOTLINE_LOG_LEVEL", cls.log_level).lower(),
             today=_date(env, "HOTLINE_TODAY"),
+            call_spool=Path(env["HOTLINE_CALL_SPOOL"]) if env.get("HOTLINE_CALL_SPOOL") else None,
+            call_spool_every=_float(env, "HOTLINE_CALL_SPOOL_EVERY", cls.call_spool_every),
+            ami_host=env.get("HOTLINE_AMI_HOST") or cls.ami_host,
+            ami_port=_int({**secrets, **env}, "HOTLINE_AMI_PORT", cls.ami_port),
+            ami_user=env.get("HOTLINE_AMI_USER") or secrets.get("HOTLINE_AMI_USER", cls.ami_user),
+            ami_secret=(env.get("HOTLINE_AMI_SECRET") or env.get("HOTLINE_AMI_PASSWORD")
+                        or secrets.get("HOTLINE_AMI_SECRET") or secrets.get("HOTLINE_AMI_PASSWORD", "")),
         )

@@ -30,6 +30,7 @@ from ari_app.registry.routes import RegistryService, add_registry_routes
 from ari_app.visits.desk import ReturnVisits
 from ari_app.visits.routes import add_visit_routes
 from ari_app.web.inputs import MAX_BODY, json_errors
+from ari_app.web.principal import SUPERVISION, require
 from ari_app.workorders.desk import WorkOrderDesk
 from ari_app.workorders.routes import add_workorder_routes
 
@@ -38,6 +39,8 @@ Middleware = Callable[..., Any]
 
 class ServiceProbe(RegistryService, Protocol):
     async def readiness(self) -> dict[str, object]: ...
+
+    def security_summary(self) -> dict[str, object]: ...
 
 
 def build_app(
@@ -63,6 +66,10 @@ def build_app(
         state = await service.readiness()
         return web.json_response(state, status=200 if state.get("ready") else 503)
 
+    async def security(request: web.Request) -> web.Response:
+        require(request, *SUPERVISION)
+        return web.json_response(service.security_summary())
+
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(document(f"{request.scheme}://{request.host}"))
 
@@ -71,6 +78,7 @@ def build_app(
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/security", security)
     add_registry_routes(app, service)
     add_metrics_routes(app, acd, service.readiness)
     sign_in = SignIn(accounts, session_hours, throttle)

@@ -170,6 +170,7 @@ def document(server: str) -> dict[str, Any]:
             "200": {"description": "ready", **_json(ANY_OBJECT)}, "503": {"description": "not", **_json(ANY_OBJECT)},
         }}},
         "/registry": _get("the hotline registry's summary", ANY_OBJECT),
+        "/security": _get("failed SIP authentications (wrong passwords, unknown users), last 24 hours", ANY_OBJECT),
         "/registry/reload": {"post": {
             "summary": "reload the registry (dry_run: only show what changes; force: also remove numbers)",
             "requestBody": {"required": False, **_json(_object({"force": {"type": "boolean"},

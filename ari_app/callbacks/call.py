@@ -14,6 +14,7 @@ from ari_app.calls.legs import LEG_MARK, Bridge, Leg, bridge_id, new_leg, new_pl
 from ari_app.calls.session import CallerGone, CallSession, Message
 from ari_app.flows.common import FlowContext, destroy_bridge, hang_up, record
 from ari_app.logs import get_logger
+from ari_app.visits.policy import may_dial
 
 log = get_logger("callbacks.call")
 INTRO = "callback-agent-intro"
@@ -76,6 +77,9 @@ async def _attempt(
     if not await _tell_agent(line, session, agent, number):
         await acd.offer_failed(entry.call_id, offer.agent_id, "hung up before the call back")
         return "callback_agent_missed", "agent_missed"
+    if not may_dial(number):  # offered only to dialable numbers; this guards what was stored before
+        log.warning("callback_not_dialable", queued_call=entry.call_id, number=number[:40])
+        return await _not_reached(line, entry, offer, agent, "callback_not_dialable")
     try:
         await ctx.ari.originate(f"PJSIP/{number}@{line.trunk}", app=ctx.app, app_args=f"{LEG_MARK},{citizen}",
                                 channel_id=citizen, caller_id=f'"12345" <{line.caller_id}>', timeout=line.ring_seconds)

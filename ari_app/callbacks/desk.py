@@ -19,6 +19,7 @@ from ari_app.acd.engine import Acd
 from ari_app.acd.model import AgentOffer, QueuedCall
 from ari_app.acd.store import AcdStore
 from ari_app.logs import get_logger
+from ari_app.visits.policy import may_dial
 
 log = get_logger("callbacks")
 ATTEMPTS = 2  # the first call back and one retry
@@ -26,8 +27,9 @@ Place = Callable[[QueuedCall, str, AgentOffer], Awaitable[str]]  # -> "connected
 
 
 def may_offer(policy_after: int, waited: float, caller: str) -> bool:
-    """Whether a waiting caller is offered the callback now: on, waited long enough, a number to call."""
-    return policy_after > 0 and waited >= policy_after and bool(caller) and caller != "unknown"
+    """Whether a waiting caller is offered the callback now: on, waited long enough, a number the
+    trunk may dial (never an international or malformed one a caller presents)."""
+    return policy_after > 0 and waited >= policy_after and caller != "unknown" and may_dial(caller)
 
 
 class CallbackDesk:

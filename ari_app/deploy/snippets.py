@@ -30,6 +30,7 @@ class Site:
     ari_app: str = "hotline"
     ari_password: str = "<HOTLINE_ARI_PASSWORD>"  # noqa: S105 - a placeholder the README shows
     ami_secret: str = "<HOTLINE_AMI_SECRET>"  # noqa: S105 - a placeholder the README shows
+    call_spool: str = "/var/spool/asterisk/hotline-calls.csv"  # the dialplan's call spool (HOTLINE_CALL_SPOOL)
 
 
 def module_names() -> str:
@@ -51,9 +52,11 @@ protocol = udp
 bind = {site.sip_bind}
 
 ; The carrier trunk: calls to the hotline numbers arrive here with the dialed number as extension.
+; By address only: a request from elsewhere whose From names "trunk" is not let in.
 [{TRUNK}]
 type = endpoint
 context = hotline-inbound
+identify_by = ip
 {MEDIA_OPTIONS}
 aors = {TRUNK}
 
@@ -77,6 +80,7 @@ def extensions_conf(site: Site) -> str:
 HOTLINE_AGI = {site.agi_url}
 HOTLINE_APP = {site.ari_app}
 HOTLINE_DEGRADED_QUEUE = {DEGRADED_QUEUE}
+HOTLINE_CALL_SPOOL = {site.call_spool}
 
 #include "{INCLUDE_DIR}/hotline.conf"
 #include "{INCLUDE_DIR}/hotline-numbers.conf"
@@ -109,7 +113,7 @@ def manager_conf(site: Site) -> str:
 secret = {site.ami_secret}
 deny = 0.0.0.0/0.0.0.0
 permit = 127.0.0.1/255.255.255.255
-read = system,call,agent,user,config,dtmf,reporting,originate
+read = system,call,agent,user,config,dtmf,reporting,originate,security
 write = system,call,agent,user,config,command,reporting,originate
 """
 

@@ -100,6 +100,8 @@ def render_queues(registry: Registry, agent_endpoints: Sequence[str]) -> str:
 ; Degraded mode: when the Stasis app is not connected, the dialplan queues callers here so that
 ; a person still answers. Same agents as the app's queue; no skills, no overflow. autofill: every
 ; free agent is offered a waiting caller at once (without it only the head of the line is).
+; setinterfacevar: the caller's channel learns the agent (MEMBERINTERFACE), so the record can
+; tell an answered call from an abandoned one.
 {queue_section(DEGRADED_QUEUE, sorted(agent_endpoints))}"""
 
 
@@ -117,6 +119,7 @@ leavewhenempty = no
 ringinuse = no
 musicclass = default
 announce-frequency = 0
+setinterfacevar = yes
 {members}
 """
 

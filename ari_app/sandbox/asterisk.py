@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from ari_app.registry.loader import load_registry
 from ari_app.registry.render import write_all
-from ari_app.sandbox.confgen import DIALPLAN_FRAGMENTS_DIR, AsteriskConfig, SipPeer, render_all
+from ari_app.sandbox.confgen import CALL_SPOOL, DIALPLAN_FRAGMENTS_DIR, AsteriskConfig, SipPeer, render_all
 from ari_app.sandbox.proc import run, wait_until
 from ari_app.seats.loader import load_seats
 from ari_app.seats.phones import agent_passwords, new_phone_password
@@ -145,6 +145,11 @@ class AsteriskSandbox:
     @property
     def log_dir(self) -> Path:
         return self.run_dir / "log"
+
+    @property
+    def call_spool(self) -> Path:
+        """The dialplan's call spool (HOTLINE_CALL_SPOOL), as this process sees it."""
+        return self.run_dir / CALL_SPOOL
 
     @property
     def ari_url(self) -> str:

@@ -22,7 +22,7 @@ MODULES: tuple[str, ...] = (
     "codec_gsm", "format_gsm", "format_wav", "format_pcm", "format_sln", "pbx_config", "app_dial",
     "app_playback", "app_stasis", "app_queue", "app_echo", "app_verbose", "app_exec", "app_stack",
     "func_callerid", "func_channel", "func_logic", "func_strings", "func_global", "func_dialplan", "func_uri",
-    "func_devstate",
+    "func_devstate", "func_env", "res_security_log",
     "res_http_websocket", "res_stasis", "res_stasis_answer",
     "res_stasis_playback", "res_stasis_recording", "res_stasis_snoop", "res_websocket_client", "res_ari",
     "res_ari_model", "res_ari_applications", "res_ari_asterisk", "res_ari_bridges", "res_ari_channels",
@@ -33,6 +33,7 @@ MODULES: tuple[str, ...] = (
 )
 
 DIALPLAN_FRAGMENTS_DIR = "dialplan"
+CALL_SPOOL = "spool/hotline-calls.csv"  # under the run directory: the dialplan's call spool
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ dateformat = %F %T.%3q
 [logfiles]
 console => notice,warning,error
 messages.log => notice,warning,error,verbose(3)
+security.log => security
 """
 
 
@@ -171,7 +173,7 @@ port = {cfg.ami_port}
 secret = {cfg.ami_password}
 deny = 0.0.0.0/0.0.0.0
 permit = 127.0.0.1/255.255.255.255
-read = system,call,agent,user,config,dtmf,reporting,originate
+read = system,call,agent,user,config,dtmf,reporting,originate,security
 write = system,call,agent,user,config,command,reporting,originate
 """
 
@@ -204,9 +206,11 @@ media_address = {cfg.sip_host}
 bind_rtp_to_media_address = yes
 
 ; Callers arrive through the trunk: SIP from the carrier addresses that names no known endpoint.
+; By address only: a request from elsewhere that names "trunk" as its user is not let in.
 [trunk](media-defaults)
 type = endpoint
 context = hotline-inbound
+identify_by = ip
 """
     ]
     if cfg.trunk_match:
@@ -240,6 +244,7 @@ remove_existing = yes
 [{RETURN_VISIT_TRUNK}](media-defaults)
 type = endpoint
 context = hotline-department
+identify_by = ip
 aors = {TEST_CALLER}
 """
         )
@@ -280,6 +285,7 @@ clearglobalvars = yes
 HOTLINE_AGI = {cfg.agi_url}
 HOTLINE_APP = {cfg.ari_app}
 HOTLINE_DEGRADED_QUEUE = hotline-degraded
+HOTLINE_CALL_SPOOL = {cfg.base}/{CALL_SPOOL}
 
 {includes}
 #tryinclude "hotline-numbers.conf"

@@ -194,6 +194,7 @@ def up() -> int:
                 "HOTLINE_DSN": dsn,
                 "HOTLINE_HTTP_PORT": str(http_port),
                 "HOTLINE_AGI_PORT": str(agi_port),
+                "HOTLINE_CALL_SPOOL": str(asterisk.call_spool),
             }
         )
         seats = load_seats(settings.seats_path)

@@ -20,6 +20,14 @@ from ari_app.store.journal import WriteJournal
 T = TypeVar("T")
 
 
+def dialplan_time(text: str) -> datetime | None:
+    """A time the dialplan wrote (``STRFTIME(,UTC,%Y-%m-%d %H:%M:%S.%3q)``), or None if empty or not one."""
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class CallRecord:
     call_id: str
@@ -33,6 +41,7 @@ class CallRecord:
     ended_at: datetime | None
     outcome: str | None
     rating: str | None = None  # the caller's rating after the call, or None (not rated)
+    degraded: bool = False  # recorded from the dialplan's call spool: served while the service was down
 
     def to_json(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
@@ -50,10 +59,12 @@ class CallRecord:
             "ended_at": iso(self.ended_at),
             "outcome": self.outcome,
             "rating": self.rating,
+            "degraded": self.degraded,
         }
 
 
-_COLUMNS = "call_id, channel_id, hotline, caller, route, node, started_at, answered_at, ended_at, outcome, rating"
+_COLUMNS = ("call_id, channel_id, hotline, caller, route, node, started_at, answered_at, ended_at, outcome, rating,"
+            " degraded")
 
 
 @dataclass(frozen=True)
@@ -116,10 +127,13 @@ class CallStore:
             instruments.call_recorded(hotline, route)
         return Opened(bool(row["created"]), int(row["recent"])) if row else Opened(False, 0)
 
-    async def open_if_absent(self, call_id: str, hotline: str, caller: str, route: str) -> bool:
+    async def open_if_absent(
+        self, call_id: str, hotline: str, caller: str, route: str, started_at: datetime | None = None
+    ) -> bool:
         """Create the record unless the call has one already (the Stasis app may have opened it
-        first: its route stands). True if it was created."""
-        at = datetime.now(UTC)
+        first: its route stands). ``started_at``: when the call was seen (default: now). True if it
+        was created."""
+        at = started_at or datetime.now(UTC)
         status = await self._write("call_open", lambda: self._pool.execute(
             "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node, started_at)"
             " VALUES ($1, $1, $2, $3, $4, $5, $6) ON CONFLICT (call_id) DO NOTHING",
@@ -147,16 +161,21 @@ class CallStore:
 
         return await self._write("call_close", close) == "UPDATE 1"
 
-    async def close_with_route(self, call_id: str, route: str, outcome: str) -> bool:
-        """Close a record the app does not own, with the route the dialplan ended on."""
+    async def close_with_route(
+        self, call_id: str, route: str, outcome: str, answered_at: datetime | None = None
+    ) -> bool:
+        """Close a record the app does not own, with the route the dialplan ended on and the time
+        the dialplan answered the caller (None: it did not)."""
         at = datetime.now(UTC)
 
         async def close() -> str:
             await self.events_behind.flush()
             status: str = await self._pool.execute(
-                "UPDATE calls SET ended_at = $4, outcome = $3, route = CASE WHEN $2 = '' THEN route ELSE $2 END"
-                " WHERE call_id = $1 AND ended_at IS NULL",
-                call_id, route, outcome, at)
+                "UPDATE calls SET ended_at = $5, outcome = $3, route = CASE WHEN $2 = '' THEN route ELSE $2 END,"
+                # Asterisk's EPOCH has whole seconds: an answer time derived from it never precedes the start.
+                " answered_at = coalesce(answered_at, CASE WHEN $4::timestamptz IS NULL THEN NULL"
+                " ELSE greatest($4, started_at) END) WHERE call_id = $1 AND ended_at IS NULL",
+                call_id, route, outcome, answered_at, at)
             return status
 
         return await self._write("call_close", close) == "UPDATE 1"

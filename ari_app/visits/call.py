@@ -15,7 +15,7 @@ from ari_app.logs import get_logger
 from ari_app.metrics import instruments
 from ari_app.survey.ask import ask_rating
 from ari_app.survey.keys import SurveyPolicy
-from ari_app.visits.policy import AttemptResult, VisitPolicy
+from ari_app.visits.policy import AttemptResult, VisitPolicy, may_dial
 from ari_app.visits.store import Visit
 
 log = get_logger("visits.call")
@@ -70,6 +70,9 @@ async def place_visit(line: VisitLine, visit: Visit) -> AttemptResult:
 
 async def _attempt(line: VisitLine, visit: Visit, session: CallSession) -> tuple[str, AttemptResult]:
     ctx, policy, channel_id = line.ctx, line.policy, session.channel.id
+    if not may_dial(visit.phone):  # an international or malformed number (it may come from a caller's From)
+        log.warning("return_visit_not_dialable", visit=visit.id, phone=visit.phone[:40])
+        return "visit_not_dialable", AttemptResult(False, None, "unreachable")
     try:
         await ctx.ari.originate(
             f"PJSIP/{visit.phone}@{policy.trunk}", app=ctx.app, app_args=f"{LEG_MARK},{channel_id}",

@@ -26,6 +26,16 @@ TOP = Keys(("trunk", "caller_id", "timezone", "hours", "attempts", "retry_minute
            ("enabled",))
 _HOURS = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-4]):([0-5][0-9])")
 _ENDPOINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# A citizen's number the trunk may be asked to dial: no international prefix ("00", "+"), nothing a
+# PJSIP dial string reads as syntax ("/", "@", ",", ";", "&", "%", ...), at most 32 characters. The
+# number comes from the caller's own From header (callbacks, orders filed from a call): a caller
+# presenting 0088213... or "x@trunk/sip:...@elsewhere" must not be called back there.
+_DIALABLE = re.compile(r"(?!00)[0-9A-Za-z][0-9A-Za-z_-]{0,31}")
+
+
+def may_dial(number: str) -> bool:
+    """Whether ``number`` may be dialled through the outbound trunk (``PJSIP/<number>@<trunk>``)."""
+    return _DIALABLE.fullmatch(number) is not None
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,11 @@ class ServeProcess:
             "HOTLINE_ARI_BACKOFF_MAX": "1.0",
             "HOTLINE_ARI_BACKOFF_INITIAL": "0.1",
             "HOTLINE_LOG_LEVEL": "debug",
+            "HOTLINE_CALL_SPOOL": str(self.stack.asterisk.call_spool),
+            "HOTLINE_CALL_SPOOL_EVERY": "0.5",
+            "HOTLINE_AMI_PORT": str(self.stack.asterisk.ami_port),
+            "HOTLINE_AMI_USER": self.stack.asterisk.ami_user,
+            "HOTLINE_AMI_SECRET": self.stack.asterisk.ami_password,
             # Many tests (and the OpenAPI fuzzer's made-up logins) share one client address here.
             "HOTLINE_LOGIN_ADDRESS_FAILURES": "1000",
             **self.extra_env,

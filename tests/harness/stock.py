@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ari_app.deploy.snippets import DATA_COPIES, Site, additions
 from ari_app.sandbox.asterisk import AsteriskSandbox
+from ari_app.sandbox.confgen import CALL_SPOOL
 from tests.harness.services import REPO
 
 
@@ -29,7 +30,8 @@ class StockAsterisk(AsteriskSandbox):
     def site(self) -> Site:
         return Site(sip_bind=f"127.0.0.1:{self.sip_port}", carrier="127.0.0.1", http_port=self.http_port,
                     agi_url=f"agi://127.0.0.1:{self.agi_port}", ari_app=self.ari_app,
-                    ari_password=self.ari_password, ami_secret=self.ami_password)
+                    ari_password=self.ari_password, ami_secret=self.ami_password,
+                    call_spool=str(self.inner_base / CALL_SPOOL))
 
     @property
     def etc(self) -> Path:

@@ -134,8 +134,9 @@ def test_number(number: str, numbers_run: NumbersRun, postgres: PostgresCluster)
         assert placed.sink.voiced_seconds >= 0.6 * heard, (placed.sink.voiced_seconds, heard)
     elif decision.route in (Route.DEPARTMENT, Route.SUBCENTER):
         assert record["outcome"] == f"{decision.route.value}_answered"
-        assert record["answered_at"] is None or record["answered_at"] >= record["started_at"]
+        assert record["started_at"] <= record["answered_at"] <= record["ended_at"], record
     else:
         assert decision.route is Route.UNKNOWN
         assert record["outcome"] == "unknown_number"
+        assert record["started_at"] <= record["answered_at"] <= record["ended_at"], record
         assert placed.sink.voiced_seconds >= 0.6 * prompt_seconds("unknown-number")

@@ -258,6 +258,9 @@ class FakeProbe:
     def registry_summary(self) -> dict[str, object]:
         return {}
 
+    def security_summary(self) -> dict[str, object]:
+        return {"watching": False}
+
 
 @web.middleware
 async def as_admin(request: web.Request, handler: Handler) -> web.StreamResponse:

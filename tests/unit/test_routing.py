@@ -155,7 +155,8 @@ def test_static_decision_never_announces_and_always_reaches_a_person(registry: R
     ("route", "dial", "queue", "outcome"),
     [("department", "ANSWER", "", "department_answered"), ("subcenter", "BUSY", "", "subcenter_busy"),
      ("department", "", "", "department_hangup"), ("intercept", "", "", "intercepted"),
-     ("unknown", "", "", "unknown_number"), ("degraded", "", "", "degraded_answered"),
+     ("unknown", "", "", "unknown_number"), ("degraded", "", "CONNECTED", "degraded_answered"),
+     ("degraded", "", "", "degraded_abandoned"),
      ("degraded", "", "TIMEOUT", "degraded_timeout"), ("intake", "", "", "ended_outside_app")],
 )
 def test_outcome_of_calls_outside_the_app(route: str, dial: str, queue: str, outcome: str) -> None:
