@@ -13,10 +13,11 @@ from typing import Any
 
 from ari_app.scenarios.model import Expect
 
-REASONS = {404: "Not Found: is the hotline dialplan deployed on the target?",
-           403: "Forbidden: is the caller's address a trunk of the target (HOTLINE_TRUNK_ADDRESSES)?",
-           401: "Unauthorized: the target wants an account for this caller",
-           480: "Temporarily Unavailable", 486: "Busy Here", 503: "Service Unavailable"}
+REASONS = {404: "Not Found", 403: "Forbidden", 401: "Unauthorized", 480: "Temporarily Unavailable",
+           486: "Busy Here", 503: "Service Unavailable", 200: "OK"}
+HINTS = {404: "is the hotline dialplan deployed on the target?",
+         403: "is this machine's address a trunk of the target (HOTLINE_TRUNK_ADDRESSES)?",
+         401: "the target wants an account from this caller: is this address a trunk of the target?"}
 
 
 @dataclass
@@ -59,7 +60,9 @@ def _sip(expect: Expect, seen: Observation) -> list[str]:
     if expect.answer not in finals:
         got = finals[0] if finals else None
         said = f"{got} {REASONS.get(got, '')}".strip() if got else f"only {', '.join(map(str, seen.invite_responses))}"
-        return [f"INVITE to {expect.dial} answered {said}, expected {expect.answer}"]
+        hint = f": {HINTS[got]}" if got in HINTS else ""
+        return [f"INVITE to {expect.dial} answered {said}, expected {expect.answer} {REASONS.get(expect.answer, '')}"
+                .rstrip() + hint]
     if seen.sipp_exit != expect.sipp_exit:
         return [f"SIPp exit {seen.sipp_exit}, expected {expect.sipp_exit}: {_last_line(seen.sipp_tail)}"]
     return []

@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing.set_defaults(func=cmd_list)
     run = sub.add_parser("run", help="run scenarios (all, or those named) against a live hotline")
     run.add_argument("names", nargs="*", metavar="NAME", help="scenario folder names (default: all)")
-    run.add_argument("--target", default="", help="Asterisk SIP address HOST:PORT (default 127.0.0.1:HOTLINE_SIP_PORT)")
+    run.add_argument("--target", default="", help="Asterisk SIP address HOST:PORT (default HOTLINE_SIP_HOST:"
+                     "HOTLINE_SIP_PORT, from the environment or scripts/up's secrets; else 127.0.0.1:5060)")
     run.add_argument("--dsn", default=None, help="PostgreSQL URL: also check call records (default HOTLINE_DSN "
                      "or scripts/up's secrets; '' to skip)")
     run.add_argument("--junit", type=Path, help="write JUnit XML here")
@@ -68,8 +69,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                  if k.startswith("HOTLINE_AGENT_") and k.endswith("_PASSWORD")}
     for password in passwords.values():
         logs.register_secret(password)
-    target = _address(args.target or f"127.0.0.1:{secrets.get('HOTLINE_SIP_PORT') or os.environ.get('HOTLINE_SIP_PORT') or 5060}",
-                      "--target")
+    setting = {**secrets, **{k: v for k, v in os.environ.items() if k.startswith("HOTLINE_")}}
+    default = f"{setting.get('HOTLINE_SIP_HOST') or '127.0.0.1'}:{setting.get('HOTLINE_SIP_PORT') or 5060}"
+    target = _address(args.target or default, "--target")
     dsn = args.dsn if args.dsn is not None else os.environ.get("HOTLINE_DSN") or secrets.get("HOTLINE_DSN", "")
     pinned = os.environ.get("HOTLINE_TODAY", "")
     today = args.today or (date.fromisoformat(pinned) if pinned else datetime.now(ZoneInfo("Asia/Shanghai")).date())

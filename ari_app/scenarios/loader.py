@@ -15,11 +15,11 @@ from ari_app.scenarios.model import AgentPeer, DatedExpect, DepartmentPeer, Expe
 EXPECT_FILE = "expect.yaml"
 _EXPECT_KEYS = ("listen_ms", "sipp_exit", "answer", "min_voiced_seconds", "max_voiced_seconds", "record",
                 "events", "prompts")
-_TOP = Keys(("description", "dial"), ("caller", "agents", "department", "dates", *_EXPECT_KEYS))
+_TOP = Keys(("description", "dial"), ("caller", "values", "agents", "department", "dates", *_EXPECT_KEYS))
 _AGENT = Keys(("id",), ("phone", "hold_ms", "rings", "values"))
-_DEPARTMENT = Keys((), ("phone", "hold_ms", "rings"))
+_DEPARTMENT = Keys((), ("phone", "hold_ms", "rings", "line"))
 _DATED = Keys(("from",), _EXPECT_KEYS)
-_RECORD_FIELDS = ("hotline", "route", "outcome", "agent_id", "caller")
+_RECORD_FIELDS = ("hotline", "route", "outcome", "rating", "caller")
 
 
 def scenario_folders(catalogue: Path) -> list[Path]:
@@ -67,9 +67,11 @@ def _scenario(reader: Reader, f: Fields, folder: Path, peers: Path) -> Scenario 
     agents = tuple(a for a in (_agent(reader, node, at, folder, peers) for node, at in f.sequence("agents")) if a)
     department = f.sub("department", _DEPARTMENT, lambda d: _department(d, folder, peers))
     dates = tuple(d for d in (_dated(reader, node, at) for node, at in f.sequence("dates")) if d)
+    values = f.get("values", lambda n, p: _text_map(reader, n, p)) or {}
     if description is None or expect is None or caller is None:
         return None
-    return Scenario(folder.name, folder, " ".join(description.split()), caller, expect, agents, department, dates)
+    return Scenario(folder.name, folder, " ".join(description.split()), caller, expect, agents, department, dates,
+                    tuple(values.items()))
 
 
 def _expect_changes(reader: Reader, f: Fields) -> dict[str, object]:
@@ -124,7 +126,8 @@ def _department(f: Fields, folder: Path, peers: Path) -> DepartmentPeer | None:
     phone = _script(f, "phone", folder, peers, "answer-then-bye.xml")
     if phone is None:
         return None
-    return DepartmentPeer(str(phone), f.integer("hold_ms", low=0) or 2000, f.integer("rings", low=0))
+    return DepartmentPeer(str(phone), f.integer("hold_ms", low=0) or 2000, f.integer("rings", low=0),
+                          f.digits("line") or "")
 
 
 def _script(f: Fields, key: str, folder: Path, peers: Path, default: str) -> Path | None:

@@ -26,6 +26,7 @@ class DepartmentPeer:
     phone: str = "answer-then-bye.xml"
     hold_ms: int = 2000
     rings: int | None = None
+    line: str = ""  # the department line (its hotline number) the call reaches; default: the number dialed
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Scenario:
     agents: tuple[AgentPeer, ...] = ()
     department: DepartmentPeer | None = None
     dates: tuple[DatedExpect, ...] = ()
+    values: tuple[tuple[str, str], ...] = ()  # more [keywords] written into the caller's script
 
     @property
     def exclusive(self) -> bool:

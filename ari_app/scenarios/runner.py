@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -101,6 +102,7 @@ def _run(scenario: Scenario, config: RunConfig, folder: Path) -> list[str]:
                             folder=folder / "department", hold_ms=scenario.department.hold_ms)
             peers.callback(dept.stop)
             phones["department"] = dept
+            _qualified(dept, scenario.department.line or expect.dial)
         accounts = {}
         for agent in scenario.agents:
             password = config.agent_passwords.get(agent.id)
@@ -120,8 +122,8 @@ def _run(scenario: Scenario, config: RunConfig, folder: Path) -> list[str]:
         peers.callback(sink.stop)
         call = sipp.caller(scenario.caller, target=config.target, local=local, number=expect.dial, caller_id=caller_id,
                            rtp_port=sink.port, folder=folder / "caller", listen_ms=expect.listen_ms,
-                           timeout_s=expect.listen_ms // 1000 + 30)
-        seen.sipp_exit = call.wait(expect.listen_ms / 1000 + 40)
+                           timeout_s=expect.listen_ms // 1000 + 30, values=dict(scenario.values))
+        seen.sipp_exit = call.wait_heard(8, expect.listen_ms / 1000 + 40)
         seen.sipp_tail = call.output[-2000:]
         seen.invite_responses = call.invite_responses()
         seen.voiced_seconds, seen.rtp_packets = sink.voiced_seconds, sink.packets
@@ -134,6 +136,17 @@ def _run(scenario: Scenario, config: RunConfig, folder: Path) -> list[str]:
     if scenario.department is not None:
         rings["department"] = scenario.department.rings
     return check(expect, seen, rings, database=bool(config.dsn))
+
+
+def _qualified(uas: sipp.Sipp, line: str, timeout: float = 10) -> None:
+    """Until the target has qualified ``line`` at the peer twice (OPTIONS answered, then asked
+    again: the target has seen the answer), so that it no longer takes the line for unreachable.
+    A target that does not qualify is given ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and uas.process.poll() is None:
+        if len(re.findall(rf"^OPTIONS sip:{re.escape(line)}@", uas.messages(), re.M)) >= 2:
+            return
+        time.sleep(0.2)  # polling the peer's trace until a deadline
 
 
 def _registered(phone: sipp.Sipp) -> bool:

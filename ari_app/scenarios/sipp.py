@@ -10,6 +10,7 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,19 @@ class Sipp:
         (self.folder / "stdout.log").write_text(self.output)
         return code
 
+    def wait_heard(self, silent_s: float, timeout: float) -> int | None:
+        """As :meth:`wait`, but give up after ``silent_s`` seconds if the target has not answered
+        anything (a wrong address, a firewall): SIPp would retransmit until its own timeout."""
+        deadline = time.monotonic() + silent_s
+        while self.process.poll() is None and time.monotonic() < deadline:
+            if "message received" in self.messages():
+                break
+            time.sleep(0.2)  # polling SIPp's trace until a deadline
+        else:
+            if self.process.poll() is None:
+                self.process.kill()
+        return self.wait(timeout)
+
     def stop(self) -> None:
         """End a peer that runs until told (a UAS, a phone)."""
         if self.process.poll() is None:
@@ -117,11 +131,13 @@ class Sipp:
 
 
 def caller(script: Path, *, target: tuple[str, int], local: str, number: str, caller_id: str, rtp_port: int,
-           folder: Path, listen_ms: int, timeout_s: int) -> Sipp:
-    """One call from ``script`` (UAC) dialing ``number`` at ``target``."""
-    copy = with_values(script, folder, listen_ms=listen_ms)
+           folder: Path, listen_ms: int, timeout_s: int, values: dict[str, str]) -> Sipp:
+    """One call from ``script`` (UAC) dialing ``number`` at ``target`` (``values``: more keywords
+    written into the script, e.g. the DTMF capture a caller plays)."""
+    copy = with_values(script, folder, listen_ms=listen_ms, **values)
+    port = free_port_both()
     return Sipp.spawn([f"{target[0]}:{target[1]}", "-sf", str(copy), "-s", number, "-i", local,
-                       "-p", str(free_port_both()), "-m", "1", "-l", "1", "-timeout", f"{timeout_s}s",
+                       "-p", str(port), "-mp", str(media_port(port)), "-m", "1", "-l", "1", "-timeout", f"{timeout_s}s",
                        "-timeout_error", "-key", "caller", caller_id, "-key", "rtp_port", str(rtp_port)], folder)
 
 
