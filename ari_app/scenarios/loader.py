@@ -63,7 +63,8 @@ def _scenario(reader: Reader, f: Fields, folder: Path, peers: Path) -> Scenario 
     description = f.text("description")
     dial = f.matching("dial", DIGITS, "a number (digits)")
     caller = _script(f, "caller", folder, peers, "scenario.xml")
-    expect = _expect(reader, f, {"dial": dial}) if dial is not None else None
+    changes = _expect_changes(reader, f)  # read even without a dial, to report all problems at once
+    expect = Expect(dial, **changes) if dial is not None else None  # type: ignore[arg-type]
     agents = tuple(a for a in (_agent(reader, node, at, folder, peers) for node, at in f.sequence("agents")) if a)
     department = f.sub("department", _DEPARTMENT, lambda d: _department(d, folder, peers))
     dates = tuple(d for d in (_dated(reader, node, at) for node, at in f.sequence("dates")) if d)
@@ -94,10 +95,6 @@ def _expect_changes(reader: Reader, f: Fields) -> dict[str, object]:
         if f.has(key):
             changes[key] = tuple(t for t in (reader.text(node, at) for node, at in f.sequence(key)) if t is not None)
     return changes
-
-
-def _expect(reader: Reader, f: Fields, base: dict[str, object]) -> Expect:
-    return Expect(**{**base, **_expect_changes(reader, f)})  # type: ignore[arg-type]
 
 
 def _dated(reader: Reader, node: yaml.Node, at: str) -> DatedExpect | None:
