@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -83,10 +84,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"running {len(scenarios)} scenario(s) against {where} as of {today}"
           f"{', checking call records' if dsn else ', no database: call records not checked'}", flush=True)
     done: list[Result] = []
+    lock = threading.Lock()
 
     def progress(result: Result) -> None:
-        done.append(result)
-        print(progress_line(result, len(done), len(scenarios)), flush=True)
+        with lock:  # scenarios end in several threads: one line each, numbered in the order printed
+            done.append(result)
+            print(progress_line(result, len(done), len(scenarios)), flush=True)
 
     results = run_all(scenarios, config, progress)
     print()

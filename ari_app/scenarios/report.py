@@ -14,10 +14,10 @@ def progress_line(result: Result, done: int, total: int) -> str:
     return f"[{done:>{len(str(total))}}/{total}] {result.status} {result.name} ({result.seconds:.1f}s){why}"
 
 
-def summary_table(results: list[Result], width: int = 100) -> str:
+def summary_table(results: list[Result], width: int = 120) -> str:
     """scenario | result | time | what failed (its first failure, on one line)."""
     name_width = max([len("scenario"), *(len(r.name) for r in results)])
-    lines = [f"{'scenario':<{name_width}}  result  {'time':>6}  what failed", "-" * min(width + name_width, 160)]
+    lines = [f"{'scenario':<{name_width}}  result  {'time':>6}  what failed", "-" * min(width + name_width + 18, 160)]
     for r in results:
         why = _one_line(r.failures[0]) if r.failures else ""
         more = f" (+{len(r.failures) - 1} more)" if len(r.failures) > 1 else ""
