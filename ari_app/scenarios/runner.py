@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import asyncpg
 import structlog
 
 from ari_app.scenarios import sipp
@@ -129,7 +130,10 @@ def _run(scenario: Scenario, config: RunConfig, folder: Path) -> list[str]:
         seen.voiced_seconds, seen.rtp_packets = sink.voiced_seconds, sink.packets
     seen.peer_rings = {name: p.invites_received() for name, p in phones.items()}
     if config.dsn and seen.invite_responses:
-        found = closed_call(config.dsn, caller_id)
+        try:
+            found = closed_call(config.dsn, caller_id)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            return [f"cannot read call records (--dsn): {type(exc).__name__}: {exc}"]
         if found is not None:
             seen.record, seen.events, seen.prompts_completed = found.record, found.events, found.prompts_completed
     rings: dict[str, int | None] = {f"agent {a.id}": a.rings for a in scenario.agents}
