@@ -358,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     staffing.add_argument("--seats", help="seats file (default: HOTLINE_SEATS or config/seats.yaml)")
     staffing.set_defaults(func=_cmd_report_staffing)
     from ari_app.accounts.commands import add_user_arguments
+    from ari_app.scenarios.command import add_arguments as add_scenario_arguments
+
+    add_scenario_arguments(sub.add_parser("scenario", help="run the SIP scenario catalogue against a live hotline"))
 
     user = sub.add_parser("user", help="accounts: add, passwd, disable, enable, list")
     add_user_arguments(user)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from ari_app.scenarios.sipp import media_port as media_port  # the runner's, shared
+from ari_app.scenarios.sipp import sipp_binary as sipp_binary
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 PEERS = Path(__file__).resolve().parent.parent / "sipp"
@@ -69,27 +70,6 @@ def _spawn(cmd: list[str], trace_dir: Path) -> SippCall:
         errors="replace", cwd=trace_dir,
     )
     return SippCall(process, trace_dir)
-
-
-def media_port(*avoid: int) -> int:
-    """A port for SIPp's ``-mp``: SIPp binds it and the next three (RTCP, video RTP and RTCP), so all
-    four must be free now and none may be a port just handed out for something not yet bound (the
-    phone's own SIP port, say): measured once, SIPp's video socket took the phone's SIP port."""
-    from ari_app.sandbox.proc import _bindable, free_port_both
-
-    for _ in range(100):
-        port = free_port_both()
-        block = range(port, port + 4)
-        if not set(block) & set(avoid) and all(_bindable(p, socket.SOCK_DGRAM) for p in block[1:]):
-            return port
-    raise RuntimeError("no four free ports in a row for SIPp's media")
-
-
-def sipp_binary() -> str:
-    found = shutil.which("sipp")
-    if not found:
-        raise RuntimeError("sipp not found: run scripts/bootstrap (Debian package sip-tester)")
-    return found
 
 
 def start_sipp(

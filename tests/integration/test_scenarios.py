@@ -1,60 +1,63 @@
-"""Every folder under tests/scenarios/ is a SIPp call against the real Asterisk and `hotline serve`,
-checked against its expect.yaml (see tests/scenarios/README.md)."""
+"""`hotline scenario run` against a real Asterisk and `hotline serve` started by the harness: scenarios
+from the catalogue (tests/scenarios/) pass with their JUnit file, peers started as each scenario
+says; with the dialplan unloaded the same scenario fails with a sentence that says why."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import pytest
-import yaml
 
 from ari_app.sandbox.proc import free_port_both
-from tests.harness.records import call_events, closed_call_from
-from tests.harness.rtp import RtpSink
-from tests.harness.services import ServeProcess, Stack
-from tests.harness.sipp import SCENARIOS, start_sipp, with_timing
-from tests.harness.wait import wait_for
+from tests.harness.agents import AgentSpec
+from tests.harness.services import REPO, registry_copy
+from tests.integration.conftest import QueueStack
 
-SCENARIO_DIRS = sorted(p for p in SCENARIOS.iterdir() if (p / "scenario.xml").exists())
-
-
-def _in_order(wanted: list[str], seen: list[str]) -> bool:
-    it = iter(seen)
-    return all(any(kind == w for kind in it) for w in wanted)
+DEPARTMENTS = ("12333", "12319", "12348", "12315", "12329", "12366", "12313", "12305")
+# Side by side: the 12345 greeting cut short, a merged number, a number the hotline does not have;
+# then alone: an agent who logs in with *72 and answers, a department whose own seats answer.
+SCENARIOS = ["caller-hangs-up-during-greeting", "number-12336", "unknown-number", "queue-agent-answers",
+             "department-answers"]
 
 
-@pytest.mark.parametrize("folder", SCENARIO_DIRS, ids=[p.name for p in SCENARIO_DIRS])
-def test_scenario(folder: Path, live: ServeProcess, stack: Stack, postgres: Any, artifacts: Path,
-                  caller_number: str) -> None:
-    expect = yaml.safe_load((folder / "expect.yaml").read_text(encoding="utf-8"))
-    sink = RtpSink().start()
-    try:
-        call = start_sipp(
-            with_timing(folder / "scenario.xml", artifacts / "sipp", listen_ms=int(expect.get("listen_ms", 30000))),
-            target_port=stack.asterisk.sip_port,
-            local_port=free_port_both(),
-            service=str(expect["dial"]),
-            trace_dir=artifacts / "sipp",
-            keys={"caller": caller_number, "rtp_port": str(sink.port)},
-        )
-        result = call.wait(60)
-    finally:
-        sink.stop()
-    assert result.returncode == expect.get("sipp_exit", 0), result.output[-2000:] + result.message_log()[-3000:]
-
-    record = wait_for(lambda: closed_call_from(postgres.dsn, caller_number), 10, "the closed call record")
-    for field, value in expect.get("record", {}).items():
-        assert record[field] == value, f"record.{field}: {record[field]!r} != {value!r} in {record}"
-    assert record["answered_at"] is not None
-
-    events = call_events(postgres.dsn, record["call_id"])
-    kinds = [e["kind"] for e in events]
-    assert _in_order(expect.get("events", []), kinds), f"events {kinds} lack {expect['events']} in order"
-    if "prompt" in expect:
-        prompts = [e["detail"] for e in events if e["kind"] == "prompt"]
-        assert {"name": expect["prompt"], "completed": True} in prompts, prompts
-    min_voiced = float(expect.get("min_voiced_seconds", 0))
-    assert sink.voiced_seconds >= min_voiced, (
-        f"caller heard {sink.voiced_seconds:.2f}s of audio ({sink.packets} RTP packets), expected >= {min_voiced}s"
+def _run(q: QueueStack, department_port: int, junit: Path, *names: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ari_app.cli", "scenario", "run", *names,
+         "--target", f"127.0.0.1:{q.stack.asterisk.sip_port}", "--dsn", q.dsn,
+         "--secrets", str(q.stack.asterisk.state_dir / "secrets.env"),
+         "--department", f"127.0.0.1:{department_port}", "--junit", str(junit),
+         "--artifacts", str(q.base / "scenario-artifacts")],
+        capture_output=True, text=True, timeout=240, cwd=REPO,
     )
+
+
+def test_scenarios_pass_then_fail_readably_without_the_dialplan(
+    queue_stack: Callable[..., QueueStack], artifacts: Path,
+) -> None:
+    department_port = free_port_both()
+    registry = registry_copy(artifacts / "hotlines.yaml", {f"dept-{n}": department_port for n in DEPARTMENTS})
+    # Agent 1001 exists with a password, but its phone is the runner's, started by the scenario.
+    q = queue_stack([AgentSpec("1001", phone="")], registry=registry)
+
+    good = _run(q, department_port, artifacts / "junit.xml", *SCENARIOS)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "5 passed, 0 failed, 5 scenarios" in good.stdout
+    assert all(f"PASS {name}" in good.stdout for name in SCENARIOS), good.stdout  # the progress lines
+    suite = ET.parse(artifacts / "junit.xml").getroot()  # noqa: S314 (our own file)
+    assert (suite.get("tests"), suite.get("failures")) == ("5", "0")
+    assert [c.get("name") for c in suite.iter("testcase")] == SCENARIOS
+
+    q.stack.asterisk.cli("module unload pbx_config")  # the hotline's dialplan is no longer deployed
+    try:
+        bad = _run(q, department_port, artifacts / "junit-bad.xml", "caller-hangs-up-during-greeting")
+    finally:
+        q.stack.asterisk.cli("module load pbx_config")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    row = next(line for line in bad.stdout.splitlines() if line.startswith("caller-hangs-up-during-greeting "))
+    assert "FAIL" in row and "INVITE to 12345 answered 404 Not Found" in row, bad.stdout
+    assert "is the hotline dialplan deployed on the target?" in (artifacts / "junit-bad.xml").read_text()
+    kept = q.base / "scenario-artifacts" / "caller-hangs-up-during-greeting" / "caller" / "messages.log"
+    assert "SIP/2.0 404 Not Found" in kept.read_text(), "the failed scenario's SIPp trace is kept"
+    assert not (q.base / "scenario-artifacts" / "queue-agent-answers").exists()  # passed: not kept
