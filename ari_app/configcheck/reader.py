@@ -161,7 +161,12 @@ class Reader:
         if not (isinstance(node, yaml.ScalarNode) and node.tag == INT):
             self.problem(node, path, f"expected an integer, got {describe(node)}")
             return None
-        value = _constructor.construct_yaml_int(node)
+        try:  # YAML's int pattern admits "0b_" and "0x_" (no digits) and numbers past int()'s 4300 digits
+            value = _constructor.construct_yaml_int(node)
+        except ValueError:
+            shown = node.value if len(node.value) <= 40 else f"{node.value[:20]}... ({len(node.value)} characters)"
+            self.problem(node, path, f"expected an integer, got {shown!r}, which is not a number that can be read")
+            return None
         if (low is not None and value < low) or (high is not None and value > high):
             bounds = f"at least {low}" if high is None else f"between {low} and {high}"
             self.problem(node, path, f"must be {bounds}, got {value}")
