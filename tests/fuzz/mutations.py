@@ -15,7 +15,8 @@ WRONG_VALUES = (
     "2021-02-30", "2021-13-01", "0000-01-01", "9999-12-31", "2021-12-01 25:61:00", "2021-12-01T10:00:00+99:00",
     "[]", "{}", "[1, [2, [3]]]", "{a: {b: c}}", "\"\"", "''", "'unterminated", "\"bad \\x escape\"",
     "&a x", "*a", "*nowhere", "<<: *a", "!!binary aGk=", "!!python/object:os.system", "!!int x", "!!float x",
-    "!!timestamp x", "!!str", "!custom 1", "? complex", "- item", "|", ">-", "%YAML 1.1", "---", "...",
+    "!!timestamp x", "!!timestamp 2021-02-30", "!!bool x", "!!int ''", "!!null x",
+    "!!str", "!custom 1", "? complex", "- item", "|", ">-", "%YAML 1.1", "---", "...",
     "Asia/Nowhere", "Asia", "../../etc/passwd", "UTC", "Etc/GMT+14", "\x00", "\x7f", "\t", "\u2028",
     "\ufeff", "\U0001f4de", "幺二三四五", "\u200b", "a" * 3000, "{name:d}", "{digits!z}", "{", "}", "{0}",
 )

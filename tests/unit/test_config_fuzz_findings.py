@@ -1,10 +1,12 @@
 """Refusals the fuzzing (tests/fuzz) found to escape as other exceptions, each now a clear problem.
 
 - YAML 1.1 calls ``0b_``, ``0x_`` and 5000 digits integers; ``int()`` refuses them (no digit after the
-  prefix; past Python's 4300-digit limit): the configcheck reader raised ValueError.
+  prefix; past Python's 4300-digit limit): the configcheck reader raised ValueError. Explicit tags
+  PyYAML's constructors cannot read (``!!int ''``, ``!!bool x``, ``!!timestamp x``) raised IndexError,
+  KeyError and AttributeError.
 - ``load_seats`` read with ``read_text``: a file that is not UTF-8 raised UnicodeDecodeError.
-- scripts/render-prompts: the same integers, impossible dates (2021-02-30) and non-UTF-8 bytes raised
-  ValueError instead of PromptError.
+- scripts/render-prompts: the same values, impossible dates (2021-02-30) and non-UTF-8 bytes raised
+  ValueError (and the others) instead of PromptError.
 """
 
 from __future__ import annotations
@@ -55,6 +57,29 @@ def test_registry_integer_python_cannot_read_is_a_problem_at_its_line(value: str
     assert "expected an integer" in problem.message and len(problem.message) < 200
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("annual_volume", "!!int ''", "expected an integer, got ''"),
+        ("annual_volume", "!!int x", "expected an integer, got 'x'"),
+        ("merger_deadline", "!!timestamp x", "not a valid date (YYYY-MM-DD): 'x'"),
+        ("merger_deadline", "!!timestamp 2021-02-30", "not a valid date (YYYY-MM-DD): '2021-02-30'"),
+        ("volumes_are_samples", "!!bool x", "expected true or false, got 'x'"),
+    ],
+)
+def test_registry_explicit_tag_pyyaml_cannot_read_is_a_problem_at_its_line(
+    key: str, value: str, message: str, tmp_path: Path
+) -> None:
+    text = REGISTRY.read_text(encoding="utf-8")
+    path = tmp_path / "hotlines.yaml"
+    path.write_text(text.replace(f"{key}: ", f"{key}: {value} #", 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_registry(path)
+    [problem] = refused.value.problems
+    assert (problem.line, problem.path.split(".")[-1]) == (_line_of(text, f"{key}:"), key)
+    assert problem.message.startswith(message)
+
+
 @pytest.mark.parametrize("value", UNREADABLE_INTEGERS, ids=lambda v: v[:8])
 def test_seats_integer_python_cannot_read_is_a_problem_at_its_line(value: str, tmp_path: Path) -> None:
     text = SEATS.read_text(encoding="utf-8")
@@ -84,8 +109,11 @@ def test_seats_file_not_utf8_is_a_problem_at_the_line_of_the_first_bad_byte(tmp_
         ("\nprompts:\n", "\nprompts:\n  x-bad-speed: {text: 好, speed: 0b_}\n"),
         ("\nprompts:\n", "\nprompts:\n  x-bad-speed: {text: 好, speed: " + "9" * 5000 + "}\n"),
         ("\nprompts:\n", "\nwhen: 2021-02-30\nprompts:\n"),
+        ("\nprompts:\n", "\nwhen: !!timestamp x\nprompts:\n"),
+        ("\nprompts:\n", "\nwhen: !!bool x\nprompts:\n"),
+        ("\nprompts:\n", "\nwhen: !!int ''\nprompts:\n"),
     ],
-    ids=["0b_", "5000-digits", "2021-02-30"],
+    ids=["0b_", "5000-digits", "2021-02-30", "timestamp-x", "bool-x", "int-empty"],
 )
 def test_prompts_value_yaml_cannot_convert_is_a_prompt_error(old: str, new: str, tmp_path: Path) -> None:
     module = render_prompts()
@@ -101,5 +129,5 @@ def test_prompts_file_not_utf8_is_a_prompt_error(tmp_path: Path) -> None:
     module = render_prompts()
     path = tmp_path / "prompts.yaml"
     path.write_bytes(PROMPTS.read_text(encoding="utf-8").encode("gbk"))
-    with pytest.raises(module.PromptError, match=f"cannot read {path}: 'utf-8' codec can't decode"):
+    with pytest.raises(module.PromptError, match=f"cannot read {path}: UnicodeDecodeError: 'utf-8' codec can't decode"):
         module.load_prompt_file(path)
