@@ -10,7 +10,7 @@ request that follows still gets exactly the right commands.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 import pytest
@@ -30,11 +30,11 @@ REFUSALS = ("agi_bad_request", "agi_unknown_route")
 class Fuzzed:
     """The server under fuzzing and the log lines it wrote."""
 
-    def __init__(self, server: ServerThread, logs: list[dict[str, Any]]) -> None:
+    def __init__(self, server: ServerThread, logs: list[MutableMapping[str, Any]]) -> None:
         self.server = server
         self.logs = logs
 
-    def events(self, *names: str) -> list[dict[str, Any]]:
+    def events(self, *names: str) -> list[MutableMapping[str, Any]]:
         return [entry for entry in list(self.logs) if entry.get("event") in names]
 
     async def play(self, clients: list[Client]) -> list[Outcome]:
