@@ -5,6 +5,10 @@
    timeout and a size limit; EOF, garbage or silence closes that one connection only.
 2. A command sent after the channel hung up gets an empty reply, which panoramisk turns into a
    ``ValueError``. Here that raises :class:`AgiHangup`, which routes may catch.
+
+Panoramisk also waits for a command's reply without a deadline: a peer that stops answering would
+hold its connection and task for ever. Here a reply must come within ``reply_timeout`` (Asterisk
+answers the commands the routes send at once); silence past it is an :class:`AgiHangup` too.
 """
 
 from __future__ import annotations
@@ -30,8 +34,11 @@ class AgiRequest(_PanoramiskRequest):  # type: ignore[misc]
     headers: dict[str, str]
 
     async def send_command(self, command: str) -> dict[str, Any]:
+        timeout = getattr(self.app, "reply_timeout", None)
         try:
-            result: dict[str, Any] = await super().send_command(command)
+            result: dict[str, Any] = await asyncio.wait_for(super().send_command(command), timeout)
+        except TimeoutError as exc:
+            raise AgiHangup(f"{command.split(' ', 1)[0]}: no reply within {timeout:g} s") from exc
         except (ValueError, ConnectionError, asyncio.IncompleteReadError) as exc:
             raise AgiHangup(command.split(" ", 1)[0]) from exc
         if result.get("error") == "AGIResultHangup":
@@ -71,9 +78,10 @@ def parse_headers(raw: bytes) -> dict[str, str]:
 
 
 class FastAgiServer:
-    def __init__(self, routes: dict[str, Route], *, header_timeout: float = 5.0) -> None:
+    def __init__(self, routes: dict[str, Route], *, header_timeout: float = 5.0, reply_timeout: float = 10.0) -> None:
         self._routes = dict(routes)
         self._header_timeout = header_timeout
+        self.reply_timeout = reply_timeout  # read by AgiRequest.send_command
         self._server: asyncio.Server | None = None
         self.served = 0
         self.rejected = 0
@@ -89,18 +97,24 @@ class FastAgiServer:
             self._server.close()
             await self._server.wait_closed()
 
+    def _why(self, exc: Exception) -> str:
+        """What was wrong with a refused header, in words (some of these exceptions carry none)."""
+        if isinstance(exc, TimeoutError):
+            return f"no complete header (a blank line ends it) within {self._header_timeout:g} s"
+        if isinstance(exc, asyncio.IncompleteReadError):
+            return f"the connection ended after {len(exc.partial)} bytes, before the header's blank line"
+        return str(exc)[:120] or type(exc).__name__
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         try:
             try:
                 raw = await asyncio.wait_for(reader.readuntil(b"\n\n"), self._header_timeout)
                 headers = parse_headers(raw)
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError) as exc:
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError,
+                    ConnectionError) as exc:
                 self.rejected += 1
-                log.warning("agi_bad_request", peer=str(peer), error=type(exc).__name__, detail=str(exc)[:120])
-                return
-            except ConnectionError:
-                self.rejected += 1
+                log.warning("agi_bad_request", peer=str(peer), error=type(exc).__name__, detail=self._why(exc))
                 return
             script = headers["agi_network_script"]
             route = self._routes.get(script)
@@ -112,9 +126,9 @@ class FastAgiServer:
             try:
                 await route(request)
                 self.served += 1
-            except AgiHangup:
+            except AgiHangup as exc:
                 self.served += 1
-                log.info("agi_channel_hung_up", script=script)
+                log.info("agi_channel_hung_up", script=script, detail=str(exc))
             except Exception:
                 log.exception("agi_route_failed", script=script)
         finally:

@@ -41,6 +41,9 @@ SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")  # ids: lowercase a-z, 0-9 and -, not s
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 _constructor = SafeConstructor()
+# What PyYAML's constructors raise on a value tagged int, bool or timestamp that they cannot read:
+# "0b_", "!!int ''", "!!bool x", "!!timestamp x", an integer past int()'s 4300 digits, 2021-02-30.
+_UNREADABLE = (ValueError, IndexError, KeyError, AttributeError)
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,11 @@ class Reader:
         if not (isinstance(node, yaml.ScalarNode) and node.tag == INT):
             self.problem(node, path, f"expected an integer, got {describe(node)}")
             return None
-        value = _constructor.construct_yaml_int(node)
+        try:
+            value = _constructor.construct_yaml_int(node)
+        except _UNREADABLE:
+            self.problem(node, path, f"expected an integer, got {_shown(node)}, which is not a number that can be read")
+            return None
         if (low is not None and value < low) or (high is not None and value > high):
             bounds = f"at least {low}" if high is None else f"between {low} and {high}"
             self.problem(node, path, f"must be {bounds}, got {value}")
@@ -172,7 +179,11 @@ class Reader:
         if not (isinstance(node, yaml.ScalarNode) and node.tag == BOOL):
             self.problem(node, path, f"expected true or false, got {describe(node)}")
             return None
-        return _constructor.construct_yaml_bool(node)
+        try:
+            return _constructor.construct_yaml_bool(node)
+        except _UNREADABLE:  # "!!bool x"
+            self.problem(node, path, f"expected true or false, got {_shown(node)}")
+            return None
 
     def date(self, node: yaml.Node, path: str) -> date | None:
         """A date: unquoted (YAML timestamp) or a quoted YYYY-MM-DD string."""
@@ -184,7 +195,7 @@ class Reader:
                         raise ValueError(raw)
                     return date.fromisoformat(raw)
                 value = _constructor.construct_yaml_timestamp(node)
-            except ValueError:
+            except _UNREADABLE:
                 self.problem(node, path, f"not a valid date (YYYY-MM-DD): {raw!r}")
                 return None
             if isinstance(value, datetime):
@@ -287,6 +298,12 @@ def _unknown_key_message(key: str, allowed: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(key, allowed, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown key{hint}; expected one of {', '.join(allowed)}"
+
+
+def _shown(node: yaml.Node) -> str:
+    """A scalar's text for a message, cut short when long."""
+    text = str(node.value)
+    return repr(text) if len(text) <= 40 else f"{text[:20]!r}... ({len(text)} characters)"
 
 
 def _quote_hint(node: yaml.Node) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from ari_app.acd.model import QueuePolicy
 from ari_app.configcheck.problems import ConfigError
 from ari_app.configcheck.reader import DIGITS, SLUG, Fields, Keys, Reader, Unique
+from ari_app.configcheck.yamlnodes import read_utf8
 from ari_app.seats.model import Agent, Seats
 
 TOP = Keys(("agents",), ("queue",))
@@ -85,4 +86,6 @@ def _policy(r: Reader, top: Fields) -> QueuePolicy | None:
 
 
 def load_seats(path: Path) -> Seats:
-    return parse_seats(path.read_text(encoding="utf-8"), str(path))
+    """The seats of ``path``; ConfigError lists every problem (a file that is not UTF-8 is one),
+    OSError (missing, unreadable) propagates."""
+    return parse_seats(read_utf8(path), str(path))

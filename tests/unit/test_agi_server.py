@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import struct
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 
 import pytest
+from structlog.testing import capture_logs
 
 from agi.routes import AgiRoutes
 from agi.server import MAX_HEADER_BYTES, AgiHangup, AgiRequest, FastAgiServer, parse_headers
@@ -306,3 +309,58 @@ async def test_stop_refuses_new_connections() -> None:
     await server.stop()
     with pytest.raises(OSError):
         await asyncio.open_connection("127.0.0.1", port)
+
+
+# -- found by the fuzzing (tests/fuzz/test_fuzz_agi.py) ----------------------------------------------
+
+
+async def test_a_client_that_stops_answering_is_dropped_after_the_reply_timeout(recorder: Recorder) -> None:
+    """Panoramisk waits for a command's reply for ever: a peer that went silent held its connection."""
+    server = FastAgiServer({"set-x": recorder.set_x}, header_timeout=0.3, reply_timeout=0.3)
+    port = await server.start("127.0.0.1", 0)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(header_block("set-x"))
+            await writer.drain()
+            assert await asyncio.wait_for(reader.readline(), 3) == b'SET VARIABLE X "1"\n'
+            started = time.monotonic()
+            assert await asyncio.wait_for(reader.read(), 5) == b""  # no reply from us: the server hangs up
+            assert time.monotonic() - started >= 0.25
+        finally:
+            await close(writer)
+        await wait_until(lambda: server.served == 1)
+        assert recorder.outcomes == ["hangup:set-x"]
+        assert server.rejected == 0
+    finally:
+        await server.stop()
+
+
+async def test_every_refusal_is_logged_with_its_reason(agi: tuple[FastAgiServer, int]) -> None:
+    """A reset during the header was refused without a log line; a header timeout was logged with an
+    empty detail (str(TimeoutError()) is '')."""
+    server, port = agi
+    with capture_logs() as logs:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"agi_network: yes\n")
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), 3) == b""  # silence past header_timeout (0.3 s)
+        await close(writer)
+
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # RST, not FIN
+        await wait_until(lambda: server.rejected == 2)
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"agi_network: yes\nagi_network_script: x")
+        writer.write_eof()
+        assert await asyncio.wait_for(reader.read(), 3) == b""
+        await close(writer)
+        await wait_until(lambda: server.rejected == 3)
+    refusals = [entry for entry in logs if entry["event"] == "agi_bad_request"]
+    assert [entry["error"] for entry in refusals[:1] + refusals[2:]] == ["TimeoutError", "IncompleteReadError"]
+    assert refusals[1]["error"] in ("ConnectionResetError", "IncompleteReadError")  # a reset may read as EOF
+    assert refusals[0]["detail"] == "no complete header (a blank line ends it) within 0.3 s"
+    assert refusals[2]["detail"] == "the connection ended after 38 bytes, before the header's blank line"
+    assert all(entry["detail"] for entry in refusals)
