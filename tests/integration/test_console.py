@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import playwright.sync_api as playwright_api
 import pytest
 
 from tests.conftest import ARTIFACTS
@@ -23,7 +24,6 @@ from tests.harness.auth import ensure_account
 from tests.harness.records import calls_from
 from tests.integration.conftest import QueueStack
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 pytestmark = pytest.mark.integration
 

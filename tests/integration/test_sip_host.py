@@ -9,7 +9,6 @@ machine's LAN address.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.sandbox.proc import free_port_both
 from tests.harness.agents import agent_action, agents_state, phone_passwords
+from tests.harness.loopback import loopback_address
 from tests.harness.records import calls_from, closed_call_from
 from tests.harness.services import ServeProcess, assert_no_leaks, start_asterisk
 from tests.harness.sipp import Account, place_authenticated_call, place_call, start_phone
@@ -30,14 +30,8 @@ ADDRESS = "198.18.77.1"  # benchmarking range (RFC 2544): never a real host on t
 
 @pytest.fixture(scope="module")
 def lan_address() -> Iterator[str]:
-    if os.geteuid() != 0:
-        pytest.skip("adding an address to the loopback interface needs root")
-    added = subprocess.run(["ip", "addr", "add", f"{ADDRESS}/32", "dev", "lo"], capture_output=True, text=True)
-    assert added.returncode == 0 or "File exists" in added.stderr, added.stderr
-    try:
-        yield ADDRESS
-    finally:
-        subprocess.run(["ip", "addr", "del", f"{ADDRESS}/32", "dev", "lo"], capture_output=True)
+    with loopback_address(ADDRESS) as address:
+        yield address
 
 
 def test_test_caller_and_agent_on_a_lan_address(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from ari_app.sandbox.confgen import SipPeer
 from ari_app.sandbox.proc import free_port_both
 from tests.harness.agents import AgentSpec, phone_passwords
 from tests.harness.fraud import Attempt, Probe, Source, catalogue, run_probes
+from tests.harness.loopback import loopback_address
 from tests.harness.records import calls_from
 from tests.harness.services import REPO, registry_copy
 from tests.harness.sipp import PEERS, SippCall, _spawn, _traces, sipp_binary, start_peer, with_timing
@@ -128,14 +128,8 @@ def test_no_fraud_number_leaves_the_box(queue_stack: Callable[..., QueueStack], 
 
 @pytest.fixture(scope="module")
 def stranger_address() -> Iterator[str]:
-    if os.geteuid() != 0:
-        pytest.skip("adding an address to the loopback interface needs root")
-    added = subprocess.run(["ip", "addr", "add", f"{STRANGER}/32", "dev", "lo"], capture_output=True, text=True)
-    assert added.returncode == 0 or "File exists" in added.stderr, added.stderr
-    try:
-        yield STRANGER
-    finally:
-        subprocess.run(["ip", "addr", "del", f"{STRANGER}/32", "dev", "lo"], capture_output=True)
+    with loopback_address(STRANGER) as address:
+        yield address
 
 
 def _security_failures(q: QueueStack, account: str) -> list[str]:
