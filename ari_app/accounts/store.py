@@ -17,10 +17,9 @@ import asyncpg
 
 from ari_app.accounts.model import Account, AccountError, AccountRole, validate_name
 from ari_app.accounts.passwords import burn_verification, hash_password, needs_rehash, verify_password
+from ari_app.store.journal import OUTAGE
 
 TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 43 characters, 256 bits
-OUTAGE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-          asyncpg.CannotConnectNowError)
 REMEMBERED_SESSIONS = 10_000
 MAX_TOKEN_LENGTH = 200  # anything longer is no token of ours; not even hashed
 MAX_TTL_SECONDS = 366 * 24 * 3600

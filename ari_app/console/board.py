@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from ari_app.logs import get_logger
+from ari_app.web.inputs import DATABASE_ERRORS
 from ari_app.workorders.states import State
 
 log = get_logger("console.board")
@@ -49,7 +50,6 @@ MANUAL_SQL = (
     "SELECT number, phone, department, attempts, last_result, updated_at FROM return_visits"
     " WHERE state = 'manual' ORDER BY updated_at DESC LIMIT 50"
 )
-DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def _label(state: str) -> str:

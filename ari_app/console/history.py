@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from ari_app.logs import get_logger
+from ari_app.web.inputs import DATABASE_ERRORS
 
 log = get_logger("console.history")
 EARLIER_CALLS_SQL = (
@@ -21,7 +22,6 @@ EARLIER_ORDERS_SQL = (
     " WHERE caller = $1 ORDER BY registered_at DESC LIMIT 5"
 )
 KEPT = 512  # calls whose history is kept (far more than agents on calls at once)
-DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class CallerHistory:
