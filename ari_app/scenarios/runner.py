@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import re
 import shutil
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from pathlib import Path
 import asyncpg
 import structlog
 
-from ari_app.scenarios import sipp
+from ari_app.scenarios import qualify, sipp
 from ari_app.scenarios.checker import Observation, check
 from ari_app.scenarios.model import Scenario
 from ari_app.scenarios.records import closed_call
@@ -103,7 +102,9 @@ def _run(scenario: Scenario, config: RunConfig, folder: Path) -> list[str]:
                             folder=folder / "department", hold_ms=scenario.department.hold_ms)
             peers.callback(dept.stop)
             phones["department"] = dept
-            _qualified(dept, scenario.department.line or expect.dial)
+            error = _qualified(dept, config.department_address, scenario.department.line or expect.dial)
+            if error:
+                return [error]
         accounts = {}
         for agent in scenario.agents:
             password = config.agent_passwords.get(agent.id)
@@ -142,15 +143,23 @@ def _run(scenario: Scenario, config: RunConfig, folder: Path) -> list[str]:
     return check(expect, seen, rings, database=bool(config.dsn))
 
 
-def _qualified(uas: sipp.Sipp, line: str, timeout: float = 10) -> None:
-    """Until the target has qualified ``line`` at the peer twice (OPTIONS answered, then asked
-    again: the target has seen the answer), so that it no longer takes the line for unreachable.
-    A target that does not qualify is given ``timeout`` seconds."""
+def _qualified(uas: sipp.Sipp, address: tuple[str, int], line: str, timeout: float = 40) -> str:
+    """Until the target has found ``line`` reachable at the peer (see ari_app.scenarios.qualify);
+    an error sentence when the peer does not listen or the target does not qualify the line."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and uas.process.poll() is None:
-        if len(re.findall(rf"^OPTIONS sip:{re.escape(line)}@", uas.messages(), re.M)) >= 2:
-            return
+    while uas.process.poll() is None and sipp.port_free(address):
+        if time.monotonic() > deadline:
+            return f"the department peer did not listen on {address[0]}:{address[1]} (--department)"
+        time.sleep(0.05)  # polling until SIPp has bound its port
+    listening = time.time()
+    while uas.process.poll() is None:
+        if qualify.qualified(qualify.options_times(uas.messages(), line), listening):
+            return ""
+        if time.monotonic() > deadline:
+            return (f"the target did not qualify department line {line} at {address[0]}:{address[1]} within "
+                    f"{timeout:g} s: is that where its department lines point (--department), with qualify on?")
         time.sleep(0.2)  # polling the peer's trace until a deadline
+    return f"the department peer on {address[0]}:{address[1]} ended: {uas.wait(5)} (port taken?)"
 
 
 def _registered(phone: sipp.Sipp) -> bool:

@@ -44,6 +44,16 @@ def media_port(*avoid: int) -> int:
     raise RuntimeError("no four free ports in a row for SIPp's media")
 
 
+def port_free(address: tuple[str, int]) -> bool:
+    """Whether nothing has bound this UDP address yet (a peer that is still starting)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(address)
+        except OSError:
+            return False
+        return True
+
+
 def with_values(script: Path, folder: Path, **values: int | str) -> Path:
     """A copy of ``script`` in ``folder`` with ``[name]`` keywords written in (SIPp substitutes
     keywords in messages but not in a ``<pause>`` or a ``timeout`` attribute)."""
