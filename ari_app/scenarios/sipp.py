@@ -73,6 +73,7 @@ class Sipp:
     process: subprocess.Popen[str]
     folder: Path
     output: str = ""
+    account: Account | None = None  # a phone's SIP account
 
     @classmethod
     def spawn(cls, args: list[str], folder: Path) -> Sipp:
@@ -151,9 +152,11 @@ def caller(script: Path, *, target: tuple[str, int], local: str, number: str, ca
                        "-timeout_error", "-key", "caller", caller_id, "-key", "rtp_port", str(rtp_port)], folder)
 
 
-def uas(script: Path, *, address: tuple[str, int], folder: Path, hold_ms: int) -> Sipp:
-    """A department's seats: answer every call to ``address`` with ``script`` until stopped."""
-    copy = with_values(script, folder, hold_ms=hold_ms, rtp_port=free_port())
+def uas(script: Path, *, address: tuple[str, int], folder: Path, hold_ms: int,
+        values: dict[str, str] | None = None) -> Sipp:
+    """A department's seats, or a citizen on the outbound trunk: answer every call to ``address``
+    with ``script`` until stopped."""
+    copy = with_values(script, folder, hold_ms=hold_ms, rtp_port=free_port(), **(values or {}))
     return Sipp.spawn(["-sf", str(copy), "-i", address[0], "-p", str(address[1]), "-mp",
                        str(media_port(address[1])), "-aa"], folder)
 
