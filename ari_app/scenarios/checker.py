@@ -36,7 +36,6 @@ class Observation:
     events: list[str] = field(default_factory=list)
     prompts_completed: list[str] = field(default_factory=list)
     sipp_tail: str = ""  # the end of SIPp's output, for the report
-    sip_failed: bool = False  # set by check(): the call itself failed, nothing after it was checked
 
 
 def check(expect: Expect, seen: Observation, rings: dict[str, int | None], database: bool) -> list[str]:
@@ -44,7 +43,6 @@ def check(expect: Expect, seen: Observation, rings: dict[str, int | None], datab
     calls each peer must receive (None: not checked); ``database``: whether records were read."""
     failures = [*seen.peer_errors, *(_sip(expect, seen) if seen.called else [])]
     if failures:
-        seen.sip_failed = True
         return failures
     failures += _audio(expect, seen)
     for peer, wanted in rings.items():
