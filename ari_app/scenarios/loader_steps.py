@@ -78,13 +78,13 @@ def _http(reader: Reader, node: yaml.Node, at: str, kept: set[str]) -> HttpStep 
                 f.problem("http", f"[{name}] is not known here: [caller] or a name kept by an earlier step")
     body = f.get("body", lambda n, p: _json(reader, n, p))
     status = f.integer("status", low=100, high=599)
-    keep = f.get("keep", lambda n, p: _text_map(reader, n, p)) or {}
+    keep = f.get("keep", lambda n, p: text_map(reader, n, p)) or {}
     for name in keep:
         if not _KEYWORD.fullmatch(name):
             f.problem("keep", f"{name!r}: a keyword is lowercase letters, digits and _")
     kept.update(keep)
-    expect = f.get("expect", lambda n, p: _text_map(reader, n, p)) or {}
-    until = f.get("until", lambda n, p: _seconds(reader, n, p))
+    expect = f.get("expect", lambda n, p: text_map(reader, n, p)) or {}
+    until = f.get("until", lambda n, p: seconds(reader, n, p))
     if until is not None and not expect:
         f.problem("until", "`until` repeats the request until `expect` holds: give `expect` too")
     if request is None or login is None:
@@ -99,7 +99,7 @@ def _record_step(reader: Reader, node: yaml.Node, at: str) -> RecordStep | None:
         return None
     fields = f.get("record", lambda n, p: record_fields(reader, n, p))
     events = tuple(t for t in (reader.text(n, p) for n, p in f.sequence("events")) if t is not None)
-    within = f.get("within", lambda n, p: _seconds(reader, n, p))
+    within = f.get("within", lambda n, p: seconds(reader, n, p))
     if not fields:
         if fields is not None:
             f.problem("record", "name at least one call record field")
@@ -129,7 +129,7 @@ def _login(reader: Reader, node: yaml.Node, at: str) -> Login | None:
 
 
 def record_fields(reader: Reader, node: yaml.Node, at: str) -> tuple[tuple[str, str], ...] | None:
-    values = _text_map(reader, node, at)
+    values = text_map(reader, node, at)
     if values is None:
         return None
     for key in values:
@@ -161,7 +161,7 @@ def _json(reader: Reader, node: yaml.Node, at: str) -> object:
     return None
 
 
-def _seconds(reader: Reader, node: yaml.Node, at: str) -> float | None:
+def seconds(reader: Reader, node: yaml.Node, at: str) -> float | None:
     if isinstance(node, yaml.ScalarNode) and node.tag in (INT, FLOAT):
         value = float(node.value)
         if value >= 0:
@@ -170,25 +170,21 @@ def _seconds(reader: Reader, node: yaml.Node, at: str) -> float | None:
     return None
 
 
-def _text_map(reader: Reader, node: yaml.Node, at: str) -> dict[str, str] | None:
+def text_map(reader: Reader, node: yaml.Node, at: str) -> dict[str, str] | None:
+    """A mapping of names to texts (numbers and booleans taken as written)."""
     entries = reader.entries(node, at)
     if entries is None:
         return None
     out: dict[str, str] = {}
     for key, _key_node, value in entries:
-        if isinstance(value, yaml.ScalarNode) and value.tag in (INT, FLOAT, BOOL):
+        if isinstance(value, yaml.ScalarNode) and value.tag in (INT, FLOAT):
             out[key] = str(value.value)  # `rework_count: 1` compares as the text "1"
+            continue
+        if isinstance(value, yaml.ScalarNode) and value.tag == BOOL:  # as JSON writes it
+            out[key] = "true" if str(value.value).lower() in ("true", "yes", "on") else "false"
             continue
         text = reader.text(value, f"{at}.{key}")
         if text is not None:
             out[key] = text
     return out
 
-
-def text_map(reader: Reader, node: yaml.Node, at: str) -> dict[str, str] | None:
-    """A mapping of names to texts (numbers and booleans taken as written)."""
-    return _text_map(reader, node, at)
-
-
-def seconds(reader: Reader, node: yaml.Node, at: str) -> float | None:
-    return _seconds(reader, node, at)
