@@ -1,10 +1,13 @@
 """The target's HTTP API as the scenarios' HTTP steps use it: one account per role the steps name,
-made in the target's database (``--dsn``) with a new password on each run, logged in once."""
+made in the target's database (``--dsn``) with a new password on each run, logged in once, and
+disabled when the run ends (so a run against a deployment leaves no usable login behind)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -14,7 +17,7 @@ import asyncpg
 
 from ari_app.accounts.model import Account, AccountError, AccountRole
 from ari_app.accounts.passwords import new_password
-from ari_app.accounts.store import AccountStore
+from ari_app.accounts.store import AccountStore, UnknownAccount
 from ari_app.logs import register_secret
 from ari_app.scenarios.model import Login
 
@@ -54,6 +57,19 @@ class Api:
                 self._tokens[login.name] = token
             return self._tokens[login.name]
 
+    def close(self) -> None:
+        """Disable the accounts this run logged in with (their sessions end with them). A failure is
+        said on stderr, not raised: the scenarios' results stand."""
+        with self._lock:
+            names, self._tokens = list(self._tokens), {}
+        if not names:
+            return
+        try:
+            asyncio.run(_disable(self.dsn, names))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            print(f"scenario: could not disable the accounts {', '.join(names)} (--dsn): "
+                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+
     def _send(self, method: str, path: str, body: object, headers: dict[str, str]) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(f"{self.base}{path}", data=data, method=method,  # noqa: S310 (http URL given)
@@ -91,5 +107,16 @@ async def _account(dsn: str, login: Login, password: str) -> None:
         await store.set_password(login.name, password)
         if existing.disabled:
             await store.enable(login.name)
+    finally:
+        await pool.close()
+
+
+async def _disable(dsn: str, names: list[str]) -> None:
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1, timeout=10)
+    try:
+        store = AccountStore(pool)
+        for name in names:
+            with contextlib.suppress(UnknownAccount):  # removed meanwhile: nothing to disable
+                await store.disable(name)
     finally:
         await pool.close()

@@ -73,10 +73,14 @@ def run_all(scenarios: list[Scenario], config: RunConfig, progress: Callable[[Re
         results[scenario.name] = run_one(scenario, config, api)
         progress(results[scenario.name])
 
-    with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
-        list(pool.map(one, shared))
-    for scenario in alone:
-        one(scenario)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
+            list(pool.map(one, shared))
+        for scenario in alone:
+            one(scenario)
+    finally:
+        if api is not None:
+            api.close()  # the run's accounts are disabled: nothing it made stays usable on the target
     return [results[s.name] for s in scenarios]
 
 

@@ -5,8 +5,11 @@ outbound trunk); with the dialplan unloaded the same scenario fails with a sente
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +18,10 @@ import pytest
 
 from ari_app.sandbox.confgen import SipPeer
 from ari_app.sandbox.proc import free_port_both
+from ari_app.scenarios.api import Api
+from ari_app.scenarios.model import Login
 from tests.harness.agents import AgentSpec
+from tests.harness.records import _fetch
 from tests.harness.services import REPO, registry_copy
 from tests.integration.conftest import QueueStack
 from tests.integration.test_return_visits import _settings
@@ -58,6 +64,7 @@ def test_scenarios_pass_then_fail_readably_without_the_dialplan(
     suite = ET.parse(artifacts / "junit.xml").getroot()  # noqa: S314 (our own file)
     assert (suite.get("tests"), suite.get("failures")) == (str(len(SCENARIOS)), "0")
     assert [c.get("name") for c in suite.iter("testcase")] == SCENARIOS
+    _the_runs_accounts_are_disabled_afterwards(q)
 
     q.stack.asterisk.cli("module unload pbx_config")  # the hotline's dialplan is no longer deployed
     try:
@@ -71,3 +78,19 @@ def test_scenarios_pass_then_fail_readably_without_the_dialplan(
     kept = q.base / "scenario-artifacts" / "caller-hangs-up-during-greeting" / "caller" / "messages.log"
     assert "SIP/2.0 404 Not Found" in kept.read_text(), "the failed scenario's SIPp trace is kept"
     assert not (q.base / "scenario-artifacts" / "queue-agent-answers").exists()  # passed: not kept
+
+
+def _the_runs_accounts_are_disabled_afterwards(q: QueueStack) -> None:
+    """The HTTP steps' accounts, made in the target's database, do not outlive the run."""
+    api = Api(q.serve.http, q.dsn)
+    supervisor = Login("supervisor")
+    status, me = api.request("GET", "/me", None, supervisor)
+    assert status == 200 and me["name"] == "scenario-supervisor", me
+    token = api._tokens[supervisor.name]
+    api.close()
+    request = urllib.request.Request(f"{q.serve.http}/me", headers={"Authorization": f"Bearer {token}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401
+    rows = asyncio.run(_fetch(q.dsn, "SELECT disabled FROM accounts WHERE name = 'scenario-supervisor'"))
+    assert rows == [{"disabled": True}]
