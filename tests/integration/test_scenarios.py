@@ -29,9 +29,10 @@ from tests.integration.test_return_visits import _settings
 DEPARTMENTS = ("12333", "12319", "12348", "12315", "12329", "12366", "12313", "12305")
 # Side by side: the 12345 greeting cut short, a merged number, a number the hotline does not have;
 # then alone: an agent who logs in with *72 and answers, a department whose own seats answer, a
-# caller who keeps the place and is called back once the agent logs in (callback_after 3 here).
+# caller who keeps the place and is called back once the agent logs in (callback_after 3 here); an
+# order filed and replied over HTTP whose return visit the citizen answers with 1.
 SCENARIOS = ["caller-hangs-up-during-greeting", "number-12336", "unknown-number", "queue-agent-answers",
-             "department-answers", "callback-agent-first"]
+             "department-answers", "callback-agent-first", "return-visit-satisfied"]
 
 
 def _run(q: QueueStack, ports: tuple[int, int], junit: Path, *names: str) -> subprocess.CompletedProcess[str]:
@@ -42,11 +43,11 @@ def _run(q: QueueStack, ports: tuple[int, int], junit: Path, *names: str) -> sub
          "--secrets", str(q.stack.asterisk.state_dir / "secrets.env"),
          "--department", f"127.0.0.1:{department_port}", "--trunk", f"127.0.0.1:{trunk_port}",
          "--http", q.serve.http, "--junit", str(junit), "--artifacts", str(q.base / "scenario-artifacts")],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
+        capture_output=True, text=True, timeout=380, cwd=REPO,
     )
 
 
-@pytest.mark.timeout(300)  # about 2 minutes: a callback (about 30 s) and a department line's qualify
+@pytest.mark.timeout(400)  # about 2.5 minutes: a callback (30 s), a return visit (45 s), a department line's qualify
 def test_scenarios_pass_then_fail_readably_without_the_dialplan(
     queue_stack: Callable[..., QueueStack], artifacts: Path,
 ) -> None:
