@@ -1,0 +1,139 @@
+"""Scale-out (issue 16): Kamailio in front of two Asterisk nodes, one `hotline serve` driving both.
+
+SIPp callers dial Kamailio, which spreads them over the nodes; the agents' SIPp phones register at
+Kamailio, and whichever node holds a caller rings the agent through it. One queue: the callers
+are served in the order they arrived, whatever node took them. Then a node is killed with calls
+up: Kamailio stops sending it calls, the other node's calls go on, the lost calls' records close,
+and every new call is answered.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ari_app.sandbox.postgres import PostgresCluster
+from tests.harness.agents import AgentSpec, agent_action, agents_state
+from tests.harness.cluster import ClusterStack, start_cluster_stack, stop_cluster_stack
+from tests.harness.records import closed_call_from
+from tests.harness.sipp import place_authenticated_call
+from tests.harness.wait import wait_for
+
+pytestmark = pytest.mark.integration
+POLICY = {"ring_timeout": 5, "wrap_up": 1, "widen_after": 4, "announce_every": 10, "rating_after_call": False}
+_callers = itertools.count(100)
+_databases = itertools.count(1)
+
+
+def _caller() -> str:
+    return f"1580{os.getpid() % 10000:04d}{next(_callers):03d}"
+
+
+@pytest.fixture
+def cluster_stack(postgres: PostgresCluster, artifacts: Path) -> Iterator[Callable[..., ClusterStack]]:
+    made: list[ClusterStack] = []
+
+    def make(agents: list[AgentSpec], env: dict[str, str] | None = None) -> ClusterStack:
+        c = start_cluster_stack(postgres, artifacts, agents, f"so{os.getpid()}_{next(_databases)}", env, **POLICY)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        stop_cluster_stack(c, artifacts)
+
+
+def test_calls_spread_over_both_nodes_and_keep_one_queue_order(cluster_stack: Callable[..., ClusterStack]) -> None:
+    c = cluster_stack([AgentSpec("1001", hold_ms=1500), AgentSpec("1002", hold_ms=1500)])
+    callers = []
+    for _ in range(4):  # nobody logged in: all four wait, in the order they came, on alternate nodes
+        caller = _caller()
+        callers.append((caller, c.call(caller)))
+        c.wait_event(caller, "queued")
+    nodes = [c.node_of(caller) for caller, _ in callers]
+    assert set(nodes) == {"pbx1", "pbx2"}, f"calls were not spread over both nodes: {nodes}"
+
+    # 1001 logs in from the phone (*72 through Kamailio, which checks the phone's password), 1002 over HTTP.
+    login = place_authenticated_call(c.phones.account("1001"), service="*72", trace_dir=c.base / "star72",
+                                    route_set=True)
+    assert login.wait(30).returncode == 0, "the *72 call through the proxy failed"
+    wait_for(lambda: agents_state(c.serve.http)["1001"]["state"] != "logged_out" or None, 15, "*72 logged 1001 in")
+    assert agent_action(c.serve.http, "1002", "login")["state"] in ("ready", "ringing", "busy")
+
+    for _caller_number, sipp in callers:
+        assert sipp.wait(60).returncode == 0
+    rows = {caller: wait_for(lambda caller=caller: closed_call_from(c.dsn, caller), 20, "record")
+            for caller, _ in callers}
+    assert all(row["outcome"] == "answered" for row in rows.values()), rows
+    rung = [c.wait_event(caller, "agent_ringing")["at"] for caller, _ in callers]
+    assert rung == sorted(rung), "callers offered out of their arrival order across the nodes"
+    answered_by = {(c.node_of(caller), str(c.wait_event(caller, "agent_connected")["detail"]["agent"]))
+                   for caller, _ in callers}
+    assert {node for node, _ in answered_by} == {"pbx1", "pbx2"}, answered_by  # both nodes placed agent legs
+    print(f"\n[scaleout] 4 callers over nodes {nodes}; answered in arrival order, (node, agent): {sorted(answered_by)}")
+
+
+def test_a_node_killed_with_calls_up(cluster_stack: Callable[..., ClusterStack]) -> None:
+    """Two agents talking, one caller on each node; two more callers waiting, one on each node. pbx2 is
+    killed: its talking and waiting calls close (answered, node_lost), its agent is freed; pbx1's calls go
+    on untouched; Kamailio marks pbx2 down and every new call after that goes to pbx1 and is answered."""
+    c = cluster_stack([AgentSpec("1001", phone="answer-wait-bye"), AgentSpec("1002", phone="answer-wait-bye"),
+                       AgentSpec("1003", hold_ms=1000)], env={"HOTLINE_NODE_GRACE": "3"})
+    for agent in ("1001", "1002"):
+        assert agent_action(c.serve.http, agent, "login")["state"] == "ready"
+    up: dict[str, str] = {}  # node -> caller talking there
+    waiting: dict[str, str] = {}  # node -> caller waiting there
+    sipps = {}
+    while len(up) < 2 or len(waiting) < 2:  # round robin: alternate nodes; keep one of each kind per node
+        caller = _caller()
+        sipps[caller] = c.call(caller, listen_ms=120000)
+        c.wait_event(caller, "queued")
+        node = c.node_of(caller)
+        if len(up) < 2 and node not in up:
+            c.wait_event(caller, "agent_connected")
+            up[node] = caller
+        elif node not in waiting:
+            waiting[node] = caller
+        assert len(sipps) <= 8, f"calls not spread over the nodes: {up}, {waiting}"
+    assert set(up) == set(waiting) == {"pbx1", "pbx2"}
+    agent_on = {node: str(c.wait_event(caller, "agent_connected")["detail"]["agent"]) for node, caller in up.items()}
+
+    c.cluster.node("pbx2").kill()
+    killed = time.monotonic()
+    wait_for(lambda: "FLAGS: IP" in c.dispatcher_list() or None, 30, "Kamailio to mark pbx2 down")
+    marked_down = time.monotonic() - killed
+    talked = wait_for(lambda: closed_call_from(c.dsn, up["pbx2"]), 30, "the lost talking call's record closed")
+    lost = wait_for(lambda: closed_call_from(c.dsn, waiting["pbx2"]), 30, "the lost waiting call's record closed")
+    closed_after = time.monotonic() - killed
+    assert talked["outcome"] == "answered" and lost["outcome"] == "node_lost", (talked, lost)
+    assert any(e["kind"] == "node_lost" for e in c.events(up["pbx2"]))
+    wait_for(lambda: agents_state(c.serve.http)[agent_on["pbx2"]]["state"] in ("ready", "busy") or None, 20,
+             "the lost call's agent freed (and offered the next caller)")
+
+    # pbx1's calls untouched: still talking / waiting, their callers' SIPp still in the call.
+    for caller in (up["pbx1"], waiting["pbx1"]):
+        assert closed_call_from(c.dsn, caller) is None, f"{caller} on pbx1 was ended"
+        assert sipps[caller].process.poll() is None
+    # The waiting caller on pbx1 is answered by the agent the lost call freed.
+    c.wait_event(waiting["pbx1"], "agent_connected", 30)
+
+    assert agent_action(c.serve.http, "1003", "login")["state"] == "ready"
+    fresh = [_caller() for _ in range(4)]
+    fresh_sipps = [c.call(caller, listen_ms=60000) for caller in fresh]
+    for caller, sipp in zip(fresh, fresh_sipps, strict=True):
+        assert sipp.wait(90).returncode == 0, f"new call {caller} failed after pbx2 was lost"
+    records = [c.record(caller) for caller in fresh]
+    assert [r["outcome"] for r in records] == ["answered"] * 4, records
+    assert {c.node_of(caller) for caller in fresh} == {"pbx1"}
+    for caller in (up["pbx1"], waiting["pbx1"]):  # the pbx1 calls end normally: hung up by the test
+        c.hang_up(caller)
+    for caller in (up["pbx1"], waiting["pbx1"]):
+        assert c.record(caller)["outcome"] == "answered"
+    print(f"\n[scaleout] pbx2 SIGKILLed with 2 calls up there and 2 on pbx1: Kamailio marked it down after "
+          f"{marked_down:.1f} s; its calls' records closed after {closed_after:.1f} s (answered, node_lost); "
+          "pbx1's 2 calls untouched; 4 new calls: 4 answered on pbx1")
