@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.sandbox.proc import free_port, new_password
 from tests.harness.agents import AgentSpec, Phones, agents_state, write_seats
 from tests.harness.records import calls_from, closed_call_from, timed_events
-from tests.harness.services import ServeProcess, Stack, assert_no_leaks
+from tests.harness.services import REPO, ServeProcess, Stack, assert_no_leaks
 from tests.harness.sipp import SippCall, place_call
 from tests.harness.wait import wait_for
 
@@ -67,6 +68,15 @@ class ClusterStack:
         node = self.cluster.node(call_id.partition("-")[0])
         Stack(node, self.serve.stack.agi_port, "hotline").ari.delete(f"/channels/{call_id}")
 
+    def cli(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """`hotline ARGS` with the service's environment (every node's AMI, the proxy) and ``env``."""
+        full = {**self.serve.env(), **env}
+        result = subprocess.run([sys.executable, "-m", "ari_app.cli", *args], capture_output=True, text=True,
+                                env=full, cwd=REPO, timeout=90)
+        (self.base / f"hotline-{args[0]}.out").write_text(f"exit {result.returncode}\n{result.stdout}\n"
+                                                          f"--- stderr\n{result.stderr}")
+        return result
+
     def nodes_ready(self) -> dict[str, bool]:
         _, body = self.serve.get("/readyz")
         return {n["name"]: n["ready"] for n in body.get("nodes", [])}
@@ -98,7 +108,7 @@ def start_cluster_stack(postgres: PostgresCluster, artifacts: Path, agents: list
         stack = Stack(cluster.nodes[0], agi_port, "hotline")
         serve = ServeProcess(stack, dsn, artifacts / "serve.log", extra_env={
             "HOTLINE_SEATS": str(seats), "HOTLINE_ARI_NODES": cluster.ari_nodes(),
-            "HOTLINE_AMI_NODES": cluster.ami_nodes(), **(env or {})})
+            "HOTLINE_AMI_NODES": cluster.ami_nodes(), "HOTLINE_SIP_PROXY": cluster.proxy.address, **(env or {})})
         for s in [Stack(node, agi_port, "hotline") for node in cluster.nodes]:
             phones.wait_registered(s.ari, 40)  # every node reaches every phone through the proxy
         serve.start().wait_ready(30)
@@ -112,8 +122,15 @@ def start_cluster_stack(postgres: PostgresCluster, artifacts: Path, agents: list
             serve.stop()
         phones.stop()
         cluster.stop()
+        _keep_logs(cluster, artifacts)
         cluster.remove()
         raise
+
+
+def _keep_logs(cluster: Cluster, artifacts: Path) -> None:
+    for node in cluster.nodes:
+        if node.log_dir.exists():
+            shutil.copytree(node.log_dir, artifacts / "asterisk" / node.system_name, dirs_exist_ok=True)
 
 
 def stop_cluster_stack(c: ClusterStack, artifacts: Path) -> None:
@@ -127,6 +144,5 @@ def stop_cluster_stack(c: ClusterStack, artifacts: Path) -> None:
         c.serve.stop()
         c.phones.stop()
         c.cluster.stop()
-        for node in c.cluster.nodes:
-            shutil.copytree(node.log_dir, artifacts / "asterisk" / node.system_name, dirs_exist_ok=True)
+        _keep_logs(c.cluster, artifacts)
         c.cluster.remove()

@@ -10,6 +10,7 @@ and every new call is answered.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,9 @@ from pathlib import Path
 import pytest
 
 from ari_app.sandbox.postgres import PostgresCluster
+from ari_app.sandbox.proc import new_password
 from tests.harness.agents import AgentSpec, agent_action, agents_state
+from tests.harness.auth import ensure_account
 from tests.harness.cluster import ClusterStack, start_cluster_stack, stop_cluster_stack
 from tests.harness.records import closed_call_from
 from tests.harness.sipp import place_authenticated_call
@@ -76,6 +79,32 @@ def test_calls_spread_over_both_nodes_and_keep_one_queue_order(cluster_stack: Ca
                    for caller, _ in callers}
     assert {node for node, _ in answered_by} == {"pbx1", "pbx2"}, answered_by  # both nodes placed agent legs
     print(f"\n[scaleout] 4 callers over nodes {nodes}; answered in arrival order, (node, agent): {sorted(answered_by)}")
+    _reload_and_doctor_every_node(c)
+
+
+def _reload_and_doctor_every_node(c: ClusterStack) -> None:
+    """`hotline reload` renders and reloads every node (agents still reached through the proxy) and the
+    service; `hotline doctor` checks every node, the proxy and the service."""
+    second = c.cluster.node("pbx2").run_dir / "etc"
+    (second / "hotline-numbers.conf").unlink()
+    password = new_password()
+    ensure_account(c.dsn, "reload-sup", "supervisor", password)
+    reload = c.cli("reload", "--service", c.serve.http, HOTLINE_API_USER="reload-sup", HOTLINE_API_PASSWORD=password)
+    assert reload.returncode == 0, reload.stderr
+    for node in ("pbx1", "pbx2"):
+        assert f"asterisk: {node}: dialplan reload: ok" in reload.stdout, reload.stdout
+    assert "service: registry reloaded" in reload.stdout
+    assert (second / "hotline-numbers.conf").exists()
+    assert f"contact = sip:agent-1001@{c.cluster.proxy.address}" in (second / "hotline-agents.conf").read_text()
+
+    doctor = c.cli("doctor", "--json")
+    checks = {check["check"]: check for check in json.loads(doctor.stdout)["checks"]}
+    for node in ("pbx1", "pbx2"):
+        for name in ("ami", "ari", "modules", "dialplan", "dialplan globals", "agent phones", "include files"):
+            assert checks[f"{node}: {name}"]["status"] == "OK", checks[f"{node}: {name}"]
+        assert "2 of 2 phones registered" in checks[f"{node}: agent phones"]["detail"]
+    for name in ("sip proxy", "fastagi", "database", "service http"):
+        assert checks[name]["status"] == "OK", checks[name]
 
 
 def test_a_node_killed_with_calls_up(cluster_stack: Callable[..., ClusterStack]) -> None:
