@@ -65,10 +65,10 @@ def _cmd_calls(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_up(_args: argparse.Namespace) -> int:
-    from ari_app.sandbox.devstack import up
+def _cmd_up(args: argparse.Namespace) -> int:
+    from ari_app.sandbox.devcluster import up_nodes
 
-    return up()
+    return up_nodes(args.nodes)
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -329,7 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
     calls.add_argument("--json", action="store_true", help="JSON output")
     calls.add_argument("--events", action="store_true", help="include each call's events")
     calls.set_defaults(func=_cmd_calls)
-    sub.add_parser("up", help="local Asterisk + PostgreSQL + serve in the foreground").set_defaults(func=_cmd_up)
+    up = sub.add_parser("up", help="local Asterisk + PostgreSQL + serve in the foreground")
+    up.add_argument("--nodes", type=int, default=1, help="N Asterisk nodes behind a local Kamailio (default 1)")
+    up.set_defaults(func=_cmd_up)
     check = sub.add_parser("check-config", help="validate the registry and the seats file, print a summary")
     check.add_argument("file", nargs="?", help="registry file (default: HOTLINE_REGISTRY or config/hotlines.yaml)")
     check.add_argument("--seats", help="seats file (default: HOTLINE_SEATS or seats.yaml next to the registry)")

@@ -71,7 +71,8 @@ qualify_timeout = 3.0
 def _proxied_block(agent: Agent, proxy: str, media_options: str) -> str:
     """Several nodes behind a SIP proxy: the phone registers at the proxy (which checks its password),
     so the node reaches it through the proxy (a static contact, qualified: the proxy answers 404 for
-    a phone that is not registered) and knows the agent's own calls by the From user."""
+    a phone that is not registered, which only ``qualify_2xx_only`` makes Asterisk count as
+    unreachable) and knows the agent's own calls by the From user."""
     e = agent.endpoint
     return f"""; {agent.id} {agent.name} (registered at the proxy {proxy})
 [{e}]
@@ -87,6 +88,7 @@ type = aor
 contact = sip:{e}@{proxy}
 qualify_frequency = {PROXIED_QUALIFY_SECONDS}
 qualify_timeout = 3.0
+qualify_2xx_only = yes
 """
 
 
