@@ -79,12 +79,12 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
         await ctx.acd.abandon(call_id)
     except AriError as exc:
         log.error("call_ari_failed", error=str(exc))
+        await hang_up(ctx, session.channel.id)
         if exc.status == 0 and session.node:  # one of several nodes, unreachable: the call went with it
             outcome = "node_lost"
             await record(ctx.calls.event(call_id, "node_lost", node=session.node))
-        await hang_up(ctx, session.channel.id)
-        if call_id in ctx.acd.queue:  # never offered to an agent once its flow has ended
-            await ctx.acd.abandon(call_id)
+            if call_id in ctx.acd.queue:  # never offered to an agent (on another node) once its flow has ended
+                await ctx.acd.abandon(call_id)
     except asyncio.CancelledError:
         outcome = "service_stopped"
         raise
