@@ -89,14 +89,17 @@ class ClusterStack:
 
 
 def start_cluster_stack(postgres: PostgresCluster, artifacts: Path, agents: list[AgentSpec], database: str,
-                        env: dict[str, str] | None = None, **policy: int) -> ClusterStack:
-    """Kamailio, then the phones (registered at Kamailio), then two nodes, then `hotline serve`."""
+                        env: dict[str, str] | None = None, registry: Path | None = None,
+                        **policy: int) -> ClusterStack:
+    """Kamailio, then the phones (registered at Kamailio), then two nodes, then `hotline serve`
+    (``registry``: a registry copy, say with department lines pointing at test peers)."""
     seats = write_seats(artifacts / "seats.yaml", agents, **policy)
     state_dir = Path(tempfile.mkdtemp(prefix="hotline-test-state-"))
     agi_port = free_port()
     cluster = make_cluster(f"so{os.getpid() % 10000}", 2, run_dir=artifacts / "cluster", state_dir=state_dir,
                            seats_path=seats, agi_port=agi_port, ari_password=new_password(),
-                           ami_password=new_password(), rtp_start=20000 + (os.getpid() * 7) % 6000)
+                           ami_password=new_password(), rtp_start=20000 + (os.getpid() * 7) % 6000,
+                           registry_path=registry)
     phones = Phones(agents, artifacts / "phones")
     serve: ServeProcess | None = None
     try:
@@ -108,7 +111,8 @@ def start_cluster_stack(postgres: PostgresCluster, artifacts: Path, agents: list
         stack = Stack(cluster.nodes[0], agi_port, "hotline")
         serve = ServeProcess(stack, dsn, artifacts / "serve.log", extra_env={
             "HOTLINE_SEATS": str(seats), "HOTLINE_ARI_NODES": cluster.ari_nodes(),
-            "HOTLINE_AMI_NODES": cluster.ami_nodes(), "HOTLINE_SIP_PROXY": cluster.proxy.address, **(env or {})})
+            "HOTLINE_AMI_NODES": cluster.ami_nodes(), "HOTLINE_SIP_PROXY": cluster.proxy.address,
+            **({"HOTLINE_REGISTRY": str(registry)} if registry else {}), **(env or {})})
         for s in [Stack(node, agi_port, "hotline") for node in cluster.nodes]:
             phones.wait_registered(s.ari, 40)  # every node reaches every phone through the proxy
         serve.start().wait_ready(30)

@@ -13,18 +13,20 @@ import itertools
 import json
 import os
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from ari_app.sandbox.postgres import PostgresCluster
-from ari_app.sandbox.proc import new_password
+from ari_app.sandbox.proc import free_port_both, new_password
 from tests.harness.agents import AgentSpec, agent_action, agents_state
 from tests.harness.auth import ensure_account
 from tests.harness.cluster import ClusterStack, start_cluster_stack, stop_cluster_stack
 from tests.harness.records import closed_call_from
-from tests.harness.sipp import place_authenticated_call
+from tests.harness.services import registry_copy
+from tests.harness.sipp import SippCall, place_authenticated_call, start_peer
 from tests.harness.wait import wait_for
 
 pytestmark = pytest.mark.integration
@@ -41,8 +43,9 @@ def _caller() -> str:
 def cluster_stack(postgres: PostgresCluster, artifacts: Path) -> Iterator[Callable[..., ClusterStack]]:
     made: list[ClusterStack] = []
 
-    def make(agents: list[AgentSpec], env: dict[str, str] | None = None) -> ClusterStack:
-        c = start_cluster_stack(postgres, artifacts, agents, f"so{os.getpid()}_{next(_databases)}", env, **POLICY)
+    def make(agents: list[AgentSpec], env: dict[str, str] | None = None, registry: Path | None = None) -> ClusterStack:
+        c = start_cluster_stack(postgres, artifacts, agents, f"so{os.getpid()}_{next(_databases)}", env, registry,
+                                **POLICY)
         made.append(c)
         return c
 
@@ -53,13 +56,12 @@ def cluster_stack(postgres: PostgresCluster, artifacts: Path) -> Iterator[Callab
 
 def test_calls_spread_over_both_nodes_and_keep_one_queue_order(cluster_stack: Callable[..., ClusterStack]) -> None:
     c = cluster_stack([AgentSpec("1001", hold_ms=1500), AgentSpec("1002", hold_ms=1500)])
-    callers = []
-    for _ in range(4):  # nobody logged in: all four wait, in the order they came, on alternate nodes
-        caller = _caller()
-        callers.append((caller, c.call(caller)))
+    callers = _place(c, 4)  # nobody logged in: all four wait, on alternate nodes
+    for caller, _ in callers:
         c.wait_event(caller, "queued")
     nodes = [c.node_of(caller) for caller, _ in callers]
     assert set(nodes) == {"pbx1", "pbx2"}, f"calls were not spread over both nodes: {nodes}"
+    callers.sort(key=lambda placed: c.wait_event(placed[0], "queued")["at"])  # the queue's order
 
     # 1001 logs in from the phone (*72 through Kamailio, which checks the phone's password), 1002 over HTTP.
     login = place_authenticated_call(c.phones.account("1001"), service="*72", trace_dir=c.base / "star72",
@@ -74,12 +76,23 @@ def test_calls_spread_over_both_nodes_and_keep_one_queue_order(cluster_stack: Ca
             for caller, _ in callers}
     assert all(row["outcome"] == "answered" for row in rows.values()), rows
     rung = [c.wait_event(caller, "agent_ringing")["at"] for caller, _ in callers]
-    assert rung == sorted(rung), "callers offered out of their arrival order across the nodes"
+    assert rung == sorted(rung), "callers offered out of their order in the queue across the nodes"
     answered_by = {(c.node_of(caller), str(c.wait_event(caller, "agent_connected")["detail"]["agent"]))
                    for caller, _ in callers}
     assert {node for node, _ in answered_by} == {"pbx1", "pbx2"}, answered_by  # both nodes placed agent legs
-    print(f"\n[scaleout] 4 callers over nodes {nodes}; answered in arrival order, (node, agent): {sorted(answered_by)}")
+    print(f"\n[scaleout] 4 callers over nodes {nodes}; offered in queue order, (node, agent): {sorted(answered_by)}")
     _reload_and_doctor_every_node(c)
+
+
+def _place(c: ClusterStack, count: int, listen_ms: int = 60000) -> list[tuple[str, SippCall]]:
+    """``count`` callers, one after another as soon as the previous one has its record (Kamailio's
+    round robin puts them on alternate nodes)."""
+    placed = []
+    for _ in range(count):
+        caller = _caller()
+        placed.append((caller, c.call(caller, listen_ms=listen_ms)))
+        c.call_id(caller)
+    return placed
 
 
 def _reload_and_doctor_every_node(c: ClusterStack) -> None:
@@ -107,30 +120,42 @@ def _reload_and_doctor_every_node(c: ClusterStack) -> None:
         assert checks[name]["status"] == "OK", checks[name]
 
 
-def test_a_node_killed_with_calls_up(cluster_stack: Callable[..., ClusterStack]) -> None:
-    """Two agents talking, one caller on each node; two more callers waiting, one on each node. pbx2 is
-    killed: its talking and waiting calls close (answered, node_lost), its agent is freed; pbx1's calls go
-    on untouched; Kamailio marks pbx2 down and every new call after that goes to pbx1 and is answered."""
+@pytest.fixture
+def department(artifacts: Path) -> Iterator[Path]:
+    """12333's department line answers (a SIPp peer); the registry copy that points at it."""
+    port = free_port_both()
+    phone = start_peer("answer-wait-bye", port=port, trace_dir=artifacts / "dept-12333")
+    yield registry_copy(artifacts / "hotlines.yaml", {"dept-12333": port})
+    phone.stop()
+
+
+def test_a_node_killed_with_calls_up(cluster_stack: Callable[..., ClusterStack], department: Path) -> None:
+    """Two agents talking, one caller on each node (pbx2's agent brings a department in: three
+    parties there); two more callers waiting, one on each node. pbx2 is killed: its talking and
+    waiting calls close (answered, node_lost), its agent is freed; pbx1's calls go on untouched;
+    Kamailio marks pbx2 down and every new call after that goes to pbx1 and is answered."""
     c = cluster_stack([AgentSpec("1001", phone="answer-wait-bye"), AgentSpec("1002", phone="answer-wait-bye"),
-                       AgentSpec("1003", hold_ms=1000)], env={"HOTLINE_NODE_GRACE": "3"})
+                       AgentSpec("1003", hold_ms=1000)], env={"HOTLINE_NODE_GRACE": "3"}, registry=department)
     for agent in ("1001", "1002"):
         assert agent_action(c.serve.http, agent, "login")["state"] == "ready"
-    up: dict[str, str] = {}  # node -> caller talking there
-    waiting: dict[str, str] = {}  # node -> caller waiting there
-    sipps = {}
-    while len(up) < 2 or len(waiting) < 2:  # round robin: alternate nodes; keep one of each kind per node
-        caller = _caller()
-        sipps[caller] = c.call(caller, listen_ms=120000)
+    talking = _place(c, 2, listen_ms=120000)  # one on each node, answered by the two agents
+    for caller, _ in talking:
+        c.wait_event(caller, "agent_connected")
+    queued = _place(c, 2, listen_ms=120000)  # one on each node, waiting: nobody is free
+    for caller, _ in queued:
         c.wait_event(caller, "queued")
-        node = c.node_of(caller)
-        if len(up) < 2 and node not in up:
-            c.wait_event(caller, "agent_connected")
-            up[node] = caller
-        elif node not in waiting:
-            waiting[node] = caller
-        assert len(sipps) <= 8, f"calls not spread over the nodes: {up}, {waiting}"
-    assert set(up) == set(waiting) == {"pbx1", "pbx2"}
+    up = {c.node_of(caller): caller for caller, _ in talking}  # node -> caller talking there
+    waiting = {c.node_of(caller): caller for caller, _ in queued}  # node -> caller waiting there
+    assert set(up) == set(waiting) == {"pbx1", "pbx2"}, (up, waiting)
+    sipps = dict(talking + queued)
     agent_on = {node: str(c.wait_event(caller, "agent_connected")["detail"]["agent"]) for node, caller in up.items()}
+    # Three parties on the second node: its agent brings 12333's department line in.
+    request = urllib.request.Request(f"{c.serve.http}/calls/{c.call_id(up['pbx2'])}/party", method="POST",
+                                     data=json.dumps({"action": "add", "department": "01"}).encode())
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 202
+    joined = c.wait_event(up["pbx2"], "department_joined")
+    assert joined["detail"]["members"] == ["caller", "agent", "department"], joined
 
     c.cluster.node("pbx2").kill()
     killed = time.monotonic()
