@@ -13,11 +13,24 @@ from pathlib import Path
 import pytest
 
 from ari_app.sandbox.postgres import PostgresCluster
+from ari_app.sandbox.proc import PORTS_ENV, port_range
 from tests.harness.services import ServeProcess, Stack, assert_no_leaks, start_asterisk, start_postgres
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
 _callers = itertools.count(1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Test processes side by side (pytest-xdist) choose free ports from ranges of their own, and so
+    do the services and tools they start (the variable is inherited): two processes never pick the
+    same port for servers they bind a moment later."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if worker.startswith("gw") and worker[2:].isdigit() and count.isdigit() and int(count) > 1:
+        low, high = port_range()
+        width = (high - low) // int(count)
+        start = low + int(worker[2:]) * width
+        os.environ[PORTS_ENV] = f"{start}-{start + width}"
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

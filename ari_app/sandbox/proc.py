@@ -16,6 +16,17 @@ def is_root() -> bool:
 
 
 _PORT_LOW, _PORT_HIGH = 10000, 20000  # below sandbox RTP (20000+) and the ephemeral range (32768+)
+PORTS_ENV = "HOTLINE_FREE_PORTS"  # LOW-HIGH: a narrower range, e.g. one per test process running side by side
+
+
+def port_range() -> tuple[int, int]:
+    """The range free ports are chosen from: ``HOTLINE_FREE_PORTS`` (``LOW-HIGH``, within 1024-32767)
+    when set and sound, else 10000-20000."""
+    raw = os.environ.get(PORTS_ENV, "")
+    low, _, high = raw.partition("-")
+    if low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 32768:
+        return int(low), int(high)
+    return _PORT_LOW, _PORT_HIGH
 
 
 def _bindable(port: int, kind: int) -> bool:
@@ -38,8 +49,9 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
     A port is handed out once per process, so callers that bind later never collide.
     """
     rng = random.Random()
+    low, high = port_range()
     for _ in range(500):
-        port = rng.randrange(_PORT_LOW, _PORT_HIGH)
+        port = rng.randrange(low, high)
         if port not in _issued and _bindable(port, kind):
             _issued.add(port)
             return port

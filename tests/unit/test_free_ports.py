@@ -1,0 +1,21 @@
+"""Free ports for the sandbox and the tests: chosen below the ephemeral range, never twice in a
+process, and from HOTLINE_FREE_PORTS when set (each test process side by side has its own range)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ari_app.sandbox import proc
+
+
+def test_ports_come_from_the_range_set_and_are_not_handed_out_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(proc.PORTS_ENV, "16000-16040")
+    ports = [proc.free_port() for _ in range(20)]
+    assert all(16000 <= p < 16040 for p in ports)
+    assert len(set(ports)) == 20
+
+
+@pytest.mark.parametrize("raw", ["", "junk", "20000-10000", "80-90", "30000-40000", "10000-"])
+def test_an_unsound_range_falls_back_to_the_default(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv(proc.PORTS_ENV, raw)
+    assert proc.port_range() == (10000, 20000)
