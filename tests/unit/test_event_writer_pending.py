@@ -1,0 +1,40 @@
+"""ari_app.store.event_writer.EventWriter with a stand-in pool: the events of a call whose record
+the write journal still keeps wait, while other calls' events are written (a slow or returning
+database must not hold every call's events behind one kept record); a call's flush waits for its
+own events only. tests/integration/test_event_writer.py runs it against PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ari_app.store import event_writer as module
+from ari_app.store.event_writer import EventWriter
+
+
+class Pool:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str]] = []
+
+    async def executemany(self, _query: str, rows: list[tuple[Any, ...]]) -> None:
+        await asyncio.sleep(0)
+        self.rows += [(r[0], r[2]) for r in rows]
+
+
+async def test_events_of_a_call_whose_record_is_kept_wait_and_the_others_go_through(monkeypatch: Any) -> None:
+    monkeypatch.setattr(module, "RETRY_INITIAL", 0.01)
+    monkeypatch.setattr(module, "RETRY_MAX", 0.02)
+    kept = {"c1"}
+    pool = Pool()
+    writer = EventWriter(pool, records_pending=lambda call_id: call_id in kept)  # type: ignore[arg-type]
+    for call_id, kind in (("c1", "answered"), ("c2", "answered"), ("c1", "queued"), ("c2", "queued")):
+        writer.add(call_id, kind, {})
+    assert await writer.flush(2, call_id="c2")
+    assert pool.rows == [("c2", "answered"), ("c2", "queued")]
+    assert writer.pending == 2 and not await writer.flush(0.1, call_id="c1")
+
+    kept.clear()  # the record of c1 is written
+    assert await writer.flush(2, call_id="c1") and await writer.flush(2)
+    assert pool.rows[2:] == [("c1", "answered"), ("c1", "queued")]  # in their order
+    assert writer.pending == 0 and writer.dropped == 0
+    await writer.close()
