@@ -64,9 +64,9 @@ def report_path() -> Path:
 
 def record_fault(case: str, *, placed: int | None = None, answered: int | None = None, dropped: int | None = None,
                  records_lost: int | None = None, duplicates: int | None = None, recovery_s: float | None = None,
-                 **figures: Any) -> dict[str, Any]:
-    """Append one case's figures to the report (``figures``: the case's own, e.g. latencies) and
-    print them, as the fault tests always did. Returns the line written."""
+                 echo: bool = True, **figures: Any) -> dict[str, Any]:
+    """Append one case's figures to the report (``figures``: the case's own, e.g. latencies) and,
+    with ``echo``, print them, as the fault tests always did. Returns the line written."""
     line = {"case": case, "session": SESSION, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "placed": placed, "answered": answered, "dropped": dropped, "records_lost": records_lost,
             "duplicates": duplicates, "recovery_s": None if recovery_s is None else round(recovery_s, 2),
@@ -75,7 +75,8 @@ def record_fault(case: str, *, placed: int | None = None, answered: int | None =
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as out:
         out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
-    print(f"\n[fault] {case}: " + ", ".join(f"{k} {v}" for k, v in _cells(line).items() if v != ""))
+    if echo:
+        print(f"\n[fault] {case}: " + ", ".join(f"{k} {v}" for k, v in _cells(line).items() if v != ""))
     return line
 
 
