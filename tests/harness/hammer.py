@@ -29,6 +29,7 @@ class Hammer:
     statuses: dict[int, int] = field(default_factory=dict)  # HTTP status -> count
     failures: list[str] = field(default_factory=list)  # requests that got no answer
     latencies_ms: list[float] = field(default_factory=list)
+    by_path_ms: dict[str, list[float]] = field(default_factory=dict)
     server_errors: list[str] = field(default_factory=list)  # "GET path -> 5xx"
     sent: int = 0
     held_back: int = 0  # times the outstanding limit delayed a request
@@ -52,7 +53,8 @@ class Hammer:
     def figures(self) -> dict[str, object]:
         return {"sent": self.sent, "answered": self.answered, "unanswered": len(self.failures),
                 "5xx": len(self.server_errors), "statuses": dict(sorted(self.statuses.items())),
-                "latency_ms": summary(self.latencies_ms)}
+                "latency_ms": summary(self.latencies_ms),
+                "p95_ms_by_path": {p.split("?")[0]: summary(v)["p95"] for p, v in self.by_path_ms.items()}}
 
     async def _run(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
@@ -84,7 +86,9 @@ class Hammer:
         except (aiohttp.ClientError, TimeoutError) as exc:
             self.failures.append(f"GET {path}: {type(exc).__name__}")
             return
-        self.latencies_ms.append((time.monotonic() - began) * 1000)
+        took = (time.monotonic() - began) * 1000
+        self.latencies_ms.append(took)
+        self.by_path_ms.setdefault(path, []).append(took)
         self.statuses[status] = self.statuses.get(status, 0) + 1
         if status >= 500:
             self.server_errors.append(f"GET {path} -> {status}")

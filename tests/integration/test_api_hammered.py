@@ -55,7 +55,7 @@ def test_api_hammered_during_load_answers_every_request_and_every_call(
 ) -> None:
     plan = profile()
     agents = [str(1001 + i) for i in range(AGENTS)]
-    q = queue_stack([AgentSpec(a, hold_ms=800) for a in agents], wrap_up=0, announce_every=600)
+    q = queue_stack([AgentSpec(a, phone="answer-at-once", hold_ms=800) for a in agents], wrap_up=0, announce_every=600)
     q.login(*agents)
 
     alone, alone_app = _phase(q, plan, "alone")

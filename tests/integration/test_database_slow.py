@@ -90,7 +90,7 @@ def _all_written(q: QueueStack) -> dict[str, Any] | None:
 def test_a_slow_database_keeps_answering_and_nothing_piles_up(queue_stack: Callable[..., QueueStack]) -> None:
     plan = profile()
     agents = [str(1001 + i) for i in range(AGENTS)]
-    q = queue_stack([AgentSpec(a, hold_ms=800) for a in agents], wrap_up=0, announce_every=600)
+    q = queue_stack([AgentSpec(a, phone="answer-at-once", hold_ms=800) for a in agents], wrap_up=0, announce_every=600)
     port = q.dsn.rsplit(":", 1)[1].split("/", 1)[0]
     with TcpProxy(int(port)) as proxy:
         q.serve.stop()  # the service again, now reaching PostgreSQL through the proxy

@@ -63,7 +63,7 @@ def test_serve_killed_under_load_drops_nobody_and_keeps_the_order(
     queue_stack: Callable[..., QueueStack],
 ) -> None:
     plan = profile()
-    q = queue_stack([AgentSpec(str(1001 + i), hold_ms=800) for i in range(AGENTS)], wrap_up=0,
+    q = queue_stack([AgentSpec(str(1001 + i), phone="answer-at-once", hold_ms=800) for i in range(AGENTS)], wrap_up=0,
                     announce_every=600)
     # Arrivals that outlast the moment 50 wait (the greeting, then 50 at the rate) by a few seconds.
     seconds = max(plan.seconds, GREETING_S + WAITING / plan.rate + 3)
