@@ -96,10 +96,11 @@ class CallStore:
         self._pool = pool
         self.node = node
         self.journal = journal
-        # A call's events wait while its record's insert is kept (not its later writes: its close,
-        # kept behind the insert, waits for the events in turn).
+        # A call's events wait while the insert of its record is kept: the oldest of its kept writes
+        # (a later, second insert, say the FastAGI route's, does not count: the call's close, kept
+        # before it, waits for the events in turn).
         self.events_behind = EventWriter(
-            pool, records_pending=lambda call_id: bool(journal and journal.pending(call_id, "call_open")))
+            pool, records_pending=lambda call_id: bool(journal and journal.oldest(call_id) == "call_open"))
 
     async def _write(self, what: str, call_id: str, op: Callable[[], Awaitable[T]]) -> T | None:
         """``op`` now, or kept by the journal through an outage (None then), in order with the

@@ -66,10 +66,14 @@ class WriteJournal:
         """Writes kept and not yet stored."""
         return self._count
 
-    def pending(self, key: str, what: str | None = None) -> bool:
-        """Whether writes of ``key`` (only those named ``what``, if given) are kept and not yet stored."""
+    def pending(self, key: str) -> bool:
+        """Whether writes of ``key`` are kept and not yet stored."""
+        return key in self._kept
+
+    def oldest(self, key: str) -> str | None:
+        """What the oldest kept write of ``key`` is (its ``what``), or None if none is kept."""
         lane = self._kept.get(key)
-        return bool(lane) and (what is None or any(kept.what == what for kept in lane or ()))
+        return lane[0].what if lane else None
 
     async def write(self, what: str, op: Callable[[], Awaitable[T]], key: str = "") -> T | None:
         """``op``'s result, or None when it was kept for later (the database is out of reach)."""

@@ -62,10 +62,14 @@ class TcpProxy:
             server.close()
             for writer in list(self._writers):
                 writer.transport.abort()
+            # The connections end by themselves once aborted; what does not within a few seconds is cancelled.
             tasks = asyncio.all_tasks(self._loop)
-            for task in tasks:
-                task.cancel()
-            self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            if tasks:
+                _, late = self._loop.run_until_complete(asyncio.wait(tasks, timeout=5))
+                for task in late:
+                    task.cancel()
+                if late:
+                    self._loop.run_until_complete(asyncio.wait(late, timeout=5))
             self._loop.close()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

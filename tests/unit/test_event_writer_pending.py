@@ -38,3 +38,37 @@ async def test_events_of_a_call_whose_record_is_kept_wait_and_the_others_go_thro
     assert pool.rows[2:] == [("c1", "answered"), ("c1", "queued")]  # in their order
     assert writer.pending == 0 and writer.dropped == 0
     await writer.close()
+
+
+async def test_a_close_kept_before_a_second_insert_of_its_record_does_not_wait_forever(monkeypatch: Any) -> None:
+    """The journal keeps, for one call: its record's insert, its close (which waits for the call's
+    events), then a second insert (the FastAGI route's, written late). The events wait only while
+    the oldest kept write is an insert: once the first insert lands they are written, the close
+    lands, then the second insert (waiting for any kept insert stalled this: seen in
+    tests/integration/test_database_slow.py, 81 writes and 70 events never written)."""
+    from ari_app.store import journal as journal_module
+    from ari_app.store.journal import WriteJournal
+
+    for mod in (module, journal_module):
+        monkeypatch.setattr(mod, "RETRY_INITIAL", 0.01)
+        monkeypatch.setattr(mod, "RETRY_MAX", 0.05)
+    journal, pool, stored, down = WriteJournal(timeout=0.3), Pool(), [], [True]
+    writer = EventWriter(pool, records_pending=lambda call_id: journal.oldest(call_id) == "call_open")  # type: ignore[arg-type]
+
+    def op(name: str, flush: bool = False) -> Any:
+        async def write() -> None:
+            if flush:
+                await writer.flush(1.0, call_id="c1")
+            if down[0]:
+                raise ConnectionRefusedError("down")
+            stored.append(name)
+        return write
+
+    assert await journal.write("call_open", op("open"), key="c1") is None
+    writer.add("c1", "answered", {})
+    assert await journal.write("call_close", op("close", flush=True), key="c1") is None
+    assert await journal.write("call_open", op("open again"), key="c1") is None
+    down[0] = False
+    assert await journal.caught_up(5), (journal.behind, writer.pending)
+    assert stored == ["open", "close", "open again"] and pool.rows == [("c1", "answered")]
+    await writer.close()
