@@ -34,6 +34,7 @@ INSERT = "INSERT INTO call_events (call_id, at, kind, detail) VALUES ($1, $2, $3
 MAX_BATCH = 500
 MAX_PENDING = 50_000
 RETRY_INITIAL, RETRY_MAX = 0.2, 5.0
+DEFERRED_LOOK = 0.1  # seconds between looks while every waiting row's record is kept (no fault of ours)
 
 Row = tuple[str, datetime, str, str]
 
@@ -110,10 +111,9 @@ class EventWriter:
                 await self._wake.wait()
             taken = self._take()
             batch = [row for row in taken if not self._records_pending(row[0])]
-            if not batch:  # every waiting row's call record is still kept by the journal
+            if not batch:  # every waiting row's call record is still kept by the journal: look again soon
                 self._pending.extendleft(reversed(taken))
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, RETRY_MAX)
+                await asyncio.sleep(DEFERRED_LOOK)
                 continue
             try:
                 await self._write(batch)

@@ -39,6 +39,7 @@ class LoadProfile:
     rate: int  # calls per second
     seconds: float  # of arrivals
     hammer_rate: int  # HTTP requests per second (the hammering case)
+    slow_db_seconds: float  # of arrivals in the slow-database case (its backlog takes longest to drain)
 
     @property
     def calls(self) -> int:
@@ -46,8 +47,8 @@ class LoadProfile:
 
 
 PROFILES = {
-    "ci": LoadProfile("ci", rate=20, seconds=8, hammer_rate=100),
-    "long": LoadProfile("long", rate=20, seconds=30, hammer_rate=100),
+    "ci": LoadProfile("ci", rate=20, seconds=8, hammer_rate=100, slow_db_seconds=5),
+    "long": LoadProfile("long", rate=20, seconds=30, hammer_rate=100, slow_db_seconds=30),
 }
 
 

@@ -99,11 +99,11 @@ def test_a_slow_database_keeps_answering_and_nothing_piles_up(queue_stack: Calla
         q.login(*agents)
         proxy.request_delay = DELAY
         before = histogram_buckets(q.serve.http)
-        load = start_load(q.stack.asterisk.sip_port, q.base / "callers", rate=plan.rate, calls=plan.calls,
-                          patience_s=240)
+        load = start_load(q.stack.asterisk.sip_port, q.base / "callers", rate=plan.rate,
+                          calls=int(plan.rate * plan.slow_db_seconds), patience_s=240)
         try:
             with Sampler(q) as sampler:
-                result = load.wait(plan.seconds + 300)
+                result = load.wait(plan.slow_db_seconds + 300)
                 ended = time.time()
                 try:
                     drained = wait_for(lambda: _all_written(q), 60, "the service to have written everything", 0.2)
