@@ -65,10 +65,10 @@ def _cmd_calls(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_up(_args: argparse.Namespace) -> int:
-    from ari_app.sandbox.devstack import up
+def _cmd_up(args: argparse.Namespace) -> int:
+    from ari_app.sandbox.devcluster import up_nodes
 
-    return up()
+    return up_nodes(args.nodes)
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -201,24 +201,28 @@ def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
 
 def _cmd_reload(args: argparse.Namespace) -> int:
     from ari_app.ami.client import AmiTarget
+    from ari_app.ami.nodes import ami_nodes_setting
     from ari_app.registry.deploy import reload_everything, show_report
     from ari_app.seats.loader import load_seats
     from ari_app.seats.phones import agent_passwords
     from ari_app.settings import REPO_ROOT
 
     registry_path, seats_path = _paths(args)
-    out = args.out or _env_or_state("HOTLINE_ASTERISK_INCLUDE_DIR")
+    nodes = ami_nodes_setting(_env_or_state("HOTLINE_AMI_NODES"))  # several nodes: reload every one
+    out = args.out or _env_or_state("HOTLINE_ASTERISK_INCLUDE_DIR") or (str(nodes[0].include_dir) if nodes else "")
     if not out:
         raise SettingsError("say where Asterisk reads the include files: --out DIR or HOTLINE_ASTERISK_INCLUDE_DIR")
     secret = _env_or_state("HOTLINE_AMI_SECRET") or _env_or_state("HOTLINE_AMI_PASSWORD")
     if not secret:
         raise SettingsError("HOTLINE_AMI_SECRET is not set (the AMI user's secret in manager.conf)")
+    user = _env_or_state("HOTLINE_AMI_USER", "hotline")
     target = AmiTarget(
         host=_env_or_state("HOTLINE_AMI_HOST", "127.0.0.1"),
         port=int(_env_or_state("HOTLINE_AMI_PORT", "5038")),
-        user=_env_or_state("HOTLINE_AMI_USER", "hotline"),
+        user=user,
         secret=secret,
     )
+    every = [(n.name, n.include_dir, AmiTarget(n.host, n.port, user, secret)) for n in nodes]
     service = None if args.no_service else (
         args.service or f"http://127.0.0.1:{_env_or_state('HOTLINE_HTTP_PORT', '8080')}"
     )
@@ -228,7 +232,8 @@ def _cmd_reload(args: argparse.Namespace) -> int:
     credentials = (_env_or_state("HOTLINE_API_USER", "supervisor"), api_password) if api_password else None
     report = asyncio.run(reload_everything(registry_path, Path(out), seats, passwords, target, service or None,
                                            credentials, force=args.force, dry_run=args.dry_run,
-                                           dialplan=REPO_ROOT / "dialplan"))
+                                           dialplan=REPO_ROOT / "dialplan", nodes=every,
+                                           agent_proxy=_env_or_state("HOTLINE_SIP_PROXY")))
     return show_report(report, args.dry_run)
 
 
@@ -324,7 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
     calls.add_argument("--json", action="store_true", help="JSON output")
     calls.add_argument("--events", action="store_true", help="include each call's events")
     calls.set_defaults(func=_cmd_calls)
-    sub.add_parser("up", help="local Asterisk + PostgreSQL + serve in the foreground").set_defaults(func=_cmd_up)
+    up = sub.add_parser("up", help="local Asterisk + PostgreSQL + serve in the foreground")
+    up.add_argument("--nodes", type=int, default=1, help="N Asterisk nodes behind a local Kamailio (default 1)")
+    up.set_defaults(func=_cmd_up)
     check = sub.add_parser("check-config", help="validate the registry and the seats file, print a summary")
     check.add_argument("file", nargs="?", help="registry file (default: HOTLINE_REGISTRY or config/hotlines.yaml)")
     check.add_argument("--seats", help="seats file (default: HOTLINE_SEATS or seats.yaml next to the registry)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 from collections.abc import Callable
 from dataclasses import replace
@@ -30,9 +31,9 @@ from ari_app.acd.window import OutcomeWindow
 from ari_app.ami.client import AmiTarget
 from ari_app.ami.security import SecurityWatch
 from ari_app.api.app import build_app
+from ari_app.ari.cluster import AriNode, AriNodes
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import DeviceStateChanged, Event
-from ari_app.ari.rest import AriRest
 from ari_app.ari.stream import AriEventStream, backoff_delay
 from ari_app.callbacks.call import CallbackLine, call_back
 from ari_app.callbacks.desk import CallbackDesk
@@ -95,7 +96,8 @@ def _load(what: str, path: Path, loader: Callable[[Path], T]) -> T:
 class HotlineService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.ari = AriRest(settings.ari_url, settings.ari_user, settings.ari_password)
+        self.nodes = AriNodes(settings.nodes(), settings.ari_user, settings.ari_password)
+        self.ari = self.nodes.first.rest  # outbound calls (callbacks, return visits) go through the first node
         self.registry = _load("registry", settings.registry_path, RegistryHolder)
         self.seats = _load("seats file", settings.seats_path, load_seats)
         self.calendar = _load("working-day calendar", settings.calendar_path, load_calendar)
@@ -113,7 +115,6 @@ class HotlineService:
         # The last 24 hours of queue outcomes for GET /queues, fed by every write of a queued call.
         self.queue_window = OutcomeWindow(float(self.seats.policy.service_level_seconds))
         self.dispatcher: CallDispatcher | None = None
-        self.stream: AriEventStream | None = None
         self.desk: WorkOrderDesk | None = None
         self.knowledge: KnowledgeDesk | None = None
         self.accounts: AccountStore | None = None
@@ -178,7 +179,7 @@ class HotlineService:
         await self.agi_routes.drain()
         if self._runner is not None:
             await self._runner.cleanup()
-        await self.ari.close()
+        await self.nodes.close()
         if self.calls is not None:
             if self.calls.journal is not None:
                 await self.calls.journal.close()
@@ -220,36 +221,46 @@ class HotlineService:
         self.dispatcher = CallDispatcher(self._flow, on_orphan=self._hang_up_quietly)
         self._start_return_visits()
         await self._start_callbacks()
-        self.stream = AriEventStream(
-            self.ari,
-            self.settings.ari_app,
-            self._on_event,
-            self.reconcile,
-            backoff_initial=self.settings.ari_backoff_initial,
-            backoff_max=self.settings.ari_backoff_max,
-            heartbeat=self.settings.ari_heartbeat,
-            rest_over_websocket=self.settings.ari_transport == "auto",
-        )
-        await self.stream.run()
+        s = self.settings
+        for node in self.nodes.nodes:
+            node.stream = AriEventStream(
+                node.rest, s.ari_app, functools.partial(self._on_event, node=node.name),
+                functools.partial(self.reconcile, node), backoff_initial=s.ari_backoff_initial,
+                backoff_max=s.ari_backoff_max, heartbeat=s.ari_heartbeat, rest_over_websocket=s.ari_transport == "auto")
+        runs = [node.stream.run() for node in self.nodes.nodes if node.stream is not None]
+        if self.nodes.several:  # a node down past the grace period: its calls are lost, the others go on
+            runs.append(self.nodes.watch(s.node_grace, self._node_lost))
+        await asyncio.gather(*runs)
 
-    def _on_event(self, event: Event) -> None:
+    @property
+    def stream(self) -> AriEventStream | None:
+        """The first node's events stream (the only one's, with one node)."""
+        return self.nodes.first.stream
+
+    def _on_event(self, event: Event, node: str = "") -> None:
         """Phone states go to the ACD; everything else to the call that owns the channel."""
         if isinstance(event, DeviceStateChanged):
             if self.acd is not None:
                 on_device_state(self.acd, event)
         elif self.dispatcher is not None:
-            self.dispatcher.on_event(event)
+            self.dispatcher.on_event(event, node)
 
-    def _context(self) -> FlowContext:
+    async def _node_lost(self, node: AriNode) -> None:
+        """Its calls are gone: each flow closes its record (node_lost) and frees its agent."""
+        if self.dispatcher is not None:
+            gone = self.dispatcher.vanished((), node.session_nodes, lost=node.name)
+            log.warning("node_calls_lost", node=node.name, channels=len(gone))
+
+    def _context(self, node: str = "") -> FlowContext:
         assert self.calls is not None and self.acd is not None and self.dispatcher is not None
         return FlowContext(
-            self.ari, self.calls, self.acd, self.settings.ari_app, self.dispatcher.attach,
+            self.nodes.get(node).rest, self.calls, self.acd, self.settings.ari_app, self.dispatcher.attach,
             lambda: self.registry.current, rated=self.desk.call_rated if self.desk is not None else None,
             callbacks=self.callbacks,
         )
 
     async def _flow(self, session: CallSession) -> None:
-        await intake_flow(self._context(), session)
+        await intake_flow(self._context(session.node), session)
 
     async def _start_callbacks(self) -> None:
         """Queue callbacks (ari_app.callbacks): the stored ones back in line before calls come."""
@@ -274,18 +285,23 @@ class HotlineService:
         desk.on_replied = self.visits.replied
         self._tasks.append(asyncio.create_task(dialer.run(), name="return-visits"))
 
-    async def reconcile(self) -> None:
-        """On every (re)connect: the phones' states, then the calls (see ari_app.calls.reconcile)."""
+    async def reconcile(self, node: AriNode) -> None:
+        """On every (re)connect of a node: the phones' states, then its calls (see ari_app.calls.reconcile)."""
         assert self.calls is not None and self.dispatcher is not None and self.acd is not None
         assert self.acd_store is not None
-        await watch_phones(self.ari, self.settings.ari_app, self.acd)
-        await Reconciler(self.ari, self.settings.ari_app, self.dispatcher, self.acd, self.acd_store, self.calls).run()
+        await watch_phones(node.rest, self.settings.ari_app, self.acd)
+        await Reconciler(node.rest, self.settings.ari_app, self.dispatcher, self.acd, self.acd_store, self.calls,
+                         node=node.name, mine=lambda call_id: self.nodes.of_call(call_id) == node.name,
+                         nodes=node.session_nodes).run()
 
     async def _hang_up_quietly(self, channel_id: str) -> None:
-        try:
-            await self.ari.hangup(channel_id)
-        except AriError:
-            pass
+        """A leg nobody's call holds: hung up on whichever node has it."""
+        for node in self.nodes.nodes:
+            try:
+                await node.rest.hangup(channel_id)
+                return
+            except AriError:
+                continue
 
     async def _file_order(self, call_id: str, department: str, note: str, agent: str) -> str:
         """A work order from a live or finished call, dispatched to ``department`` (POST /calls/{id}/work-order)."""
@@ -309,13 +325,14 @@ class HotlineService:
                 db_ok = await asyncio.wait_for(self.pool.fetchval("SELECT 1"), 2.0) == 1
             except DATABASE_ERRORS:
                 db_ok = False
-        ari_ok = self.stream is not None and self.stream.ready
+        ari_ok = self.nodes.any_ready()  # with several nodes: calls are served while one is
         return {
             "ready": bool(db_ok and ari_ok),
             "database": db_ok,
             "ari": ari_ok,
             "ari_error": self.stream.last_error if self.stream else "waiting for the database",
             "ari_connects": self.stream.connects if self.stream else 0,
+            **({"nodes": [n.summary() for n in self.nodes.nodes]} if self.nodes.several else {}),
             "active_calls": self.dispatcher.active_calls if self.dispatcher else 0,
             "failed_flows": self.dispatcher.failed_flows if self.dispatcher else 0,  # call flows that raised
             # call-record and queue writes kept through a database outage, not stored yet / given up

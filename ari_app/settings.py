@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from ari_app.ari.nodes import NodeSpec, parse_nodes
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -112,6 +114,12 @@ class Settings:
     ami_port: int = 5038
     ami_user: str = "hotline"
     ami_secret: str = field(default="", repr=False)  # "" = no AMI: failed authentications are not counted
+    ari_nodes: tuple[NodeSpec, ...] = ()  # several Asterisk nodes (HOTLINE_ARI_NODES); () = the one at ari_url
+    node_grace: float = 5.0  # seconds a node's link may stay down before its calls are taken for lost
+
+    def nodes(self) -> tuple[NodeSpec, ...]:
+        """The Asterisk nodes to drive: those of HOTLINE_ARI_NODES, else the one of HOTLINE_ARI_URL."""
+        return self.ari_nodes or (NodeSpec("", self.ari_url),)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -126,7 +134,13 @@ class Settings:
         dsn = env.get("HOTLINE_DSN") or secrets.get("HOTLINE_DSN", "")
         if not dsn:
             raise SettingsError("HOTLINE_DSN is not set (a PostgreSQL URL, e.g. postgresql://user@host/db)")
+        try:
+            ari_nodes = parse_nodes(env.get("HOTLINE_ARI_NODES", ""))
+        except ValueError as exc:
+            raise SettingsError(f"HOTLINE_ARI_NODES: {exc}") from None
         return cls(
+            ari_nodes=ari_nodes,
+            node_grace=_float(env, "HOTLINE_NODE_GRACE", cls.node_grace),
             ari_url=env.get("HOTLINE_ARI_URL", cls.ari_url).rstrip("/"),
             ari_user=env.get("HOTLINE_ARI_USER") or secrets.get("HOTLINE_ARI_USER", cls.ari_user),
             ari_password=password,

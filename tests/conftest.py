@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import re
@@ -29,7 +30,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The fault suite's combined report: the cases this session recorded (tests/harness/faults.py),
-    printed and written as markdown beside the JSON lines (``fault-report.md``)."""
+    printed and written as markdown beside the JSON lines (``fault-report.md``); by the controlling
+    process only, when tests run in several (its workers have written their lines by then)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
     path = faults.report_path()
     lines = faults.read_lines(path, faults.SESSION)
     if not lines:
@@ -110,3 +114,21 @@ def live(serve: ServeProcess, stack: Stack, artifacts: Path) -> Iterator[ServePr
     assert_no_leaks(stack)
     assert "loop_unhandled_exception" not in new_log, "the service's event loop recorded an unhandled exception"
     assert "call_flow_failed" not in new_log, "a call flow raised"
+
+
+@pytest.fixture(autouse=True)
+def _load_runs_alone(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """With tests in several processes (scripts/test: pytest-xdist), a test marked ``load`` (calls at
+    a rate, to measure or to fault under load) runs alone: it takes a lock the others share, so the
+    other process finishes its current test and waits. Unit tests take no lock."""
+    load = request.node.get_closest_marker("load") is not None
+    if os.environ.get("PYTEST_XDIST_WORKER") is None or not (load or request.node.get_closest_marker("integration")):
+        yield
+        return
+    path = tmp_path_factory.getbasetemp().parent / "load-runs-alone.lock"  # shared by the processes of a run
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if load else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -100,6 +100,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rating", action="store_true",
                    help="on the Stasis path, ask callers to rate the call after the agent hangs up (the app's "
                         "default; off here so that both paths end the call with the agent)")
+    p.add_argument("--hold", type=int, default=0, metavar="N",
+                   help="instead of the ramp: N callers waiting at once on the Stasis path, nobody answering "
+                        "(e.g. 500); see --hold-for and --hold-rate")
+    p.add_argument("--hold-for", type=float, default=60.0,
+                   help="seconds each caller of the hold run waits after the greeting (default 60)")
+    p.add_argument("--hold-rate", type=float, default=25.0, help="calls/s at which the hold run dials in (default 25)")
     p.add_argument("--budget", type=float, default=540.0,
                    help="seconds: no step starts that would end later than this into the run (default 540)")
     p.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results",
@@ -120,14 +126,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.talk <= 0 or args.duration <= 0 or args.patience <= 0 or not 0 <= args.agents <= MAX_AGENTS:
         parser().error(f"--talk, --duration and --patience must be above 0, --agents 1 to {MAX_AGENTS} "
                        "(hotline serve does not start with more: see MAX_AGENTS in ari_app/bench/__main__.py)")
-    agents = args.agents or auto_agents(max(args.rates), args.talk)
+    if args.hold < 0 or args.hold_for <= 0 or args.hold_rate <= 0:
+        parser().error("--hold must be 0 or more, --hold-for and --hold-rate above 0")
+    agents = args.agents or (1 if args.hold else auto_agents(max(args.rates), args.talk))
     options = Options(args.rates, args.talk, args.duration, agents, args.paths, args.numbers, args.patience,
-                      args.budget, args.caller_audio, args.rating)
+                      args.budget, args.caller_audio, args.rating, args.hold, args.hold_rate, args.hold_for)
     folder = args.out / datetime.now().strftime("%Y%m%d-%H%M%S")
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
     began = time.monotonic()
-    _say(f"results in {folder}; {agents} agents, rates {', '.join(f'{r:g}' for r in args.rates)} calls/s")
+    rates = ", ".join(f"{r:g}" for r in args.rates)
+    what = f"hold run of {args.hold} callers" if args.hold else f"rates {rates} calls/s"
+    _say(f"results in {folder}; {agents} agents, {what}")
     try:
         results = run_ramp(options, folder / "logs", _say)
     except KeyboardInterrupt:

@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from ari_app.bench.hold import hold_line
+
 LABELS = {"stasis": "(a) Stasis app", "queue": "(b) app_queue"}
 
 
@@ -46,11 +48,16 @@ def table(results: dict[str, Any]) -> str:
                      + (f"{rate:g} calls/s" if rate is not None else "none of the rates tried"))
     for s in results["skipped"]:
         lines.append(f"- Not run for the {s['why']}: {LABELS.get(s['path'], s['path'])} at {s['rate']:g} calls/s")
+    if results.get("hold"):
+        lines.append(f"- Hold run, Stasis path: {hold_line(results['hold'])}")
     return "\n".join(lines) + "\n"
 
 
 def plot(results: dict[str, Any], dest: Path) -> bool:
-    """INVITE->200 (p50, p99) and CPU per call against the call rate, both paths. False without matplotlib."""
+    """INVITE->200 (p50, p99) and CPU per call against the call rate, both paths. False without matplotlib
+    or without steps (a hold run alone)."""
+    if not results["steps"]:
+        return False
     try:
         matplotlib: Any = importlib.import_module("matplotlib")
     except ImportError:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ari_app.bench.hold import hold_line, run_hold
 from ari_app.bench.load import StepPlan, run_step
 from ari_app.bench.stack import BenchStack
 from ari_app.bench.stats import highest_clean_rate, ratios
@@ -34,6 +35,8 @@ DEFINITIONS = {
     "load_generators_cores": "cores the SIPp callers and agents (and the bench itself) kept busy on average",
     "others_busy_cores": "cores busy with processes outside the bench on average (other work on the machine)",
     "clean": "no failed and no lost call, INVITE->200 p99 under 200 ms",
+    "hold": "the hold run: callers that wait (greeting, then music) with audio both ways and nobody answering; "
+            "held = waited hold_s after the greeting and hung up themselves, dropped = the far end hung up first",
 }
 
 
@@ -49,6 +52,9 @@ class Options:
     budget_s: float  # no step starts that would end after this many seconds of the run
     caller_audio_s: float = 0.5  # seconds of audio each caller sends once answered; below 0: the whole call
     rating: bool = False  # the Stasis path asks callers to rate the call after the agent hangs up
+    hold_callers: int = 0  # above 0: the hold run instead of the ramp (callers waiting, nobody answering)
+    hold_rate: float = 25.0
+    hold_s: float = 60.0
 
 
 def greeting_seconds(name: str = "greeting") -> float:
@@ -89,9 +95,15 @@ def run_ramp(options: Options, work: Path, say: Callable[[str], None]) -> dict[s
         assert stack.asterisk is not None
         info["asterisk"] = stack.asterisk.cli("core show version").strip()
         info["startup_s"] = round(time.monotonic() - started, 1)
-        active = set(options.paths)
+        active = set(options.paths) if not options.hold_callers else set()
         number = 0
-        for rate in options.rates:
+        if options.hold_callers:
+            say(f"hold run: {options.hold_callers} callers at {options.hold_rate:g}/s, each waiting "
+                f"{options.hold_s:g} s after the greeting with audio both ways, nobody answering")
+            info["hold"] = run_hold(stack, options.hold_callers, options.hold_rate, options.hold_s, greeting,
+                                    options.numbers, work / "hold")
+            say("  " + hold_line(info["hold"]))
+        for rate in options.rates if active else ():
             for path in options.paths:
                 if path not in active:
                     continue
@@ -110,13 +122,16 @@ def run_ramp(options: Options, work: Path, say: Callable[[str], None]) -> dict[s
                     active.discard(path)
             if not active:
                 break
+    hold = info.pop("hold", None)
     return {
         "machine": {**machine(), **info},
+        "hold": hold,
         "options": {"rates": list(options.rates), "talk_s": options.talk_s, "duration_s": options.duration_s,
                     "agents": options.agents, "paths": list(options.paths), "numbers": list(options.numbers),
                     "patience_s": options.patience_s, "greeting_s": round(greeting, 2),
                     "caller_audio_s": options.caller_audio_s if options.caller_audio_s >= 0 else "whole call",
-                    "rating": options.rating},
+                    "rating": options.rating, "hold_callers": options.hold_callers,
+                    "hold_rate": options.hold_rate, "hold_s": options.hold_s},
         "steps": steps,
         "skipped": skipped,
         "highest_clean_rate": {path: highest_clean_rate((s["rate"], s["clean"]) for s in steps if s["path"] == path)

@@ -40,7 +40,8 @@ class CallDispatcher:
     def session_for(self, channel_id: str) -> CallSession | None:
         return self._sessions.get(channel_id)
 
-    def on_event(self, event: Event) -> None:
+    def on_event(self, event: Event, node: str = "") -> None:
+        """``node``: the Asterisk node the event came from (a new call is that node's)."""
         channel_id = event.channel_id
         if channel_id is None:
             return
@@ -56,11 +57,11 @@ class CallDispatcher:
                     self._orphan_tasks.add(task)
                     task.add_done_callback(self._orphan_tasks.discard)
                 return
-            self.start(event.channel, args=event.args, adopted=False)
+            self.start(event.channel, args=event.args, adopted=False, node=node)
         elif not isinstance(event, StasisEnd | ChannelDestroyed):
             log.debug("event_for_unknown_channel", event_type=event.type, channel_id=channel_id)
 
-    def start(self, channel: Channel, args: tuple[str, ...], adopted: bool) -> CallSession | None:
+    def start(self, channel: Channel, args: tuple[str, ...], adopted: bool, node: str = "") -> CallSession | None:
         """Begin handling a caller channel unless a flow already owns it."""
         if channel.id in self._sessions:
             return None
@@ -74,6 +75,7 @@ class CallDispatcher:
             group=group,
             overflow=overflow,
             adopted=adopted,
+            node=node,
         )
         self._sessions[channel.id] = session
         task = asyncio.create_task(self._run(session), name=f"call-{channel.id}")
@@ -84,22 +86,29 @@ class CallDispatcher:
         """Every channel the running calls hold now."""
         return frozenset(self._sessions)
 
-    def vanished(self, existing: Collection[str], among: Collection[str] | None = None) -> list[str]:
+    def vanished(self, existing: Collection[str], nodes: Collection[str] | None = None, lost: str = "",
+                 among: Collection[str] | None = None) -> list[str]:
         """Channels the running calls hold that Asterisk no longer has: they ended while the app
         was not connected, so their events never came. Each call is told now, as Asterisk would
         have told it (StasisEnd, then ChannelDestroyed), and its flow goes on from there.
 
-        ``among``: only these channels (those held when ``existing`` was listed): a call whose
-        StasisStart came after the listing is missing from it because it is new, not because it ended."""
-        gone = [channel_id for channel_id in self._sessions
-                if channel_id not in existing and (among is None or channel_id in among)]
+        ``nodes``: only the calls on these nodes (their Asterisk answered for its own calls only);
+        ``lost``: the node was lost with its calls (the calls' records say so); ``among``: only these
+        channels (those held when ``existing`` was listed): a call whose StasisStart came after the
+        listing is missing from it because it is new, not because it ended."""
+        gone = [channel_id for channel_id, session in self._sessions.items()
+                if channel_id not in existing and (nodes is None or session.node in nodes)
+                and (among is None or channel_id in among)]
         stamp = datetime.now(UTC).isoformat()
         for channel_id in gone:
             channel = Channel.from_json({"id": channel_id})
             session = self._sessions[channel_id]
+            if lost:
+                session.lost_node = lost
             session.deliver(StasisEnd("StasisEnd", "", stamp, {}, channel))
             session.deliver(ChannelDestroyed("ChannelDestroyed", "", stamp, {}, channel, 16, "gone while disconnected"))
-            log.info("channel_gone_while_disconnected", channel_id=channel_id, call_id=session.call_id)
+            log.info("channel_gone_while_disconnected", channel_id=channel_id, call_id=session.call_id,
+                     **({"lost_node": lost} if lost else {}))
         return gone
 
     def attach(self, channel_id: str, session: CallSession) -> None:

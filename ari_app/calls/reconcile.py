@@ -9,6 +9,7 @@ the app was away are closed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
 
 from ari_app.acd.engine import Acd
@@ -32,22 +33,32 @@ def endpoint_of(channel_name: str) -> str:
     return resource.rpartition("-")[0] or resource
 
 
+def _everything(_call_id: str) -> bool:
+    return True
+
+
 class Reconciler:
+    """``node``: with several Asterisk nodes, the one that (re)connected; ``mine`` tells its calls by
+    call id (the other nodes' calls are left alone); ``nodes``: the session node names that are its."""
+
     def __init__(
-        self, ari: AriRest, app: str, dispatcher: CallDispatcher, acd: Acd, acd_store: AcdStore, calls: CallStore
+        self, ari: AriRest, app: str, dispatcher: CallDispatcher, acd: Acd, acd_store: AcdStore, calls: CallStore,
+        *, node: str = "", mine: Callable[[str], bool] = _everything, nodes: Collection[str] | None = None,
     ) -> None:
         self._ari, self._app, self._dispatcher = ari, app, dispatcher
         self._acd, self._acd_store, self._calls = acd, acd_store, calls
+        self._node, self._mine, self._nodes = node, mine, nodes
 
     async def run(self) -> None:
-        open_before = await self._calls.open_call_ids()  # read first: calls opened later are live
-        stored = {c.call.channel_id: c for c in await self._acd_store.live_calls()}
+        # read first: calls opened later are live
+        open_before = [call_id for call_id in await self._calls.open_call_ids() if self._mine(call_id)]
+        stored = {c.call.channel_id: c for c in await self._acd_store.live_calls() if self._mine(c.call.call_id)}
         application = await self._ari.application(self._app)
         # Held before the listing: a call that starts while it is read (the websocket is up) is not gone.
         held = self._dispatcher.channel_ids()
         channels = {c["id"]: c for c in await self._ari.channels()}
         bridges = {b["id"]: list(b.get("channels", [])) for b in await self._ari.bridges()}
-        gone = self._dispatcher.vanished(channels.keys(), held)  # running calls told of what ended meanwhile
+        gone = self._dispatcher.vanished(channels.keys(), self._nodes, among=held)  # told of what ended meanwhile
         in_app = [cid for cid in application.get("channel_ids", []) if cid in channels]
         owned = frozenset(cid for cid in in_app if self._dispatcher.session_for(cid) is not None)
         surveying = await self._calls.surveying()
@@ -75,7 +86,7 @@ class Reconciler:
         route = await self._variable(channel.id, "HOTLINE_ROUTE") or "intake"
         tag = await self._variable(channel.id, "HOTLINE_TAG") or channel.exten
         group = await self._variable(channel.id, "HOTLINE_GROUP")
-        session = self._dispatcher.start(channel, args=(route, tag, "", group), adopted=True)
+        session = self._dispatcher.start(channel, args=(route, tag, "", group), adopted=True, node=self._node)
         if session is None:
             return 0
         session.resume = adopt.resume

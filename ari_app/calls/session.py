@@ -58,6 +58,8 @@ class CallSession:
     group: str = ""  # preferred agent group
     overflow: str = ""  # why a department call came to intake (department:NOANSWER, ...), or ""
     adopted: bool = False
+    node: str = ""  # the Asterisk node holding the caller ("" = the first or only one; ari_app.ari.nodes)
+    lost_node: str = ""  # set when that node was lost with the call up
     inbox: asyncio.Queue[Message] = field(default_factory=asyncio.Queue)
     gone: bool = False
     resume: str = ""  # after a restart: "waiting" or "talking" (what the call was doing)

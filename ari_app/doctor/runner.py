@@ -7,10 +7,11 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ari_app.ami.client import AmiTarget
+from ari_app.ami.nodes import AmiNode, ami_nodes_setting
 from ari_app.configcheck.problems import ConfigError
 from ari_app.doctor import checks, deploy_checks, service_checks
 from ari_app.doctor.model import Check, fail, ok, skip
@@ -42,6 +43,8 @@ class DoctorConfig:
     settings: Settings
     ami: AmiTarget | None  # None: no AMI secret configured
     include_dir: Path | None = None  # HOTLINE_ASTERISK_INCLUDE_DIR: where `hotline reload` writes
+    nodes: tuple[AmiNode, ...] = ()  # HOTLINE_AMI_NODES: several Asterisk nodes, each checked
+    proxy: str = ""  # HOTLINE_SIP_PROXY: host:port of the SIP proxy in front of the nodes
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DoctorConfig:
@@ -62,7 +65,8 @@ class DoctorConfig:
         target = AmiTarget(value("HOTLINE_AMI_HOST", "127.0.0.1"), int(port),
                            value("HOTLINE_AMI_USER", "hotline"), secret) if secret else None
         include = value("HOTLINE_ASTERISK_INCLUDE_DIR")
-        return cls(Settings.from_env(env), target, Path(include) if include else None)
+        return cls(Settings.from_env(env), target, Path(include) if include else None,
+                   ami_nodes_setting(value("HOTLINE_AMI_NODES")), value("HOTLINE_SIP_PROXY"))
 
 
 def dialplan_contexts(dialplan_dir: Path = REPO_ROOT / "dialplan") -> list[str]:
@@ -123,9 +127,42 @@ def asterisk_checks(facts: AsteriskFacts | None, why: str, settings: Settings, r
     return found
 
 
+async def _node_checks(config: DoctorConfig, node: AmiNode, registry: Registry | None,
+                       seats: Seats | None) -> list[Check]:
+    """One of several nodes: AMI, what its CLI shows, its ARI; every check named after the node."""
+    s = config.settings
+    if config.ami is None:
+        facts, why = None, "no AMI secret (HOTLINE_AMI_SECRET)"
+        ami = fail("ami", "HOTLINE_AMI_SECRET is not set", "set HOTLINE_AMI_SECRET to a manager.conf user")
+    else:
+        target = AmiTarget(node.host, node.port, config.ami.user, config.ami.secret)
+        facts, why = await observe_asterisk(target, dialplan_contexts(), required_prompts(registry))
+        ami = service_checks.check_ami(why, f"{target.host}:{target.port}", target.user)
+        why = why and "AMI login failed"
+    url = next((n.ari_url for n in s.ari_nodes if n.name == node.name), "")
+    ari = service_checks.check_ari(await observe_ari(url, s.ari_user, s.ari_password, s.ari_app)) if url else fail(
+        "ari", f"node {node.name} is not in HOTLINE_ARI_NODES", "name every node in both HOTLINE_ARI_NODES "
+        "and HOTLINE_AMI_NODES, with its systemname")
+    found = asterisk_checks(facts, why, s, registry, seats, node.include_dir)
+    return [replace(c, name=f"{node.name}: {c.name}") for c in [ami, *found[:2], ari, *found[2:]]]
+
+
+def check_proxy(address: str) -> Check:
+    """The SIP proxy in front of the nodes answers OPTIONS."""
+    from ari_app.sandbox.kamailio import options_ping
+
+    host, _, port = address.rpartition(":")
+    if port.isdigit() and options_ping(host or "127.0.0.1", int(port), timeout=2.0):
+        return ok("sip proxy", f"{address} answers OPTIONS")
+    return fail("sip proxy", f"no SIP answer from {address}", "start Kamailio (hotline up --nodes N starts its own); "
+                "check HOTLINE_SIP_PROXY")
+
+
 async def run_doctor(config: DoctorConfig) -> list[Check]:
     s = config.settings
     registry, seats, configuration = _configuration(s)
+    if config.nodes:
+        return await _run_nodes(config, registry, seats, configuration)
     if config.ami is None:
         facts, why = None, "no AMI secret (HOTLINE_AMI_SECRET)"
         ami = fail("ami", "HOTLINE_AMI_SECRET is not set", "set HOTLINE_AMI_SECRET (and HOTLINE_AMI_USER/HOST/PORT) "
@@ -156,4 +193,24 @@ async def run_doctor(config: DoctorConfig) -> list[Check]:
         service_checks.check_service_http(http_status, http_error, health),
         service_checks.check_database(db_error, applied, known, database_where(s.dsn)),
         checks.check_timezone(zone, facts.epoch if facts else "", time.time(), s.today),
+    ]
+
+
+async def _run_nodes(config: DoctorConfig, registry: Registry | None, seats: Seats | None,
+                     configuration: Check) -> list[Check]:
+    """Several nodes: each node's checks, then the proxy and what the one service shares."""
+    s = config.settings
+    per_node = [c for node in config.nodes for c in await _node_checks(config, node, registry, seats)]
+    host = "127.0.0.1" if s.http_host in ("", "0.0.0.0", "::") else s.http_host  # noqa: S104 - a bind-all address
+    health = f"http://{host}:{s.http_port}/healthz"
+    agi_error, (applied, db_error), (http_status, http_error) = await asyncio.gather(
+        observe_port(s.agi_host, s.agi_port), observe_database(s.dsn), observe_http(health))
+    known = [(m.version, m.name) for m in load_migrations()]
+    return [
+        configuration,
+        *per_node,
+        *([check_proxy(config.proxy)] if config.proxy else []),
+        service_checks.check_fastagi(agi_error, s.agi_host, s.agi_port),
+        service_checks.check_service_http(http_status, http_error, health),
+        service_checks.check_database(db_error, applied, known, database_where(s.dsn)),
     ]

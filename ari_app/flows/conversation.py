@@ -90,7 +90,10 @@ async def converse(ctx: FlowContext, session: CallSession, talk: Talk) -> Ended:
     try:
         return await _loop(ctx, session, talk)
     except CallerGone:
-        await record(ctx.calls.event(session.call_id, "caller_hung_up", agent=talk.agent_id))
+        if session.lost_node:  # answered, then the node holding it was lost
+            await record(ctx.calls.event(session.call_id, "node_lost", node=session.lost_node, agent=talk.agent_id))
+        else:
+            await record(ctx.calls.event(session.call_id, "caller_hung_up", agent=talk.agent_id))
         await _end_everything(ctx, session, talk)
         return "answered"
     except AriError as exc:

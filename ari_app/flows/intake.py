@@ -81,11 +81,19 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
         outcome = ended
     except (CallerGone, AriNotFound) as exc:
         outcome = "abandoned" if session.call_id in ctx.acd.queue else "caller_hangup"
+        if session.lost_node:  # the node holding the caller was lost: nobody hung up
+            outcome = "node_lost"
+            await record(ctx.calls.event(call_id, "node_lost", node=session.lost_node))
         log.info("caller_gone", reason=type(exc).__name__, detail=str(exc)[:200])
         await ctx.acd.abandon(call_id)
     except AriError as exc:
         log.error("call_ari_failed", error=str(exc))
         await hang_up(ctx, session.channel.id)
+        if exc.status == 0 and session.node:  # one of several nodes, unreachable: the call went with it
+            outcome = "node_lost"
+            await record(ctx.calls.event(call_id, "node_lost", node=session.node))
+            if call_id in ctx.acd.queue:  # never offered to an agent (on another node) once its flow has ended
+                await ctx.acd.abandon(call_id)
     except asyncio.CancelledError:
         outcome = "service_stopped"
         raise

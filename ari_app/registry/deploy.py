@@ -10,7 +10,7 @@ import json
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +29,7 @@ NUMBERS_FILE = "hotline-numbers.conf"
 class ReloadReport:
     changes: RegistryDiff  # against the service's running registry, else the numbers rendered last
     written: list[Path] = field(default_factory=list)
-    ami_outputs: dict[str, str] = field(default_factory=dict)
+    ami_outputs: dict[str, str] = field(default_factory=dict)  # "command" (or "node: command") -> output
     service: dict[str, object] | None = None  # the service's answer, None if no service URL was given
     refused: str = ""  # why nothing was written (numbers removed without force, the service's problems)
 
@@ -64,7 +64,14 @@ async def reload_everything(
     force: bool = False,
     dry_run: bool = False,
     dialplan: Path | None = None,
+    nodes: Sequence[tuple[str, Path, AmiTarget]] = (),
+    agent_proxy: str = "",
 ) -> ReloadReport:
+    """``nodes``: several Asterisk nodes, each (name, include dir, AMI): every one is rendered and
+    reloaded (``out_dir`` and ``ami`` are then the first's); ``agent_proxy``: host:port of the SIP
+    proxy the agents' phones register at (the nodes reach them through it)."""
+    targets = list(nodes) or [("", out_dir, ami)]
+    out_dir = targets[0][1]
     registry = load_registry(registry_path)  # ConfigError: nothing is written or reloaded
     service = ServiceClient(service_url, credentials) if service_url else None
     changes, problem = preview(registry, out_dir, service.reload(dry_run=True) if service else None)
@@ -75,8 +82,12 @@ async def reload_everything(
     if changes.removes_numbers and not force:
         return ReloadReport(changes, refused=f"the file removes {len(changes.removed)} number(s) citizens dial "
                             f"({', '.join(changes.removed)}); run again with --force to remove them")
-    written = write_all(registry, seats, passwords, out_dir, dialplan=dialplan)
-    outputs = await run_commands(ami, RELOAD_COMMANDS)
+    written: list[Path] = []
+    outputs: dict[str, str] = {}
+    for name, directory, target in targets:
+        written += write_all(registry, seats, passwords, directory, dialplan=dialplan, agent_proxy=agent_proxy)
+        for command, output in (await run_commands(target, RELOAD_COMMANDS)).items():
+            outputs[f"{name}: {command}" if name else command] = output
     answer = service.reload(force=force) if service else None
     return ReloadReport(changes, written, outputs, answer)
 

@@ -128,10 +128,11 @@ AGENTS_FILE = "hotline-agents.conf"  # holds the agents' SIP passwords: written 
 
 
 def render_all(
-    registry: Registry, seats: Seats, passwords: Mapping[str, str], media_address: str = ""
+    registry: Registry, seats: Seats, passwords: Mapping[str, str], media_address: str = "", agent_proxy: str = ""
 ) -> dict[str, str]:
     """File name -> contents. ``passwords``: agent id -> SIP password (see ari_app.seats.phones);
-    ``media_address``: bind the agents' RTP to this address (the sandbox's SIP host) instead of all."""
+    ``media_address``: bind the agents' RTP to this address (the sandbox's SIP host) instead of all;
+    ``agent_proxy``: host:port of the SIP proxy the phones register at (several nodes), or ""."""
     phone_media = MEDIA_OPTIONS
     if media_address:
         phone_media += f"\nmedia_address = {media_address}\nbind_rtp_to_media_address = yes"
@@ -139,13 +140,13 @@ def render_all(
         "hotline-numbers.conf": render_numbers(registry),
         "hotline-pjsip.conf": render_pjsip(registry),
         "hotline-queues.conf": render_queues(registry, seats.endpoints),
-        AGENTS_FILE: render_agent_phones(seats, passwords, _header(registry), phone_media),
+        AGENTS_FILE: render_agent_phones(seats, passwords, _header(registry), phone_media, agent_proxy),
     }
 
 
 def write_all(
     registry: Registry, seats: Seats, passwords: Mapping[str, str], out: Path, media_address: str = "",
-    dialplan: Path | None = None,
+    dialplan: Path | None = None, agent_proxy: str = "",
 ) -> list[Path]:
     """Write the include files into ``out``; with ``dialplan`` (this project's dialplan/ folder) also its
     fragments (hotline.conf), so that an upgrade's `hotline reload` brings them along.
@@ -155,7 +156,7 @@ def write_all(
     in (Debian's /etc/asterisk belongs to group asterisk); an existing file keeps its owner and mode."""
     _make_dir(out)
     written = []
-    for name, text in render_all(registry, seats, passwords, media_address).items():
+    for name, text in render_all(registry, seats, passwords, media_address, agent_proxy).items():
         written.append(_replace_file(out / name, text, private=name == AGENTS_FILE))
     for fragment in sorted(dialplan.glob("*.conf")) if dialplan is not None else []:
         written.append(_replace_file(out / fragment.name, fragment.read_text(encoding="utf-8"), private=False))

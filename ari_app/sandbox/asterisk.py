@@ -117,6 +117,8 @@ class AsteriskSandbox:
     ari_user: str = "hotline"
     ami_user: str = "hotline"
     ari_app: str = "hotline"
+    system_name: str = ""  # one of several nodes: its name, the prefix of its channel ids
+    agent_proxy: str = ""  # host:port of the SIP proxy the agents' phones register at (several nodes)
     chroot: Path | None = None
     binary: str = "/usr/sbin/asterisk"
     process: subprocess.Popen[bytes] | None = None
@@ -190,6 +192,7 @@ class AsteriskSandbox:
             sip_host=self.sip_host,
             trunk_match=self.trunk_match,
             test_caller_password=self.test_caller_password(),
+            system_name=self.system_name,
         )
         etc = run_dir / "etc"
         for filename, text in render_all(cfg).items():
@@ -212,7 +215,7 @@ class AsteriskSandbox:
         registry = load_registry(registry_path or self.registry_path)
         seats = load_seats(self.seats_path)
         write_all(registry, seats, agent_passwords(self.state_dir, seats), self.run_dir / "etc",
-                  media_address=self.sip_host, dialplan=REPO_ROOT / "dialplan")
+                  media_address=self.sip_host, dialplan=REPO_ROOT / "dialplan", agent_proxy=self.agent_proxy)
 
     def test_caller_password(self) -> str:
         """The test caller's SIP password (made on first use, kept in the state dir's secrets.env)."""

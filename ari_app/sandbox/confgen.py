@@ -65,6 +65,7 @@ class AsteriskConfig:
     sip_host: str = "127.0.0.1"  # SIP and RTP bind here (HOTLINE_SIP_HOST)
     trunk_match: tuple[str, ...] = ("127.0.0.1",)  # addresses let in as the carrier trunk, unauthenticated
     test_caller_password: str = field(default="", repr=False)  # "" = no test-caller account
+    system_name: str = ""  # asterisk.conf systemname: channel ids become <system_name>-<epoch>.<seq>
 
     @property
     def etc(self) -> PurePosixPath:
@@ -122,7 +123,7 @@ maxfiles = 8192
 transmit_silence = yes
 documentation_language = en_US
 hideconnect = yes
-"""
+""" + (f"systemname = {cfg.system_name}\n" if cfg.system_name else "")
 
 
 def modules_conf() -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ari_app import logs
+from ari_app.sandbox.asterisk import TEST_CALLER_KEY
 from ari_app.scenarios.loader import load_catalogue
 from ari_app.scenarios.report import progress_line, summary_table, write_junit
 from ari_app.scenarios.runner import Result, RunConfig, run_all
@@ -36,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      "the state directory's secrets.env, as scripts/up writes it)")
     run.add_argument("--department", default="127.0.0.1:5099", help="address the registry's department lines "
                      "point at, where department seats are played (default 127.0.0.1:5099)")
+    run.add_argument("--trunk", default="", help="address the target's outbound trunk (config/return_visits.yaml) "
+                     "rings, where the citizen of return-visit and callback scenarios is played (default: the "
+                     "citizen registers as test-caller, which the sandbox's trunk rings)")
+    run.add_argument("--http", default="", help="the target's HTTP API for the scenarios' HTTP steps (default "
+                     "http://HOTLINE_HTTP_HOST:HOTLINE_HTTP_PORT, else http://127.0.0.1:8080); needs --dsn, where "
+                     "the runner makes its scenario-* accounts")
     run.add_argument("--today", type=date.fromisoformat, help="the target's date, YYYY-MM-DD (default: "
                      "HOTLINE_TODAY or today in Asia/Shanghai): picks the dated expectations")
     run.add_argument("--jobs", type=int, default=4, help="scenarios without peers run this many at a time")
@@ -50,8 +57,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     width = max(len(s.name) for s in scenarios) if scenarios else 8
     for s in scenarios:
         peers = [f"agent {a.id}" for a in s.agents] + (["department"] if s.department else [])
+        peers += ["citizen"] if s.citizen else []
         extra = f" [{', '.join(peers)}]" if peers else ""
-        print(f"{s.name:<{width}}  {s.expect.dial:<8} {s.description}{extra}")
+        needs = f" Needs: {s.needs}" if s.needs else ""
+        print(f"{s.name:<{width}}  {s.expect.dial or '-':<8} {s.description}{extra}{needs}")
     print(f"{len(scenarios)} scenarios in {args.catalogue}")
     return 0
 
@@ -77,9 +86,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     pinned = os.environ.get("HOTLINE_TODAY", "")
     today = args.today or (date.fromisoformat(pinned) if pinned else datetime.now(ZoneInfo("Asia/Shanghai")).date())
     scenarios = load_catalogue(args.catalogue, PEERS, args.names)
+    http = args.http or (f"http://{setting.get('HOTLINE_HTTP_HOST') or '127.0.0.1'}:"
+                          f"{setting.get('HOTLINE_HTTP_PORT') or 8080}")
+    citizen_password = secrets.get(TEST_CALLER_KEY, "")
+    logs.register_secret(citizen_password)
     config = RunConfig(target=target, peers=PEERS, artifacts=args.artifacts.resolve(), today=today,
                        department_address=_address(args.department, "--department"), dsn=dsn,
-                       agent_passwords=passwords, jobs=args.jobs)
+                       agent_passwords=passwords, jobs=args.jobs, http=http,
+                       trunk=_address(args.trunk, "--trunk") if args.trunk else None,
+                       citizen_password=citizen_password)
     where = f"{target[0]}:{target[1]}"
     print(f"running {len(scenarios)} scenario(s) against {where} as of {today}"
           f"{', checking call records' if dsn else ', no database: call records not checked'}", flush=True)

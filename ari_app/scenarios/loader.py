@@ -9,17 +9,19 @@ import yaml
 
 from ari_app.configcheck.problems import ConfigError, Problem
 from ari_app.configcheck.reader import DIGITS, Fields, Keys, Reader
-from ari_app.configcheck.yamlnodes import FLOAT, INT, describe, read_utf8
-from ari_app.scenarios.model import AgentPeer, DatedExpect, DepartmentPeer, Expect, Scenario
+from ari_app.configcheck.yamlnodes import read_utf8
+from ari_app.scenarios.loader_steps import read_steps, record_fields, seconds, text_map
+from ari_app.scenarios.model import AgentPeer, CallStep, CitizenPeer, DatedExpect, DepartmentPeer, Expect, Scenario
 
 EXPECT_FILE = "expect.yaml"
 _EXPECT_KEYS = ("listen_ms", "sipp_exit", "answer", "min_voiced_seconds", "max_voiced_seconds", "record",
                 "events", "prompts")
-_TOP = Keys(("description", "dial"), ("caller", "values", "agents", "department", "dates", *_EXPECT_KEYS))
-_AGENT = Keys(("id",), ("phone", "hold_ms", "rings", "values"))
+_TOP = Keys(("description",), ("dial", "caller", "values", "agents", "department", "citizen", "steps", "needs",
+                                "dates", *_EXPECT_KEYS))
+_AGENT = Keys(("id",), ("phone", "hold_ms", "rings", "values", "log_in"))
 _DEPARTMENT = Keys((), ("phone", "hold_ms", "rings", "line"))
+_CITIZEN = Keys((), ("phone", "hold_ms", "rings", "values"))
 _DATED = Keys(("from",), _EXPECT_KEYS)
-_RECORD_FIELDS = ("hotline", "route", "outcome", "rating", "caller")
 
 
 def scenario_folders(catalogue: Path) -> list[Path]:
@@ -61,18 +63,27 @@ def load_scenario(folder: Path, peers: Path) -> Scenario:
 
 def _scenario(reader: Reader, f: Fields, folder: Path, peers: Path) -> Scenario | None:
     description = f.text("description")
-    dial = f.matching("dial", DIGITS, "a number (digits)")
-    caller = _script(f, "caller", folder, peers, "scenario.xml")
+    agents = tuple(a for a in (_agent(reader, node, at, folder, peers) for node, at in f.sequence("agents")) if a)
+    later = {a.id for a in agents if not a.log_in_at_start}
+    steps = read_steps(reader, f.sequence("steps"), later) if f.has("steps") else (CallStep(),)
+    calls = any(isinstance(s, CallStep) for s in steps)
+    dial = f.matching("dial", DIGITS, "a number (digits)") if f.has("dial") or calls else ""
+    if calls and not f.has("dial"):
+        f.problem("dial", "missing required key (the caller's call needs a number)")
+    caller = _script(f, "caller", folder, peers, "scenario.xml") if calls else folder / EXPECT_FILE
     changes = _expect_changes(reader, f)  # read even without a dial, to report all problems at once
     expect = Expect(dial, **changes) if dial is not None else None  # type: ignore[arg-type]
-    agents = tuple(a for a in (_agent(reader, node, at, folder, peers) for node, at in f.sequence("agents")) if a)
     department = f.sub("department", _DEPARTMENT, lambda d: _department(d, folder, peers))
+    citizen = f.sub("citizen", _CITIZEN, lambda c: _citizen(reader, c, folder, peers))
     dates = tuple(d for d in (_dated(reader, node, at) for node, at in f.sequence("dates")) if d)
-    values = f.get("values", lambda n, p: _text_map(reader, n, p)) or {}
+    values = f.get("values", lambda n, p: text_map(reader, n, p)) or {}
+    needs = f.text("needs") if f.has("needs") else ""
     if description is None or expect is None or caller is None:
         return None
+    for agent_id in later - {s.agent for s in steps if hasattr(s, "agent")}:
+        f.problem("steps", f"agent {agent_id} has `log_in: later` but no `log_in: \"{agent_id}\"` step")
     return Scenario(folder.name, folder, " ".join(description.split()), caller, expect, agents, department, dates,
-                    tuple(values.items()))
+                    tuple(values.items()), citizen, steps, " ".join((needs or "").split()))
 
 
 def _expect_changes(reader: Reader, f: Fields) -> dict[str, object]:
@@ -85,10 +96,10 @@ def _expect_changes(reader: Reader, f: Fields) -> dict[str, object]:
     if answer is not None:
         changes["answer"] = answer
     for key in ("min_voiced_seconds", "max_voiced_seconds"):
-        seconds = f.get(key, lambda node, at: _seconds(reader, node, at))
-        if seconds is not None:
-            changes[key] = seconds
-    record = f.get("record", lambda node, at: _record(reader, node, at))
+        limit = f.get(key, lambda node, at: seconds(reader, node, at))
+        if limit is not None:
+            changes[key] = limit
+    record = f.get("record", lambda node, at: record_fields(reader, node, at))
     if record is not None:
         changes["record"] = record
     for key in ("events", "prompts"):
@@ -112,11 +123,24 @@ def _agent(reader: Reader, node: yaml.Node, at: str, folder: Path, peers: Path) 
         return None
     agent_id = f.matching("id", DIGITS, "an agent id (digits, as in config/seats.yaml)")
     phone = _script(f, "phone", folder, peers, "answer-then-bye.xml")
-    values = f.get("values", lambda n, p: _text_map(reader, n, p)) or {}
+    values = f.get("values", lambda n, p: text_map(reader, n, p)) or {}
+    when = f.text("log_in") if f.has("log_in") else "start"
+    if when not in ("start", "later", None):
+        f.problem("log_in", f"expected `start` (before the call, the default) or `later` (at a `log_in` step), "
+                            f"got {when!r}")
     if agent_id is None or phone is None:
         return None
     return AgentPeer(agent_id, str(phone), f.integer("hold_ms", low=0) or 2000,
-                     f.integer("rings", low=0), tuple(values.items()))
+                     f.integer("rings", low=0), tuple(values.items()), when != "later")
+
+
+def _citizen(reader: Reader, f: Fields, folder: Path, peers: Path) -> CitizenPeer | None:
+    phone = _script(f, "phone", folder, peers, "answer-then-bye.xml")
+    values = f.get("values", lambda n, p: text_map(reader, n, p)) or {}
+    if phone is None:
+        return None
+    return CitizenPeer(str(phone), f.integer("hold_ms", low=0) or 2000, f.integer("rings", low=0),
+                       tuple(values.items()))
 
 
 def _department(f: Fields, folder: Path, peers: Path) -> DepartmentPeer | None:
@@ -137,34 +161,3 @@ def _script(f: Fields, key: str, folder: Path, peers: Path, default: str) -> Pat
             return candidate
     f.problem(key, f"no SIPp file {name!r} in {folder} or {peers}")
     return None
-
-
-def _seconds(reader: Reader, node: yaml.Node, at: str) -> float | None:
-    if isinstance(node, yaml.ScalarNode) and node.tag in (INT, FLOAT):
-        value = float(node.value)
-        if value >= 0:
-            return value
-    reader.problem(node, at, f"expected a number of seconds (0 or more), got {describe(node)}")
-    return None
-
-
-def _record(reader: Reader, node: yaml.Node, at: str) -> tuple[tuple[str, str], ...] | None:
-    values = _text_map(reader, node, at)
-    if values is None:
-        return None
-    for key in values:
-        if key not in _RECORD_FIELDS:
-            reader.problem(node, f"{at}.{key}", f"not a call record field; expected one of {', '.join(_RECORD_FIELDS)}")
-    return tuple(values.items())
-
-
-def _text_map(reader: Reader, node: yaml.Node, at: str) -> dict[str, str] | None:
-    entries = reader.entries(node, at)
-    if entries is None:
-        return None
-    out: dict[str, str] = {}
-    for key, _key_node, value in entries:
-        text = reader.text(value, f"{at}.{key}")
-        if text is not None:
-            out[key] = text
-    return out

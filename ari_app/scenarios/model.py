@@ -17,6 +17,18 @@ class AgentPeer:
     hold_ms: int = 2000
     rings: int | None = None  # how many calls must reach the phone (None: not checked)
     values: tuple[tuple[str, str], ...] = ()  # more [keywords] written into the phone's scenario
+    log_in_at_start: bool = True  # False: registers at the start, logs in at a ``log_in`` step
+
+
+@dataclass(frozen=True)
+class CitizenPeer:
+    """The citizen's phone as the target calls it back over its outbound trunk (return visits,
+    queue callbacks): a SIPp UAS on the trunk's address, or registered as the sandbox's test caller."""
+
+    phone: str = "answer-then-bye.xml"
+    hold_ms: int = 2000
+    rings: int | None = None
+    values: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,66 @@ class Expect:
 
 
 @dataclass(frozen=True)
+class Login:
+    """Who an HTTP step acts as: a role, with its department or seat. The runner makes the account
+    (``scenario-<role>[-<department or seat>]``) with a new password on each run."""
+
+    role: str  # agent, department, supervisor, admin
+    department: str = ""
+    agent: str = ""
+
+    @property
+    def name(self) -> str:
+        return "-".join(p for p in ("scenario", self.role, self.department, self.agent) if p)
+
+
+@dataclass(frozen=True)
+class CallStep:
+    """The caller's call (``dial``, ``caller``, ``values``, ``listen_ms``), until SIPp ends."""
+
+    label: str = "call"
+
+
+@dataclass(frozen=True)
+class LogInStep:
+    """An agent whose phone waited (``log_in: later``) dials *72 now."""
+
+    agent: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class HttpStep:
+    """A request to the target's HTTP API as ``login``; ``[keywords]`` are written into the path and
+    the body's strings. ``keep``: answer fields kept as keywords; ``expect``: answer fields that must
+    hold; ``until``: repeat the request until they do, at most that many seconds."""
+
+    method: str
+    path: str
+    login: Login
+    label: str
+    body: object = None
+    status: int | None = None  # None: any 2xx
+    keep: tuple[tuple[str, str], ...] = ()  # keyword -> dotted path in the answer
+    expect: tuple[tuple[str, str], ...] = ()  # dotted path -> value (compared as text)
+    until: float | None = None
+
+
+@dataclass(frozen=True)
+class RecordStep:
+    """Wait until the caller's number has a closed call record with these fields (and these events
+    in this order): the calls the target places back to the citizen, say."""
+
+    fields: tuple[tuple[str, str], ...]
+    label: str
+    events: tuple[str, ...] = ()
+    within: float = 60.0
+
+
+Step = CallStep | LogInStep | HttpStep | RecordStep
+
+
+@dataclass(frozen=True)
 class DatedExpect:
     """From ``start`` on (the target's date), these expectations replace the scenario's own."""
 
@@ -63,12 +135,20 @@ class Scenario:
     department: DepartmentPeer | None = None
     dates: tuple[DatedExpect, ...] = ()
     values: tuple[tuple[str, str], ...] = ()  # more [keywords] written into the caller's script
+    citizen: CitizenPeer | None = None
+    steps: tuple[Step, ...] = (CallStep(),)
+    needs: str = ""  # what the target must be configured with (shown with a failure)
 
     @property
     def exclusive(self) -> bool:
-        """Runs alone: its peers are shared (agents, the department address), or another caller
-        waiting in the queue at the same time would take its agent."""
-        return bool(self.agents) or self.department is not None
+        """Runs alone: its peers are shared (agents, the department address, the outbound trunk),
+        or another caller waiting in the queue at the same time would take its agent."""
+        return bool(self.agents) or self.department is not None or self.citizen is not None
+
+    @property
+    def calls(self) -> bool:
+        """Whether the caller places a call (a return visit's scenario may only call the API)."""
+        return any(isinstance(s, CallStep) for s in self.steps)
 
     def expect_on(self, today: date) -> Expect:
         """The expectations as of ``today``: the latest dated entry that has begun applies."""

@@ -1,31 +1,33 @@
-"""Run scenarios against a target: peers up, the caller's call, what was observed, peers down, checked.
+"""Run scenarios against a target: peers up, the steps (by default only the caller's call), what was
+observed, peers down, checked.
 
-Scenarios without peers run side by side (``jobs`` at a time); those with agents or a department
-run alone afterwards, so that no other caller waiting in the queue takes their agent.
+Scenarios without peers run side by side (``jobs`` at a time); those with agents, a department or a
+citizen on the outbound trunk run alone afterwards, so that no other caller waiting in the queue
+takes their agent and no other call reaches their peers.
 """
 
 from __future__ import annotations
 
 import itertools
 import random
-import re
 import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import asyncpg
 import structlog
 
-from ari_app.scenarios import sipp
+from ari_app.scenarios import peers, records, sipp
+from ari_app.scenarios.api import Api
 from ari_app.scenarios.checker import Observation, check
 from ari_app.scenarios.model import Scenario
-from ari_app.scenarios.records import closed_call
 from ari_app.scenarios.rtp import RtpSink
+from ari_app.scenarios.steps import StepContext, run_steps
 
 log = structlog.get_logger("scenario")
 _callers = itertools.count(random.randrange(10**6))
@@ -41,6 +43,9 @@ class RunConfig:
     dsn: str = ""
     agent_passwords: dict[str, str] = field(default_factory=dict, repr=False)
     jobs: int = 4
+    http: str = ""  # the target's HTTP API (base URL), for HTTP steps
+    trunk: tuple[str, int] | None = None  # where the target's outbound trunk rings (the citizen's UAS)
+    citizen_password: str = field(default="", repr=False)  # else the citizen registers as test-caller
 
 
 @dataclass
@@ -62,28 +67,35 @@ def run_all(scenarios: list[Scenario], config: RunConfig, progress: Callable[[Re
     shared = [s for s in scenarios if not s.exclusive]
     alone = [s for s in scenarios if s.exclusive]
     results: dict[str, Result] = {}
+    api = Api(config.http, config.dsn) if config.http and config.dsn else None
 
     def one(scenario: Scenario) -> None:
-        results[scenario.name] = run_one(scenario, config)
+        results[scenario.name] = run_one(scenario, config, api)
         progress(results[scenario.name])
 
-    with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
-        list(pool.map(one, shared))
-    for scenario in alone:
-        one(scenario)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool:
+            list(pool.map(one, shared))
+        for scenario in alone:
+            one(scenario)
+    finally:
+        if api is not None:
+            api.close()  # the run's accounts are disabled: nothing it made stays usable on the target
     return [results[s.name] for s in scenarios]
 
 
-def run_one(scenario: Scenario, config: RunConfig) -> Result:
+def run_one(scenario: Scenario, config: RunConfig, api: Api | None = None) -> Result:
     folder = config.artifacts / scenario.name
     shutil.rmtree(folder, ignore_errors=True)
     started = time.monotonic()
     log.debug("scenario_started", scenario=scenario.name, target=f"{config.target[0]}:{config.target[1]}")
     try:
-        failures = _run(scenario, config, folder)
+        failures = _run(scenario, config, folder, api)
     except (OSError, RuntimeError) as exc:  # SIPp missing, a port taken: say it, go on with the next
         failures = [f"could not run: {exc}"]
     seconds = time.monotonic() - started
+    if failures and scenario.needs:
+        failures.append(f"this scenario needs: {scenario.needs}")
     kept = folder if failures else None
     if not failures:
         shutil.rmtree(folder, ignore_errors=True)
@@ -91,84 +103,89 @@ def run_one(scenario: Scenario, config: RunConfig) -> Result:
     return Result(scenario.name, scenario.description, not failures, seconds, failures, kept)
 
 
-def _run(scenario: Scenario, config: RunConfig, folder: Path) -> list[str]:
+def _run(scenario: Scenario, config: RunConfig, folder: Path, api: Api | None) -> list[str]:
     expect = scenario.expect_on(config.today)
     local = sipp.local_address(*config.target)
     caller_id = f"139{next(_callers) % 10**8:08d}"
-    seen = Observation(target=f"{config.target[0]}:{config.target[1]}", sipp_exit=None)
-    with ExitStack() as peers:
-        phones: dict[str, sipp.Sipp] = {}
-        if scenario.department is not None:
-            dept = sipp.uas(Path(scenario.department.phone), address=config.department_address,
-                            folder=folder / "department", hold_ms=scenario.department.hold_ms)
-            peers.callback(dept.stop)
-            phones["department"] = dept
-            _qualified(dept, scenario.department.line or expect.dial)
-        accounts = {}
-        for agent in scenario.agents:
-            password = config.agent_passwords.get(agent.id)
-            if password is None:
-                return [f"no SIP password for agent {agent.id} (HOTLINE_AGENT_{agent.id}_PASSWORD in --secrets)"]
-            accounts[agent.id] = sipp.Account(f"agent-{agent.id}", password, config.target, local)
-            phone = sipp.phone(Path(agent.phone), config.peers / "register.xml", account=accounts[agent.id],
-                               folder=folder / f"agent-{agent.id}", hold_ms=agent.hold_ms, values=dict(agent.values))
-            peers.callback(phone.stop)
-            phones[f"agent {agent.id}"] = phone
-        for agent_id, account in accounts.items():
-            error = _log_in(phones[f"agent {agent_id}"], account, config, folder)
-            if error:
-                return [error]
-            peers.callback(_feature, account, "*73", config, folder / f"agent-{agent_id}-logout")
-        sink = RtpSink(local).start()
-        peers.callback(sink.stop)
-        call = sipp.caller(scenario.caller, target=config.target, local=local, number=expect.dial, caller_id=caller_id,
-                           rtp_port=sink.port, folder=folder / "caller", listen_ms=expect.listen_ms,
-                           timeout_s=expect.listen_ms // 1000 + 30, values=dict(scenario.values))
-        seen.sipp_exit = call.wait_heard(8, expect.listen_ms / 1000 + 40)
-        seen.sipp_tail = call.output[-2000:]
-        seen.invite_responses = call.invite_responses()
-        seen.voiced_seconds, seen.rtp_packets = sink.voiced_seconds, sink.packets
-    seen.peer_rings = {name: p.invites_received() for name, p in phones.items()}
-    if config.dsn and seen.invite_responses:
-        try:
-            found = closed_call(config.dsn, caller_id)
+    seen = Observation(target=f"{config.target[0]}:{config.target[1]}", sipp_exit=None, called=scenario.calls)
+    since = None
+    if config.dsn:
+        try:  # the caller's calls are those since now (less a margin for the service's clock)
+            since = records.database_now(config.dsn) - timedelta(seconds=30)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             return [f"cannot read call records (--dsn): {type(exc).__name__}: {exc}"]
-        if found is not None:
-            seen.record, seen.events, seen.prompts_completed = found.record, found.events, found.prompts_completed
+    with ExitStack() as stack:
+        phones: dict[str, sipp.Sipp] = {}
+        lines = peers.Lines(config.target, local, config.peers, folder, stack)
+        error = _start_peers(scenario, config, lines, phones, expect.dial)
+        if error:
+            return [error]
+        sink = RtpSink(local).start()
+        stack.callback(sink.stop)
+
+        def call() -> bool:
+            sipp_call = sipp.caller(scenario.caller, target=config.target, local=local, number=expect.dial,
+                                    caller_id=caller_id, rtp_port=sink.port, folder=folder / "caller",
+                                    listen_ms=expect.listen_ms, timeout_s=expect.listen_ms // 1000 + 30,
+                                    values=dict(scenario.values))
+            seen.sipp_exit = sipp_call.wait_heard(8, expect.listen_ms / 1000 + 40)
+            seen.sipp_tail = sipp_call.output[-2000:]
+            seen.invite_responses = sipp_call.invite_responses()
+            seen.voiced_seconds, seen.rtp_packets = sink.voiced_seconds, sink.packets
+            if config.dsn and seen.invite_responses:
+                found = records.closed_call(config.dsn, caller_id, since)
+                if found is not None:
+                    seen.record, seen.events, seen.prompts_completed = (found.record, found.events,
+                                                                        found.prompts_completed)
+            # A call that went otherwise (no answer, another outcome) makes the steps after it moot.
+            return not check(expect, seen, {}, database=bool(config.dsn))
+
+        def log_in(agent_id: str) -> str:
+            return lines.log_in(phones[f"agent {agent_id}"], agent_id)
+
+        try:
+            step_failures = run_steps(scenario.steps, StepContext(call, log_in, api, config.dsn, caller_id, since))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            return [f"cannot read call records (--dsn): {type(exc).__name__}: {exc}"]
+    seen.peer_rings = {name: p.invites_received() for name, p in phones.items()}
     rings: dict[str, int | None] = {f"agent {a.id}": a.rings for a in scenario.agents}
     if scenario.department is not None:
         rings["department"] = scenario.department.rings
-    return check(expect, seen, rings, database=bool(config.dsn))
+    if scenario.citizen is not None:
+        rings["citizen"] = scenario.citizen.rings
+    # What went wrong first comes first: the call's own checks (SIP, audio, its record), then the
+    # step that failed after it, then the peers' rings.
+    own = check(expect, seen, {}, database=bool(config.dsn))
+    rung = [f for f in check(expect, seen, rings, database=bool(config.dsn)) if f not in own]
+    return [*own, *step_failures, *rung]
 
 
-def _qualified(uas: sipp.Sipp, line: str, timeout: float = 10) -> None:
-    """Until the target has qualified ``line`` at the peer twice (OPTIONS answered, then asked
-    again: the target has seen the answer), so that it no longer takes the line for unreachable.
-    A target that does not qualify is given ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and uas.process.poll() is None:
-        if len(re.findall(rf"^OPTIONS sip:{re.escape(line)}@", uas.messages(), re.M)) >= 2:
-            return
-        time.sleep(0.2)  # polling the peer's trace until a deadline
+def _start_peers(scenario: Scenario, config: RunConfig, lines: peers.Lines, phones: dict[str, sipp.Sipp],
+                 dial: str) -> str:
+    """Department, citizen and agent phones up (agents logged in unless they wait for a step);
+    an error sentence or ""."""
+    if scenario.department is not None:
+        phones["department"], error = lines.department(scenario.department, config.department_address,
+                                                       scenario.department.line or dial)
+        if error:
+            return error
+    if scenario.citizen is not None:
+        citizen, error = lines.citizen(scenario.citizen, config.trunk, config.citizen_password)
+        if citizen is not None:
+            phones["citizen"] = citizen
+        if error:
+            return error
+    for agent in scenario.agents:
+        password = config.agent_passwords.get(agent.id)
+        if password is None:
+            return f"no SIP password for agent {agent.id} (HOTLINE_AGENT_{agent.id}_PASSWORD in --secrets)"
+        phones[f"agent {agent.id}"] = lines.agent(agent, password)
+    for agent in scenario.agents:
+        error = lines.wait_registered(phones[f"agent {agent.id}"])
+        if not error and agent.log_in_at_start:
+            error = lines.log_in(phones[f"agent {agent.id}"], agent.id)
+        if error:
+            return error
+    return ""
 
 
-def _registered(phone: sipp.Sipp) -> bool:
-    return any(b for b in phone.messages().split("-" * 20) if "SIP/2.0 200" in b and "REGISTER" in b)
-
-
-def _log_in(phone: sipp.Sipp, account: sipp.Account, config: RunConfig, folder: Path) -> str:
-    """Wait for the phone's registration (200 to its REGISTER), then dial *72; an error sentence or ""."""
-    deadline = time.monotonic() + 10
-    while not _registered(phone):
-        if phone.process.poll() is not None or time.monotonic() > deadline:
-            return (f"{account.user} could not register at {config.target[0]}:{config.target[1]} "
-                    f"(wrong password in --secrets, or no such endpoint on the target)")
-        time.sleep(0.1)  # polling the phone's trace until a deadline
-    code = _feature(account, "*72", config, folder / f"{account.user}-login")
-    return "" if code == 0 else f"{account.user} dialing *72 (log in) failed: SIPp exit {code}"
-
-
-def _feature(account: sipp.Account, code: str, config: RunConfig, folder: Path) -> int | None:
-    call = sipp.dial_code(config.peers / "dial-with-auth.xml", account=account, code=code, folder=folder)
-    return call.wait(40)

@@ -44,6 +44,16 @@ def media_port(*avoid: int) -> int:
     raise RuntimeError("no four free ports in a row for SIPp's media")
 
 
+def port_free(address: tuple[str, int]) -> bool:
+    """Whether nothing has bound this UDP address yet (a peer that is still starting)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(address)
+        except OSError:
+            return False
+        return True
+
+
 def with_values(script: Path, folder: Path, **values: int | str) -> Path:
     """A copy of ``script`` in ``folder`` with ``[name]`` keywords written in (SIPp substitutes
     keywords in messages but not in a ``<pause>`` or a ``timeout`` attribute)."""
@@ -63,6 +73,7 @@ class Sipp:
     process: subprocess.Popen[str]
     folder: Path
     output: str = ""
+    account: Account | None = None  # a phone's SIP account
 
     @classmethod
     def spawn(cls, args: list[str], folder: Path) -> Sipp:
@@ -141,9 +152,11 @@ def caller(script: Path, *, target: tuple[str, int], local: str, number: str, ca
                        "-timeout_error", "-key", "caller", caller_id, "-key", "rtp_port", str(rtp_port)], folder)
 
 
-def uas(script: Path, *, address: tuple[str, int], folder: Path, hold_ms: int) -> Sipp:
-    """A department's seats: answer every call to ``address`` with ``script`` until stopped."""
-    copy = with_values(script, folder, hold_ms=hold_ms, rtp_port=free_port())
+def uas(script: Path, *, address: tuple[str, int], folder: Path, hold_ms: int,
+        values: dict[str, str] | None = None) -> Sipp:
+    """A department's seats, or a citizen on the outbound trunk: answer every call to ``address``
+    with ``script`` until stopped."""
+    copy = with_values(script, folder, hold_ms=hold_ms, rtp_port=free_port(), **(values or {}))
     return Sipp.spawn(["-sf", str(copy), "-i", address[0], "-p", str(address[1]), "-mp",
                        str(media_port(address[1])), "-aa"], folder)
 

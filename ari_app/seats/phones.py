@@ -22,6 +22,7 @@ from ari_app.secrets_store import ensure_secrets
 AGENT_CONTEXT = "hotline-agents"
 REGISTRATION_EXPIRY = 120  # seconds a phone's registration lasts unless renewed (phones renew earlier)
 QUALIFY_SECONDS = 30  # OPTIONS to a registered phone; an unanswered one marks it unreachable
+PROXIED_QUALIFY_SECONDS = 10  # behind a proxy: how soon a node sees a phone register or go
 
 
 def password_key(agent_id: str) -> str:
@@ -67,7 +68,38 @@ qualify_timeout = 3.0
 """
 
 
-def render_agent_phones(seats: Seats, passwords: Mapping[str, str], header: str, media_options: str) -> str:
+def _proxied_block(agent: Agent, proxy: str, media_options: str) -> str:
+    """Several nodes behind a SIP proxy: the phone registers at the proxy (which checks its password),
+    so the node reaches it through the proxy (a static contact, qualified: the proxy answers 404 for
+    a phone that is not registered, which only ``qualify_2xx_only`` makes Asterisk count as
+    unreachable) and knows the agent's own calls by the From user."""
+    e = agent.endpoint
+    return f"""; {agent.id} {agent.name} (registered at the proxy {proxy})
+[{e}]
+type = endpoint
+context = {AGENT_CONTEXT}
+{media_options}
+aors = {e}
+callerid = "{agent.id}" <{agent.id}>
+identify_by = username
+
+[{e}]
+type = aor
+contact = sip:{e}@{proxy}
+qualify_frequency = {PROXIED_QUALIFY_SECONDS}
+qualify_timeout = 3.0
+qualify_2xx_only = yes
+"""
+
+
+def render_agent_phones(
+    seats: Seats, passwords: Mapping[str, str], header: str, media_options: str, proxy: str = ""
+) -> str:
+    """Every agent's endpoint: registering here with its password, or (``proxy``: host:port of the
+    SIP proxy in front of several nodes) reached through the proxy where it registers."""
+    if proxy:
+        agents = sorted(seats.agents, key=lambda a: a.id)
+        return "\n".join([header, *(_proxied_block(a, proxy, media_options) for a in agents)])
     missing = [a.id for a in seats.agents if not passwords.get(a.id)]
     if missing:
         raise ValueError(f"no SIP password for agents {', '.join(missing)}")

@@ -6,8 +6,10 @@ inserts it with one ``executemany`` (its own time of occurrence kept, not the ti
 When idle, an event is written at once (one round trip later); under load batches grow by
 themselves. ``flush()`` waits until everything added so far is stored: the call record is closed,
 and events are read, only after it. A batch the database refuses (a connection fault) is kept and
-retried with a growing pause; a row it can never take (its call has no record, because opening the
-record failed) is written one by one so it does not sink the others, then dropped with an error.
+retried with a growing pause; a row refused because its call has no record yet is kept for
+``record_grace`` seconds from its time (the record may still be on its way: the FastAGI route opens
+it behind the channel), then, as a row it can never take (opening the record failed), dropped with
+an error; such rows are written one by one so they do not sink the others.
 The queue is bounded: beyond ``MAX_PENDING`` waiting rows new ones are dropped, counted and logged,
 so a database that stays down cannot grow memory without end. Rows of a call whose record the write
 journal still keeps (an outage, or a slow database being caught up) wait in the queue while the
@@ -35,6 +37,7 @@ MAX_BATCH = 500
 MAX_PENDING = 50_000
 RETRY_INITIAL, RETRY_MAX = 0.2, 5.0
 DEFERRED_LOOK = 0.1  # seconds between looks while every waiting row's record is kept (no fault of ours)
+RECORD_GRACE = 5.0  # seconds a row may wait for its call's record to be opened
 
 Row = tuple[str, datetime, str, str]
 
@@ -57,6 +60,8 @@ class EventWriter:
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self.record_grace = RECORD_GRACE
+        self.held_back = 0  # times a row was held back for its call's record
         self.dropped = 0
         self.batches = 0  # batches written (round trips, but for the one-by-one fallback)
 
@@ -116,7 +121,7 @@ class EventWriter:
                 await asyncio.sleep(DEFERRED_LOOK)
                 continue
             try:
-                await self._write(batch)
+                early = await self._write(batch)
             except asyncio.CancelledError:
                 self._pending.extendleft(reversed(taken))
                 raise
@@ -128,9 +133,13 @@ class EventWriter:
                 pause = min(pause * 2, RETRY_MAX)
                 continue
             pause = RETRY_INITIAL
-            written = {id(row) for row in batch}
-            self._pending.extendleft(reversed([row for row in taken if id(row) not in written]))
-            await self._advance(batch)
+            held = {id(row) for row in early}
+            done = {id(row) for row in batch}
+            self._pending.extendleft(reversed([row for row in taken if id(row) not in done]))
+            await self._advance([row for row in batch if id(row) not in held])
+            if early:  # rows ahead of their call's record: after the others, a moment later
+                self._pending.extend(early)
+                await asyncio.sleep(RETRY_INITIAL)
 
     def _take(self) -> list[Row]:
         """Rows from the head of the queue, in order: up to ``MAX_BATCH`` that can be written now,
@@ -143,20 +152,33 @@ class EventWriter:
             ready += not self._records_pending(row[0])
         return taken
 
-    async def _write(self, batch: list[Row]) -> None:
+    async def _write(self, batch: list[Row]) -> list[Row]:
+        """Write a batch; return the rows to try again because their call's record may still come."""
         try:
             await self._pool.executemany(INSERT, batch)  # atomic: all rows or none
             self.batches += 1
+            return []
         except (asyncpg.ForeignKeyViolationError, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
             if isinstance(exc, asyncpg.ForeignKeyViolationError) and any(self._records_pending(r[0]) for r in batch):
                 raise RecordsPending from None
-            for row in batch:  # one at a time: only the rows that cannot be written are lost
-                try:
-                    await self._pool.execute(INSERT, *row)
-                except (asyncpg.ForeignKeyViolationError, asyncpg.DataError,
-                        asyncpg.IntegrityConstraintViolationError) as exc:
-                    log.error("call_event_refused", call_id=row[0], kind=row[2], error=type(exc).__name__)
-                    self.dropped += 1
+        early: list[Row] = []
+        now = datetime.now(UTC)
+        for row in batch:  # one at a time: only the rows that cannot be written are held back or lost
+            try:
+                await self._pool.execute(INSERT, *row)
+            except asyncpg.ForeignKeyViolationError as exc:
+                if (now - row[1]).total_seconds() < self.record_grace:
+                    early.append(row)
+                    self.held_back += 1
+                else:
+                    self._refused(row, exc)
+            except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+                self._refused(row, exc)
+        return early
+
+    def _refused(self, row: Row, exc: Exception) -> None:
+        log.error("call_event_refused", call_id=row[0], kind=row[2], error=type(exc).__name__)
+        self.dropped += 1
 
     def _given_up(self, count: int, reason: str) -> None:
         self.dropped += count

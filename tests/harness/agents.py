@@ -76,7 +76,8 @@ class Phones:
         assert self._accounts, "phones not started"
         return self._accounts[agent_id]
 
-    def start(self, sip_port: int, state_dir: Path) -> Phones:
+    def start(self, sip_port: int, state_dir: Path, route_set: bool = False) -> Phones:
+        """``route_set``: the phones register at a record-routing proxy (tests/harness/sipp.py)."""
         passwords = phone_passwords(state_dir)
         self._accounts = {a.id: Account(a.endpoint, passwords[a.id], sip_port) for a in self.specs}
         for a in self.specs:
@@ -85,7 +86,7 @@ class Phones:
             self.sinks[a.id].start()
             self.running[a.id] = start_phone(a.phone, account=self._accounts[a.id], port=self.ports[a.id],
                                              trace_dir=self.base / a.endpoint, hold_ms=a.hold_ms,
-                                             rtp_port=self.sinks[a.id].port, values=a.values)
+                                             rtp_port=self.sinks[a.id].port, values=a.values, route_set=route_set)
         return self
 
     def wait_registered(self, ari: AriProbe, timeout: float = 30) -> None:

@@ -26,7 +26,9 @@ REPO = Path(__file__).resolve().parents[2]
 REPORT_ENV = "HOTLINE_FAULT_REPORT"
 PROFILE_ENV = "HOTLINE_FAULT_PROFILE"
 DEFAULT_REPORT = REPO / "test-artifacts" / "fault-report.jsonl"
-SESSION = uuid.uuid4().hex[:12]  # this process's pytest session
+# This pytest session: set in the environment by the first process, so that the worker processes
+# of a run in several processes (pytest-xdist, which scripts/test uses) share it with their controller.
+SESSION = os.environ.setdefault("HOTLINE_FAULT_SESSION", uuid.uuid4().hex[:12])
 # The columns every case fills (None when they do not apply to it), in the table's order.
 COLUMNS = ("placed", "answered", "dropped", "records_lost", "duplicates", "recovery_s")
 

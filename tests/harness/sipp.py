@@ -122,6 +122,28 @@ def with_timing(scenario: Path, trace_dir: Path, **values: int | str) -> Path:
     return copy
 
 
+def with_route_set(scenario: Path) -> Path:
+    """``scenario`` (a copy in a trace directory) rewritten to send its in-dialog requests as a UA
+    must behind a record-routing proxy: to the Contact of the 200 OK, with the Record-Route set as
+    Route headers (SIPp's ``[next_url]`` and ``[routes]``), instead of to the request URI it dialled."""
+    text = scenario.read_text()
+    at = text.index('<recv response="200" rtd="true"')
+    head, tail = text[:at], text[at:].replace('rtd="true"', 'rtd="true" rrs="true"', 1)
+    for method in ("ACK", "BYE"):
+        tail = tail.replace(f"{method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+                            f"{method} [next_url] SIP/2.0\n      [routes]")
+    scenario.write_text(head + tail)
+    return scenario
+
+
+def answering_with_route_set(scenario: Path) -> Path:
+    """An answering phone's ``scenario`` (a copy) rewritten to send its BYE along the Record-Route
+    set of the INVITE it answered (behind a record-routing proxy)."""
+    text = scenario.read_text().replace('<recv request="INVITE"', '<recv request="INVITE" rrs="true"', 1)
+    scenario.write_text(text.replace("BYE [$contact] SIP/2.0", "BYE [$contact] SIP/2.0\n      [routes]"))
+    return scenario
+
+
 def place_call(
     scenario_name: str,
     *,
@@ -132,14 +154,16 @@ def place_call(
     rtp_port: int | None = None,
     listen_ms: int = 30000,
     host: str = "127.0.0.1",
+    route_set: bool = False,
 ) -> SippCall:
     """Start one call from tests/scenarios/<scenario_name>/scenario.xml (``listen_ms``: how long a
     caller who is not hung up on stays before hanging up; ``host``: the sandbox's SIP address,
-    also the caller's own)."""
+    also the caller's own; ``route_set``: through a record-routing proxy, see with_route_set)."""
     from ari_app.sandbox.proc import free_port, free_port_both
 
+    scenario = with_timing(SCENARIOS / scenario_name / "scenario.xml", trace_dir, listen_ms=listen_ms)
     return start_sipp(
-        with_timing(SCENARIOS / scenario_name / "scenario.xml", trace_dir, listen_ms=listen_ms),
+        with_route_set(scenario) if route_set else scenario,
         target_port=target_port,
         local_port=free_port_both(),
         service=service,
@@ -198,15 +222,19 @@ def start_phone(
     rtp_port: int | None = None,
     values: dict[str, str] | None = None,
     expires: int = 3600,
+    route_set: bool = False,
 ) -> SippCall:
     """A phone that registers with digest auth (tests/sipp/register.xml) and answers every call to
-    it with tests/sipp/<name>.xml (SIPp's out-of-call scenario), until stopped."""
+    it with tests/sipp/<name>.xml (SIPp's out-of-call scenario), until stopped (``route_set``:
+    registered at a record-routing proxy, see answering_with_route_set)."""
     from ari_app.sandbox.proc import free_port
 
     trace_dir.mkdir(parents=True, exist_ok=True)
     answer = with_timing(
         PEERS / f"{name}.xml", trace_dir, hold_ms=hold_ms, rtp_port=rtp_port or free_port(), **(values or {})
     )
+    if route_set:
+        answering_with_route_set(answer)
     register = with_timing(PEERS / "register.xml", trace_dir, expires=expires, renew_ms=expires * 500)
     cmd = [
         *_as_account(account, register, port),
@@ -242,13 +270,17 @@ def place_authenticated_call(
     trace_dir: Path,
     listen_ms: int = 15000,
     rtp_port: int | None = None,
+    route_set: bool = False,
 ) -> SippCall:
     """A call from a phone with an account (an agent's feature code, the test caller dialing 12345):
-    challenged once, then sent with the digest of ``account`` (tests/sipp/dial-with-auth.xml)."""
+    challenged once, then sent with the digest of ``account`` (tests/sipp/dial-with-auth.xml;
+    ``route_set``: through a record-routing proxy, see with_route_set)."""
     from ari_app.sandbox.proc import free_port, free_port_both
 
     trace_dir.mkdir(parents=True, exist_ok=True)
     scenario = with_timing(PEERS / "dial-with-auth.xml", trace_dir, listen_ms=listen_ms)
+    if route_set:
+        with_route_set(scenario)
     cmd = [
         *_as_account(account, scenario, free_port_both()),
         "-s", service,

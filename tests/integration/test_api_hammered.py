@@ -24,7 +24,7 @@ from tests.harness.metrics import answer_latency_ms, histogram_buckets
 from tests.harness.wait import wait_for
 from tests.integration.conftest import QueueStack
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults]
+pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.load]
 AGENTS = 20
 
 

@@ -28,7 +28,7 @@ from tests.harness.records import _fetch
 from tests.harness.wait import wait_for
 from tests.integration.conftest import QueueStack
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults]
+pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.load]
 DELAY = 0.2  # seconds added to every chunk the service sends PostgreSQL
 AGENTS = 20
 

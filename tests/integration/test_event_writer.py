@@ -12,6 +12,7 @@ import pytest
 from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.store.calls import CallStore
 from ari_app.store.db import connect_pool
+from tests.harness.wait import until
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +54,7 @@ async def test_events_arrive_in_order_in_few_round_trips_and_before_the_close(st
 
 
 async def test_a_row_without_its_call_is_dropped_alone(store: CallStore) -> None:
+    store.events_behind.record_grace = 0.5  # how long a row waits for its call's record to be opened
     await store.open("real", "real", "12345", "", "intake")
     await store.event("real", "before")
     await store.event("no-such-call", "orphan")  # its record was never opened (the database was down)
@@ -60,6 +62,17 @@ async def test_a_row_without_its_call_is_dropped_alone(store: CallStore) -> None
     assert await store.events_behind.flush()
     assert await _kinds(store, "real") == ["before", "after"]
     assert store.events_behind.dropped == 1
+
+
+async def test_a_row_ahead_of_its_calls_record_waits_for_it(store: CallStore) -> None:
+    # The FastAGI route opens a record behind the channel: an event of the call may reach the
+    # database first. It is held back and written once the record is there, not dropped.
+    await store.event("late", "degraded")
+    await until(lambda: store.events_behind.held_back > 0, "the event refused for want of its record")
+    await store.open("late", "late", "12345", "", "degraded")
+    assert await store.events_behind.flush()
+    assert await _kinds(store, "late") == ["degraded"]
+    assert store.events_behind.dropped == 0
 
 
 async def test_a_broken_connection_loses_nothing(store: CallStore, dsn: str) -> None:

@@ -24,7 +24,7 @@ from tests.harness.records import _fetch
 from tests.harness.wait import wait_for
 from tests.integration.conftest import QueueStack
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults]
+pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.load]
 WAITING = 50  # callers in the queue when the service is killed
 AGENTS = 20
 GREETING_S = 8.0  # about how long a caller hears the greeting before it queues
