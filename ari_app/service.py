@@ -202,7 +202,7 @@ class HotlineService:
                 log.error("database_unreachable", error=type(exc).__name__, detail=logs.redact(str(exc))[:200])
                 await asyncio.sleep(backoff_delay(attempt, 0.5, self.settings.ari_backoff_max))
                 attempt += 1
-        journal = WriteJournal()  # call records and queue state, in one order, kept through an outage
+        journal = WriteJournal()  # call records and queue state, in order per call and agent, kept through an outage
         self.calls = CallStore(self.pool, self.settings.node, journal)
         if self.settings.call_spool is not None:  # calls served while the service was down get their records
             spool = CallSpool(self.settings.call_spool, self.pool, self.settings.node)
@@ -338,6 +338,7 @@ class HotlineService:
             # call-record and queue writes kept through a database outage, not stored yet / given up
             "writes_behind": journal.behind if (journal := self.calls and self.calls.journal) else 0,
             "writes_dropped": journal.dropped if journal else 0,
+            "events_behind": self.calls.events_behind.pending if self.calls else 0,  # call events not stored yet
         }
 
     def reload_registry(self, force: bool = False, dry_run: bool = False) -> ReloadOutcome:

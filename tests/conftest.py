@@ -14,6 +14,7 @@ import pytest
 
 from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.sandbox.proc import PORTS_ENV, port_range
+from tests.harness import faults
 from tests.harness.services import ServeProcess, Stack, assert_no_leaks, start_asterisk, start_postgres
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,6 +39,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report: pytest.TestReport = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault suite's combined report: the cases this session recorded (tests/harness/faults.py),
+    printed and written as markdown beside the JSON lines (``fault-report.md``); by the controlling
+    process only, when tests run in several (its workers have written their lines by then)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    path = faults.report_path()
+    lines = faults.read_lines(path, faults.SESSION)
+    if not lines:
+        return
+    table = faults.render(lines)
+    path.with_suffix(".md").write_text(table, encoding="utf-8")
+    terminalreporter.section("fault report")
+    for row in table.splitlines():
+        terminalreporter.write_line(row)
+    terminalreporter.write_line(f"(lines in {path}, table in {path.with_suffix('.md')})")
 
 
 def _failed(request: pytest.FixtureRequest) -> bool:

@@ -26,6 +26,7 @@ from ari_app.pulse import Pulse
 log = get_logger("acd")
 RETRY_AFTER_FAILURE = 1.0  # seconds before a failed dispatch round is tried again
 PERSISTED = ("state", "state_since", "pause_reason", "idle_since", "wrap_up_until", "call_id")
+Pair = tuple[QueuedCall, AgentSeat, tuple[AgentState, float, str]]  # a match, with the agent's state as matched
 
 
 def _apply(agent: AgentSeat, written: AgentSeat) -> None:
@@ -57,7 +58,8 @@ class Acd:
         self._seq = 0
         self._retry_at: float | None = None  # when to try again after a failed dispatch round
         self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one dispatch round at a time
+        self._agent_locks: dict[str, asyncio.Lock] = {}  # one change of an agent at a time, in order
         self.changes = Pulse()  # bumped on every change of an agent or the line (live pages wait on it)
 
     def _poke(self) -> None:
@@ -85,6 +87,9 @@ class Acd:
                 agent.state, agent.call_id = AgentState.READY, ""
         self._seq = await self._store.max_seq()
 
+    def _agent_lock(self, agent_id: str) -> asyncio.Lock:
+        return self._agent_locks.setdefault(agent_id, asyncio.Lock())
+
     def agent_by_endpoint(self, endpoint: str) -> AgentSeat | None:
         return self._by_endpoint.get(endpoint)
 
@@ -106,11 +111,13 @@ class Acd:
         wrap_up_until: float | None = None,
     ) -> None:
         """Change an agent's state: written to PostgreSQL first, applied in memory only once written,
-        so a failed write (raised to the caller) leaves memory as the database has it. Changes are
-        serialized with each other and with dispatch; a change decided on a state that another change
-        replaced while this one waited for its turn is dropped."""
+        so a failed write (raised to the caller) leaves memory as the database has it. The changes of
+        one agent are serialized with each other and with dispatch (the agent's lock; other agents'
+        changes go on meanwhile, so a slow database does not make every agent wait for every other);
+        a change decided on a state that another change replaced while this one waited for its turn
+        is dropped."""
         seen = (agent.state, agent.state_since, agent.call_id)
-        async with self._lock:
+        async with self._agent_lock(agent.id):
             if (agent.state, agent.state_since, agent.call_id) != seen:
                 log.info("agent_state_stale", agent=agent.id, state=state.value, now=agent.state.value)
                 return
@@ -125,7 +132,7 @@ class Acd:
         call_id: str | None = None,
         wrap_up_until: float | None = None,
     ) -> None:
-        """The write itself; the caller holds ``self._lock``."""
+        """The write itself; the caller holds the agent's lock."""
         now = self._clock()
         freed = state in (AgentState.READY, AgentState.PAUSED, AgentState.LOGGED_OUT) and not keep_call
         changed = replace(
@@ -141,14 +148,14 @@ class Acd:
 
     async def login(self, agent_id: str) -> AgentSeat:
         agent = self.agent(agent_id)
-        async with self._lock:
+        async with self._agent_lock(agent_id):
             if agent.state is AgentState.LOGGED_OUT:
                 await self._write_state(agent, AgentState.READY, "", False)
         return agent
 
     async def logout(self, agent_id: str) -> AgentSeat:
         agent = self.agent(agent_id)
-        async with self._lock:
+        async with self._agent_lock(agent_id):
             if agent.state in (AgentState.RINGING, AgentState.BUSY):
                 raise AcdError(f"agent {agent_id} is on a call; log out after it")
             await self._write_state(agent, AgentState.LOGGED_OUT, "", False)
@@ -156,7 +163,7 @@ class Acd:
 
     async def pause(self, agent_id: str, reason: str) -> AgentSeat:
         agent = self.agent(agent_id)
-        async with self._lock:
+        async with self._agent_lock(agent_id):
             if agent.state is AgentState.LOGGED_OUT:
                 raise AcdError(f"agent {agent_id} is logged out")
             if agent.state in (AgentState.RINGING, AgentState.BUSY):
@@ -166,7 +173,7 @@ class Acd:
 
     async def ready(self, agent_id: str) -> AgentSeat:
         agent = self.agent(agent_id)
-        async with self._lock:
+        async with self._agent_lock(agent_id):
             if agent.state in (AgentState.RINGING, AgentState.BUSY):
                 raise AcdError(f"agent {agent_id} is on a call")
             await self._write_state(agent, AgentState.READY, "", False)
@@ -312,19 +319,56 @@ class Acd:
                 await self._set_state(agent, AgentState.READY)
 
     async def dispatch(self) -> None:
-        """One matching round: each pair becomes an offer the call's task acts on."""
+        """One matching round: each pair an offer the call's task acts on. The ringing states are written
+        together (one round trip a round) under the agents' locks; agents being changed sit it out."""
         async with self._lock:
             now = self._clock()
-            for call, agent in assign(list(self.queue.values()), list(self.agents.values()), now):
-                ringing = replace(agent, state=AgentState.RINGING, state_since=now, call_id=call.call_id)
-                await self._store.save_agent(ringing)  # a failure leaves caller and agent as they were
-                _apply(agent, ringing)
-                call.offered_to = agent.id
-                self.changes.bump()
-                log.info("acd_offer", call_id=call.call_id, agent=agent.id, waited=round(now - call.enqueued_at, 2))
-                deliver = self._offers.get(call.call_id)
-                if deliver is not None:
-                    deliver(AgentOffer(agent.id, agent.endpoint))
+            free = [a for a in self.agents.values() if not self._agent_lock(a.id).locked()]
+            pairs = [(call, agent, (agent.state, agent.state_since, agent.call_id))
+                     for call, agent in assign(list(self.queue.values()), free, now)]
+            if not pairs:
+                return
+            locks = [self._agent_lock(agent.id) for _, agent, _ in pairs]
+            for lock in locks:  # free when matched: taken at once unless a waiter was just woken
+                await lock.acquire()
+            try:
+                gone = await self._offer(pairs, now)
+            finally:
+                for lock in locks:
+                    lock.release()
+        for agent in gone:  # offered a caller who left while the offer was being written
+            await self._set_state(agent, AgentState.READY)
+
+    async def _offer(self, pairs: list[Pair], now: float) -> list[AgentSeat]:
+        """Write and make the round's offers (the caller holds the agents' locks); return the agents whose
+        caller left meanwhile. A failed write leaves its pair as it was and is raised after the others."""
+        # Another change may have had its turn while the locks were taken: such pairs wait for the next round.
+        valid = [(c, a, seen) for c, a, seen in pairs if (a.state, a.state_since, a.call_id) == seen
+                 and c.call_id in self.queue and not c.offered_to]
+        if len(valid) < len(pairs):
+            self._poke()
+        pairs = valid
+        ringing = [replace(agent, state=AgentState.RINGING, state_since=now, call_id=call.call_id)
+                   for call, agent, _ in pairs]
+        results = await asyncio.gather(*(self._store.save_agent(r) for r in ringing), return_exceptions=True)
+        failure: BaseException | None = None
+        gone: list[AgentSeat] = []
+        for (call, agent, _), written, result in zip(pairs, ringing, results, strict=True):
+            if isinstance(result, BaseException):
+                failure = failure or result
+                continue
+            _apply(agent, written)
+            call.offered_to = agent.id
+            self.changes.bump()
+            log.info("acd_offer", call_id=call.call_id, agent=agent.id, waited=round(now - call.enqueued_at, 2))
+            deliver = self._offers.get(call.call_id)
+            if deliver is not None:
+                deliver(AgentOffer(agent.id, agent.endpoint))
+            else:
+                gone.append(agent)
+        if failure is not None:
+            raise failure
+        return gone
 
     def waiting(self) -> list[QueuedCall]:
         return list(self.queue.values())

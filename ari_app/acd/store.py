@@ -52,11 +52,12 @@ class AcdStore:
         self._on_outcome = on_outcome
         self._journal = journal
 
-    async def _write(self, what: str, op: Callable[[], Awaitable[None]]) -> None:
+    async def _write(self, what: str, key: str, op: Callable[[], Awaitable[None]]) -> None:
+        """``key``: what the write stays in order with (the call's id: its record comes first)."""
         if self._journal is None:
             await op()
         else:
-            await self._journal.write(what, op)
+            await self._journal.write(what, op, key=key)
 
     def _written(self, call_id: str, row: Mapping[str, Any] | None) -> None:
         """Tell ``on_outcome`` of a queued call's row as written (none: the write changed nothing)."""
@@ -78,7 +79,7 @@ class AcdStore:
                 " call_id) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (agent_id) DO UPDATE SET state = $2,"
                 " state_since = $3, pause_reason = $4, idle_since = $5, wrap_up_until = $6, call_id = $7", *values)
 
-        await self._write("agent_state", save)
+        await self._write("agent_state", f"agent:{agent.id}", save)
 
     async def load_agents(self) -> dict[str, dict[str, Any]]:
         rows = await self._pool.fetch("SELECT * FROM agent_states")
@@ -98,7 +99,7 @@ class AcdStore:
                 " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node", *values)
             self._written(values[0], row)
 
-        await self._write("queue_enqueue", insert)
+        await self._write("queue_enqueue", call.call_id, insert)
 
     async def talking(self, call_id: str, agent_id: str, agent_channel: str, bridge_id: str, at: float) -> None:
         async def update() -> None:
@@ -110,7 +111,7 @@ class AcdStore:
             )
             self._written(call_id, row)
 
-        await self._write("queue_talking", update)
+        await self._write("queue_talking", call_id, update)
 
     async def finish(self, call_id: str, status: str, at: float) -> None:
         async def update() -> None:
@@ -121,7 +122,7 @@ class AcdStore:
             )
             self._written(call_id, row)
 
-        await self._write("queue_finish", update)
+        await self._write("queue_finish", call_id, update)
 
     async def live_calls(self) -> list[LiveCall]:
         rows = await self._pool.fetch(

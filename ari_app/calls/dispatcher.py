@@ -82,15 +82,23 @@ class CallDispatcher:
         self._tasks[session.call_id] = task
         return session
 
-    def vanished(self, existing: Collection[str], nodes: Collection[str] | None = None, lost: str = "") -> list[str]:
+    def channel_ids(self) -> frozenset[str]:
+        """Every channel the running calls hold now."""
+        return frozenset(self._sessions)
+
+    def vanished(self, existing: Collection[str], nodes: Collection[str] | None = None, lost: str = "",
+                 among: Collection[str] | None = None) -> list[str]:
         """Channels the running calls hold that Asterisk no longer has: they ended while the app
         was not connected, so their events never came. Each call is told now, as Asterisk would
         have told it (StasisEnd, then ChannelDestroyed), and its flow goes on from there.
 
         ``nodes``: only the calls on these nodes (their Asterisk answered for its own calls only);
-        ``lost``: the node was lost with its calls (the calls' records say so)."""
+        ``lost``: the node was lost with its calls (the calls' records say so); ``among``: only these
+        channels (those held when ``existing`` was listed): a call whose StasisStart came after the
+        listing is missing from it because it is new, not because it ended."""
         gone = [channel_id for channel_id, session in self._sessions.items()
-                if channel_id not in existing and (nodes is None or session.node in nodes)]
+                if channel_id not in existing and (nodes is None or session.node in nodes)
+                and (among is None or channel_id in among)]
         stamp = datetime.now(UTC).isoformat()
         for channel_id in gone:
             channel = Channel.from_json({"id": channel_id})

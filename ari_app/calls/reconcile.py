@@ -54,9 +54,11 @@ class Reconciler:
         open_before = [call_id for call_id in await self._calls.open_call_ids() if self._mine(call_id)]
         stored = {c.call.channel_id: c for c in await self._acd_store.live_calls() if self._mine(c.call.call_id)}
         application = await self._ari.application(self._app)
+        # Held before the listing: a call that starts while it is read (the websocket is up) is not gone.
+        held = self._dispatcher.channel_ids()
         channels = {c["id"]: c for c in await self._ari.channels()}
         bridges = {b["id"]: list(b.get("channels", [])) for b in await self._ari.bridges()}
-        gone = self._dispatcher.vanished(channels.keys(), self._nodes)  # running calls told of what ended meanwhile
+        gone = self._dispatcher.vanished(channels.keys(), self._nodes, among=held)  # told of what ended meanwhile
         in_app = [cid for cid in application.get("channel_ids", []) if cid in channels]
         owned = frozenset(cid for cid in in_app if self._dispatcher.session_for(cid) is not None)
         surveying = await self._calls.surveying()

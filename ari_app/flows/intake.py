@@ -44,13 +44,22 @@ RATING_POLICY = SurveyPolicy()
 async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
     call_id = session.call_id
     log.info("call_started", caller=session.channel.caller_number, route=session.route, resume=session.resume)
-    opened = await record(ctx.calls.open_counting_recent(
+    # The record is opened while the caller is answered: a slow database does not delay the answer.
+    # Nothing else of the call is written before the record is (its other writes update it).
+    opening = asyncio.ensure_future(record(ctx.calls.open_counting_recent(
         call_id, session.channel.id, session.hotline, session.channel.caller_number, session.route,
-        REPEAT_WINDOW_DAYS))
-    if session.adopted:  # found in Asterisk after a (re)connect, not announced by an event
-        await record(ctx.calls.event(call_id, "readopted", status=session.resume or "before_queue"))
+        REPEAT_WINDOW_DAYS)))
+    welcome = session.resume not in ("survey", "talking", "waiting")
     outcome = "error"
     try:
+        try:
+            if welcome and session.channel.state != "Up":
+                await ctx.ari.answer(session.channel.id)
+                instruments.answered(session.channel.creationtime, datetime.now(UTC))
+        finally:
+            opened = await opening
+        if session.adopted:  # found in Asterisk after a (re)connect, not announced by an event
+            await record(ctx.calls.event(call_id, "readopted", status=session.resume or "before_queue"))
         ended: str | Rate
         if session.resume == "survey":  # adopted after a restart while the caller was rating
             ended = Rate("")
@@ -60,7 +69,7 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
                 session.queued = _escalated(ctx, session, resumed.group)
             ended = resumed if isinstance(resumed, str | Rate) else await _queue_until_answered(ctx, session)
         else:
-            if session.resume != "waiting":
+            if welcome:
                 await _welcome(ctx, session, opened.recent_calls if opened is not None else None)
             ended = await _queue_until_answered(ctx, session)
         if isinstance(ended, Rate):
@@ -94,12 +103,9 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
 
 
 async def _welcome(ctx: FlowContext, session: CallSession, recent: int | None) -> None:
-    """Answer, note who calls (``recent``: the caller's other calls lately, None if unknown because
-    the database did not answer) and why the call came here, then the greeting and the notice."""
+    """Once answered: note who calls (``recent``: the caller's other calls lately, None if unknown
+    because the database did not answer) and why the call came here, then the greeting and the notice."""
     call_id = session.call_id
-    if session.channel.state != "Up":
-        await ctx.ari.answer(session.channel.id)
-        instruments.answered(session.channel.creationtime, datetime.now(UTC))
     await record(ctx.calls.answered(call_id))
     await record(ctx.calls.event(call_id, "answered"))
     if recent is not None:

@@ -96,20 +96,25 @@ class CallStore:
         self._pool = pool
         self.node = node
         self.journal = journal
-        self.events_behind = EventWriter(pool, records_pending=lambda: bool(journal and journal.behind))
+        # A call's events wait while the insert of its record is kept: the oldest of its kept writes
+        # (a later, second insert, say the FastAGI route's, does not count: the call's close, kept
+        # before it, waits for the events in turn).
+        self.events_behind = EventWriter(
+            pool, records_pending=lambda call_id: bool(journal and journal.oldest(call_id) == "call_open"))
 
-    async def _write(self, what: str, op: Callable[[], Awaitable[T]]) -> T | None:
-        """``op`` now, or kept by the journal through an outage (None then). Times are taken by the
-        caller, so a write stored late carries the moment it happened."""
+    async def _write(self, what: str, call_id: str, op: Callable[[], Awaitable[T]]) -> T | None:
+        """``op`` now, or kept by the journal through an outage (None then), in order with the
+        call's other writes. Times are taken by the caller, so a write stored late carries the
+        moment it happened."""
         if self.journal is None:
             return await op()
-        return await self.journal.write(what, op)
+        return await self.journal.write(what, op, key=call_id)
 
     async def open(self, call_id: str, channel_id: str, hotline: str, caller: str, route: str) -> bool:
         """Create the record, or bring an existing open one up to date with the route now taken
         (the FastAGI route opens it, the Stasis app takes it over). True if it was created."""
         at = datetime.now(UTC)
-        created = await self._write("call_open", lambda: self._pool.fetchval(
+        created = await self._write("call_open", call_id, lambda: self._pool.fetchval(
             _UPSERT, call_id, channel_id, hotline, caller, route, self.node, at))
         if created:
             instruments.call_recorded(hotline, route)
@@ -120,7 +125,7 @@ class CallStore:
     ) -> Opened:
         """:meth:`open`, and in the same round trip the caller's other calls in the last ``days``."""
         at = datetime.now(UTC)
-        row = await self._write("call_open", lambda: self._pool.fetchrow(
+        row = await self._write("call_open", call_id, lambda: self._pool.fetchrow(
             _OPEN_COUNTING_RECENT, call_id, channel_id, hotline, caller, route, self.node, at, days,
         ))
         if row and row["created"]:
@@ -134,7 +139,7 @@ class CallStore:
         first: its route stands). ``started_at``: when the call was seen (default: now). True if it
         was created."""
         at = started_at or datetime.now(UTC)
-        status = await self._write("call_open", lambda: self._pool.execute(
+        status = await self._write("call_open", call_id, lambda: self._pool.execute(
             "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node, started_at)"
             " VALUES ($1, $1, $2, $3, $4, $5, $6) ON CONFLICT (call_id) DO NOTHING",
             call_id, hotline, caller, route, self.node, at,
@@ -145,7 +150,7 @@ class CallStore:
 
     async def answered(self, call_id: str) -> None:
         at = datetime.now(UTC)
-        await self._write("call_answered", lambda: self._pool.execute(
+        await self._write("call_answered", call_id, lambda: self._pool.execute(
             "UPDATE calls SET answered_at = coalesce(answered_at, $2) WHERE call_id = $1", call_id, at))
 
     async def close(self, call_id: str, outcome: str) -> bool:
@@ -153,13 +158,13 @@ class CallStore:
         at = datetime.now(UTC)
 
         async def close() -> str:
-            await self.events_behind.flush()
+            await self.events_behind.flush(call_id=call_id)
             status: str = await self._pool.execute(
                 "UPDATE calls SET ended_at = $3, outcome = $2 WHERE call_id = $1 AND ended_at IS NULL",
                 call_id, outcome, at)
             return status
 
-        return await self._write("call_close", close) == "UPDATE 1"
+        return await self._write("call_close", call_id, close) == "UPDATE 1"
 
     async def close_with_route(
         self, call_id: str, route: str, outcome: str, answered_at: datetime | None = None
@@ -169,7 +174,7 @@ class CallStore:
         at = datetime.now(UTC)
 
         async def close() -> str:
-            await self.events_behind.flush()
+            await self.events_behind.flush(call_id=call_id)
             status: str = await self._pool.execute(
                 "UPDATE calls SET ended_at = $5, outcome = $3, route = CASE WHEN $2 = '' THEN route ELSE $2 END,"
                 # Asterisk's EPOCH has whole seconds: an answer time derived from it never precedes the start.
@@ -178,17 +183,17 @@ class CallStore:
                 call_id, route, outcome, answered_at, at)
             return status
 
-        return await self._write("call_close", close) == "UPDATE 1"
+        return await self._write("call_close", call_id, close) == "UPDATE 1"
 
     async def survey_started(self, call_id: str) -> None:
         at = datetime.now(UTC)
-        await self._write("call_survey", lambda: self._pool.execute(
+        await self._write("call_survey", call_id, lambda: self._pool.execute(
             "UPDATE calls SET survey_started_at = $2 WHERE call_id = $1 AND ended_at IS NULL", call_id, at))
 
     async def rate(self, call_id: str, rating: str) -> None:
         """The caller's rating after the call (the first one stands)."""
         at = datetime.now(UTC)
-        await self._write("call_rating", lambda: self._pool.execute(
+        await self._write("call_rating", call_id, lambda: self._pool.execute(
             "UPDATE calls SET rating = $2, rated_at = $3 WHERE call_id = $1 AND rating IS NULL", call_id, rating, at))
 
     async def surveying(self) -> set[str]:
@@ -219,7 +224,7 @@ class CallStore:
         return [CallRecord(**dict(r)) for r in rows]
 
     async def events(self, call_id: str) -> list[dict[str, Any]]:
-        await self.events_behind.flush()
+        await self.events_behind.flush(call_id=call_id)
         rows = await self._pool.fetch(
             "SELECT at, kind, detail FROM call_events WHERE call_id = $1 ORDER BY id", call_id
         )

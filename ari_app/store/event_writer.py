@@ -11,7 +11,9 @@ retried with a growing pause; a row refused because its call has no record yet i
 it behind the channel), then, as a row it can never take (opening the record failed), dropped with
 an error; such rows are written one by one so they do not sink the others.
 The queue is bounded: beyond ``MAX_PENDING`` waiting rows new ones are dropped, counted and logged,
-so a database that stays down cannot grow memory without end.
+so a database that stays down cannot grow memory without end. Rows of a call whose record the write
+journal still keeps (an outage, or a slow database being caught up) wait in the queue while the
+other calls' rows are written: one kept record does not hold back every call's events.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ INSERT = "INSERT INTO call_events (call_id, at, kind, detail) VALUES ($1, $2, $3
 MAX_BATCH = 500
 MAX_PENDING = 50_000
 RETRY_INITIAL, RETRY_MAX = 0.2, 5.0
+DEFERRED_LOOK = 0.1  # seconds between looks while every waiting row's record is kept (no fault of ours)
 RECORD_GRACE = 5.0  # seconds a row may wait for its call's record to be opened
 
 Row = tuple[str, datetime, str, str]
@@ -44,12 +47,14 @@ class RecordsPending(Exception):
 
 
 class EventWriter:
-    def __init__(self, pool: asyncpg.Pool, records_pending: Callable[[], bool] = lambda: False) -> None:
-        """``records_pending``: whether call records are waiting to be written (a database outage
-        is being caught up): a row refused for want of its call's record is then retried, not dropped."""
+    def __init__(self, pool: asyncpg.Pool, records_pending: Callable[[str], bool] = lambda call_id: False) -> None:
+        """``records_pending(call_id)``: whether the call's record is waiting to be written (a database
+        outage is being caught up): its rows wait meanwhile, and a row refused for want of its call's
+        record is retried, not dropped."""
         self._pool = pool
         self._records_pending = records_pending
         self._pending: deque[Row] = deque()
+        self._outstanding: dict[str, int] = {}  # call id -> its rows added and not yet written or given up
         self._added = 0  # rows ever added (dropped ones included)
         self._done = 0  # rows ever written or given up
         self._wake = asyncio.Event()
@@ -60,6 +65,11 @@ class EventWriter:
         self.dropped = 0
         self.batches = 0  # batches written (round trips, but for the one-by-one fallback)
 
+    @property
+    def pending(self) -> int:
+        """Events added and not yet stored."""
+        return len(self._pending)
+
     def add(self, call_id: str, kind: str, detail: dict[str, Any]) -> None:
         """Queue an event of a call, stamped now."""
         self._added += 1
@@ -67,18 +77,24 @@ class EventWriter:
             self._given_up(1, "queue full")
             return
         self._pending.append((call_id, datetime.now(UTC), kind, json.dumps(detail, ensure_ascii=False)))
+        self._outstanding[call_id] = self._outstanding.get(call_id, 0) + 1
         self._wake.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="call-event-writer")
 
-    async def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every event added so far is stored (or given up); False on timeout."""
+    async def flush(self, timeout: float = 10.0, call_id: str | None = None) -> bool:
+        """Wait until every event added so far (of ``call_id`` only, if given) is stored or given up;
+        False on timeout."""
         target = self._added
-        if self._done >= target:
+
+        def done() -> bool:
+            return self._done >= target if call_id is None else call_id not in self._outstanding
+
+        if done():
             return True
         async with self._progress:
             try:
-                await asyncio.wait_for(self._progress.wait_for(lambda: self._done >= target), timeout)
+                await asyncio.wait_for(self._progress.wait_for(done), timeout)
             except TimeoutError:
                 return False
         return True
@@ -98,24 +114,43 @@ class EventWriter:
             if not self._pending:
                 self._wake.clear()
                 await self._wake.wait()
-            batch = [self._pending[i] for i in range(min(MAX_BATCH, len(self._pending)))]
+            taken = self._take()
+            batch = [row for row in taken if not self._records_pending(row[0])]
+            if not batch:  # every waiting row's call record is still kept by the journal: look again soon
+                self._pending.extendleft(reversed(taken))
+                await asyncio.sleep(DEFERRED_LOOK)
+                continue
             try:
                 early = await self._write(batch)
             except asyncio.CancelledError:
+                self._pending.extendleft(reversed(taken))
                 raise
             except Exception as exc:  # a broken connection, or asyncpg confused by one: keep the rows, retry
+                self._pending.extendleft(reversed(taken))
                 log.error("call_events_write_failed", error=type(exc).__name__, pending=len(self._pending),
                           retry_in=pause)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, RETRY_MAX)
                 continue
             pause = RETRY_INITIAL
-            for _ in batch:
-                self._pending.popleft()
-            await self._advance(len(batch) - len(early))
+            held = {id(row) for row in early}
+            done = {id(row) for row in batch}
+            self._pending.extendleft(reversed([row for row in taken if id(row) not in done]))
+            await self._advance([row for row in batch if id(row) not in held])
             if early:  # rows ahead of their call's record: after the others, a moment later
                 self._pending.extend(early)
                 await asyncio.sleep(RETRY_INITIAL)
+
+    def _take(self) -> list[Row]:
+        """Rows from the head of the queue, in order: up to ``MAX_BATCH`` that can be written now,
+        with the rows of calls whose record is still kept that come among them."""
+        taken: list[Row] = []
+        ready = 0
+        while self._pending and ready < MAX_BATCH:
+            row = self._pending.popleft()
+            taken.append(row)
+            ready += not self._records_pending(row[0])
+        return taken
 
     async def _write(self, batch: list[Row]) -> list[Row]:
         """Write a batch; return the rows to try again because their call's record may still come."""
@@ -124,7 +159,7 @@ class EventWriter:
             self.batches += 1
             return []
         except (asyncpg.ForeignKeyViolationError, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
-            if isinstance(exc, asyncpg.ForeignKeyViolationError) and self._records_pending():
+            if isinstance(exc, asyncpg.ForeignKeyViolationError) and any(self._records_pending(r[0]) for r in batch):
                 raise RecordsPending from None
         early: list[Row] = []
         now = datetime.now(UTC)
@@ -150,7 +185,13 @@ class EventWriter:
         self._done += count
         log.error("call_events_dropped", count=count, reason=reason, dropped=self.dropped)
 
-    async def _advance(self, count: int) -> None:
-        self._done += count
+    async def _advance(self, rows: list[Row]) -> None:
+        self._done += len(rows)
+        for row in rows:
+            left = self._outstanding.get(row[0], 0) - 1
+            if left > 0:
+                self._outstanding[row[0]] = left
+            else:
+                self._outstanding.pop(row[0], None)
         async with self._progress:
             self._progress.notify_all()

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from tests.harness.agents import AgentSpec
+from tests.harness.faults import record_fault
 from tests.harness.proxy import TcpProxy
 from tests.harness.records import call_events, calls_from
 from tests.harness.wait import wait_for
 from tests.integration.conftest import QueueStack
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 CUT = 5.0  # seconds the link stays cut
 SLOW = 0.2  # seconds added to every chunk Asterisk sends back, in the slow phase
 
@@ -71,6 +72,5 @@ def test_the_ari_link_cut_then_slow_drops_no_caller_and_answers_none_twice(
     assert "call_flow_failed" not in log
     # The agent's phone hung up (10 s into the talk) while the link was cut: the call was told on reconnect.
     assert "channel_gone_while_disconnected" in log
-    print(f"\n[fault] ARI link cut {CUT:.0f} s with 1 caller talking and 1 waiting, then {SLOW * 1000:.0f} ms per"
-          f" chunk: calls 3, answered 3, dropped 0, answered twice 0,"
-          f" reconnected {reconnected:.1f} s after the link was back")
+    record_fault(f"ARI link cut {CUT:.0f} s, then {SLOW * 1000:.0f} ms per chunk", placed=3, answered=3, dropped=0,
+                 records_lost=0, duplicates=0, recovery_s=reconnected, answered_twice=0)

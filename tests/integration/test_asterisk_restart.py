@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from tests.harness.agents import AgentSpec
+from tests.harness.faults import record_fault
 from tests.harness.records import calls_from, closed_call_from
 from tests.harness.wait import wait_for
 from tests.integration.conftest import QueueStack
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 DEFAULT_BACKOFF = {"HOTLINE_ARI_BACKOFF_INITIAL": "0.5", "HOTLINE_ARI_BACKOFF_MAX": "2.0"}  # as a deployment has it
 
 
@@ -58,5 +59,6 @@ def test_asterisk_killed_with_calls_up_then_back(queue_stack: Callable[..., Queu
     q.wait_event(fresh, "agent_connected", 40)
     q.stack.ari.delete(f"/channels/{calls_from(q.dsn, fresh)[-1]['call_id']}")
     assert fresh_sipp.wait(30).returncode == 0
-    print(f"\n[fault] Asterisk SIGKILLed with 2 calls up, down {down_for:.0f} s: app registered {registered:.1f} s"
-          " after Asterisk was ready; lost calls' records closed (answered 1, abandoned 1); new call answered")
+    record_fault("Asterisk SIGKILLed with 2 calls up", placed=3, answered=2, dropped=0, records_lost=0, duplicates=0,
+                 recovery_s=registered, lost_with_asterisk=2, closed_answered=1, closed_abandoned=1,
+                 down_s=down_for, new_call_answered=True)

@@ -13,11 +13,12 @@ import pytest
 
 from ari_app.sandbox.postgres import PostgresCluster
 from tests.harness.agents import AgentSpec, agent_action, agents_state
+from tests.harness.faults import record_fault
 from tests.harness.records import calls_from
 from tests.harness.wait import wait_for
 from tests.integration.conftest import QueueStack
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 OUTAGE = 30.0  # seconds PostgreSQL stays down
 ARRIVING = 4  # callers who call while it is down
 
@@ -95,6 +96,7 @@ def test_callers_are_served_through_a_database_outage_and_every_record_arrives_a
     assert agent["state"] == "ready"  # the pause and the ready of the outage, stored in order
     log = q.serve.log_text()
     assert "database_write_delayed" in log and "database_caught_up" in log
-    print(f"\n[fault] database stopped {OUTAGE:.0f} s: calls placed {ARRIVING + 1}, answered {ARRIVING + 1},"
-          f" dropped 0, records lost 0, duplicates 0, caught up {recovery:.1f} s after PostgreSQL was back")
+    record_fault(f"PostgreSQL stopped {OUTAGE:.0f} s", placed=ARRIVING + 1, answered=len(connected) + 1, dropped=0,
+                 records_lost=sum(1 for rows in records.values() if not rows), duplicates=0, recovery_s=recovery,
+                 arrived_in_outage=ARRIVING, writes_dropped=ready["writes_dropped"])
 

@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 
 from tests.harness.agents import AgentSpec
+from tests.harness.faults import record_fault
 from tests.harness.records import calls_from, count_calls
 from tests.harness.wait import wait_for
 from tests.integration.conftest import QueueStack
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 
 def _imports(q: QueueStack) -> list[dict[str, Any]]:
@@ -94,5 +95,7 @@ def test_calls_of_an_outage_get_their_records_marked_degraded(
     imports = _imports(q)
     assert [(e["created"], e["completed"], e["skipped"]) for e in imports[1:]] == [(len(calls), 0, 0),
                                                                                  (0, 0, len(calls))], imports
-    print(f"\ndegraded records: {len(calls)} calls during the outage, {len(calls)} records after the restart "
-          f"(imports: {[(e['lines'], e['created'], e['completed'], e['skipped']) for e in imports]})")
+    record_fault("hotline serve down: degraded calls' records", placed=len(calls),
+                 answered=sum(1 for rows in records.values() if rows[0]["answered_at"] is not None), dropped=0,
+                 records_lost=len(calls) - len(records), duplicates=0,
+                 imports=[(e["lines"], e["created"], e["completed"], e["skipped"]) for e in imports])

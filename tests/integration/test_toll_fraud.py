@@ -28,6 +28,7 @@ from ari_app.registry.loader import load_registry
 from ari_app.sandbox.confgen import SipPeer
 from ari_app.sandbox.proc import free_port_both
 from tests.harness.agents import AgentSpec, phone_passwords
+from tests.harness.faults import record_fault
 from tests.harness.fraud import Attempt, Probe, Source, catalogue, run_probes
 from tests.harness.loopback import loopback_address
 from tests.harness.records import calls_from
@@ -36,7 +37,7 @@ from tests.harness.sipp import PEERS, SippCall, _spawn, _traces, sipp_binary, st
 from tests.harness.wait import wait_for
 from tests.integration.conftest import QueueStack
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 STRANGER = "198.18.77.9"  # benchmarking range (RFC 2544): never a real host on the user's network
 
@@ -118,9 +119,9 @@ def test_no_fraud_number_leaves_the_box(queue_stack: Callable[..., QueueStack], 
     assert all(a.finals[-1] not in (401, 407) for a in done if a.source == "agent"), \
         [(a.probe, a.finals) for a in done if a.source == "agent"]
     dial_outs = _invites_received(outside) + _dial_outs(q)
-    print(f"\ntoll fraud: {len(done)} attempts ({len(probes)} numbers x trunk, agent, department), "
-          f"{outcomes.count('notice')} unknown-number notices, {outcomes.count('refused')} refusals, "
-          f"{outcomes.count('feature')} agent feature codes (the real *72-*75), dial-outs: {len(dial_outs)}")
+    record_fault("toll fraud probe", attempts=len(done), numbers=len(probes), sources=3,
+                 notices=outcomes.count("notice"), refusals=outcomes.count("refused"),
+                 feature_codes=outcomes.count("feature"), dial_outs=len(dial_outs))
     assert dial_outs == [], dial_outs
     # The outside peer was there all along, answering the qualify: it would have seen a leak.
     assert "OPTIONS sip:" in outside.trace_dir.joinpath("messages.log").read_text(errors="replace")
@@ -200,8 +201,8 @@ def test_strangers_and_wrong_passwords_are_refused(
     counted = wait_for(lambda: _counted(q, stranger_address), 10, "the failures counted by the service")
     assert q.stack.asterisk.cli("pjsip show contacts").count("agent-1001/sip:") == 1
     dial_outs = _invites_received(outside) + _dial_outs(q)
-    print(f"\nstrangers: {len(attempts)} attempts, {sum(a.answered for a in attempts)} answered, "
-          f"wrong-password REGISTERs in security.log: {len(_security_failures(q, 'agent-1001')) - before}, "
-          f"GET /security: {counted['by_kind']} by account {counted['by_account']}, "
-          f"dial-outs: {len(dial_outs)}")
+    record_fault("strangers and wrong passwords", attempts=len(attempts),
+                 answered_strangers=sum(a.answered for a in attempts),
+                 wrong_password_registers=len(_security_failures(q, "agent-1001")) - before,
+                 security_by_kind=counted["by_kind"], dial_outs=len(dial_outs))
     assert dial_outs == [], dial_outs

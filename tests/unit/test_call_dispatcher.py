@@ -251,3 +251,23 @@ async def test_a_call_is_told_of_its_channels_that_ended_while_the_app_was_away(
     assert other is not None and other.inbox.empty()
     assert dispatcher.vanished({CALLER, OTHER_CALLER, AGENT_LEG}) == []
     await dispatcher.shutdown()
+
+
+async def test_a_call_that_starts_after_the_listing_is_not_taken_for_gone() -> None:
+    """The reconcile step lists Asterisk's channels while events flow: a StasisStart that arrives
+    after the listing must not make its (new, live) call look ended (found under load in
+    tests/integration/test_serve_kill_under_load.py: the caller was left in Stasis, unowned)."""
+    flow = FakeFlow()
+    dispatcher = CallDispatcher(flow)
+    dispatcher.on_event(stasis_start(CALLER))
+    await until(lambda: len(flow.sessions) == 1, "the first flow started")
+    held = dispatcher.channel_ids()
+    listed = {CALLER}  # Asterisk's channels, read now
+    dispatcher.on_event(stasis_start(OTHER_CALLER))  # arrives while the listing is being read
+    await until(lambda: len(flow.sessions) == 2, "the new flow started")
+
+    assert dispatcher.vanished(listed, held) == []
+    other = dispatcher.session_for(OTHER_CALLER)
+    assert other is not None and other.inbox.empty()
+    assert dispatcher.vanished(listed) == [OTHER_CALLER]  # without ``among``: the race this guards against
+    await dispatcher.shutdown()

@@ -101,3 +101,48 @@ async def test_a_real_error_is_raised_while_nothing_is_kept() -> None:
     with pytest.raises(asyncpg.UniqueViolationError):
         await journal.write("bad", db.op("bad"))
     assert journal.behind == 0
+
+
+async def test_other_keys_go_straight_through_once_the_database_answers_again() -> None:
+    """Writes stay in order within their key only: once a replay has landed, a call with nothing
+    kept is written at once while another call's writes wait their turn behind its kept ones."""
+    db, journal = FakeDatabase(), WriteJournal()
+    db.up = False
+    assert await journal.write("open c1", db.op("open c1"), key="c1") is None
+    assert await journal.write("open c2", db.op("open c2"), key="c2") is None  # down: kept at once
+    db.up = True
+    assert journal.pending("c1") and journal.oldest("c1") == "open c1" and journal.oldest("c3") is None
+    assert await journal.caught_up(2)
+    assert not journal.pending("c1") and journal.oldest("c1") is None
+    assert await journal.write("open c3", db.op("open c3"), key="c3") == "open c3"
+    assert journal.behind == 0 and db.stored == ["open c1", "open c2", "open c3"]
+
+
+async def test_a_slow_database_is_caught_up_several_keys_at_a_time_each_in_order() -> None:
+    """Every write 50 ms late (a slow database, not a down one): the backlog of 4 calls x 3 writes
+    is replayed 4 keys at a time, each call's writes in their order."""
+    journal, stored, in_flight, most = WriteJournal(timeout=1.0, lanes=4), [], [0], [0]
+
+    def slow(name: str) -> Callable[[], Awaitable[str]]:
+        async def write() -> str:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+            await asyncio.sleep(0.05)
+            in_flight[0] -= 1
+            stored.append(name)
+            return name
+        return write
+
+    async def down() -> None:
+        raise ConnectionRefusedError("down")
+
+    assert await journal.write("first", down, key="c0") is None  # something is kept: the rest waits
+    journal._kept["c0"][0].op = slow("c0 w0")  # and the database is back, slow
+    for n in range(3):
+        for c in range(1, 5):
+            assert await journal.write(f"c{c} w{n}", slow(f"c{c} w{n}"), key=f"c{c}") is None
+    assert await journal.caught_up(5)
+    assert most[0] == 4, most
+    for c in range(1, 5):
+        assert [s for s in stored if s.startswith(f"c{c} ")] == [f"c{c} w0", f"c{c} w1", f"c{c} w2"]
+    assert len(stored) == 13 and journal.behind == 0

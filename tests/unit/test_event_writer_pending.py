@@ -1,0 +1,74 @@
+"""ari_app.store.event_writer.EventWriter with a stand-in pool: the events of a call whose record
+the write journal still keeps wait, while other calls' events are written (a slow or returning
+database must not hold every call's events behind one kept record); a call's flush waits for its
+own events only. tests/integration/test_event_writer.py runs it against PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ari_app.store import event_writer as module
+from ari_app.store.event_writer import EventWriter
+
+
+class Pool:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str]] = []
+
+    async def executemany(self, _query: str, rows: list[tuple[Any, ...]]) -> None:
+        await asyncio.sleep(0)
+        self.rows += [(r[0], r[2]) for r in rows]
+
+
+async def test_events_of_a_call_whose_record_is_kept_wait_and_the_others_go_through(monkeypatch: Any) -> None:
+    monkeypatch.setattr(module, "RETRY_INITIAL", 0.01)
+    monkeypatch.setattr(module, "RETRY_MAX", 0.02)
+    kept = {"c1"}
+    pool = Pool()
+    writer = EventWriter(pool, records_pending=lambda call_id: call_id in kept)  # type: ignore[arg-type]
+    for call_id, kind in (("c1", "answered"), ("c2", "answered"), ("c1", "queued"), ("c2", "queued")):
+        writer.add(call_id, kind, {})
+    assert await writer.flush(2, call_id="c2")
+    assert pool.rows == [("c2", "answered"), ("c2", "queued")]
+    assert writer.pending == 2 and not await writer.flush(0.1, call_id="c1")
+
+    kept.clear()  # the record of c1 is written
+    assert await writer.flush(2, call_id="c1") and await writer.flush(2)
+    assert pool.rows[2:] == [("c1", "answered"), ("c1", "queued")]  # in their order
+    assert writer.pending == 0 and writer.dropped == 0
+    await writer.close()
+
+
+async def test_a_close_kept_before_a_second_insert_of_its_record_does_not_wait_forever(monkeypatch: Any) -> None:
+    """The journal keeps, for one call: its record's insert, its close (which waits for the call's
+    events), then a second insert (the FastAGI route's, written late). The events wait only while
+    the oldest kept write is an insert: once the first insert lands they are written, the close
+    lands, then the second insert (waiting for any kept insert stalled this: seen in
+    tests/integration/test_database_slow.py, 81 writes and 70 events never written)."""
+    from ari_app.store import journal as journal_module
+    from ari_app.store.journal import WriteJournal
+
+    for mod in (module, journal_module):
+        monkeypatch.setattr(mod, "RETRY_INITIAL", 0.01)
+        monkeypatch.setattr(mod, "RETRY_MAX", 0.05)
+    journal, pool, stored, down = WriteJournal(timeout=0.3), Pool(), [], [True]
+    writer = EventWriter(pool, records_pending=lambda call_id: journal.oldest(call_id) == "call_open")  # type: ignore[arg-type]
+
+    def op(name: str, flush: bool = False) -> Any:
+        async def write() -> None:
+            if flush:
+                await writer.flush(1.0, call_id="c1")
+            if down[0]:
+                raise ConnectionRefusedError("down")
+            stored.append(name)
+        return write
+
+    assert await journal.write("call_open", op("open"), key="c1") is None
+    writer.add("c1", "answered", {})
+    assert await journal.write("call_close", op("close", flush=True), key="c1") is None
+    assert await journal.write("call_open", op("open again"), key="c1") is None
+    down[0] = False
+    assert await journal.caught_up(5), (journal.behind, writer.pending)
+    assert stored == ["open", "close", "open again"] and pool.rows == [("c1", "answered")]
+    await writer.close()
