@@ -58,6 +58,20 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
     raise RuntimeError("no free port found")
 
 
+def free_port_block(size: int, *avoid: int) -> int:
+    """The first of ``size`` ports in a row, each free right now for UDP and none in ``avoid``; all of
+    them are handed out (never again in this process), so a port chosen later cannot land inside the
+    block (SIPp binds its ``-mp`` port and the three after it)."""
+    for _ in range(200):
+        port = free_port(socket.SOCK_DGRAM)
+        block = range(port, port + size)
+        if (block[-1] < port_range()[1] and not set(block) & (set(avoid) | _issued - {port})
+                and all(_bindable(p, socket.SOCK_DGRAM) for p in block[1:])):
+            _issued.update(block)
+            return port
+    raise RuntimeError(f"no {size} free ports in a row")
+
+
 def free_port_both() -> int:
     """A port free for both TCP and UDP (SIP listens on one, tools may probe the other)."""
     for _ in range(50):

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ari_app.sandbox.proc import _bindable, free_port, free_port_both
+from ari_app.sandbox.proc import free_port, free_port_block, free_port_both
 
 _RESPONSE = re.compile(r"^SIP/2\.0 (\d{3}) ", re.M)
 
@@ -35,13 +35,9 @@ def local_address(host: str, port: int) -> str:
 
 
 def media_port(*avoid: int) -> int:
-    """A port for SIPp's ``-mp``: SIPp binds it and the next three, so all four must be free."""
-    for _ in range(100):
-        port = free_port_both()
-        block = range(port, port + 4)
-        if not set(block) & set(avoid) and all(_bindable(p, socket.SOCK_DGRAM) for p in block[1:]):
-            return port
-    raise RuntimeError("no four free ports in a row for SIPp's media")
+    """A port for SIPp's ``-mp``: SIPp binds it and the next three, so all four are free and kept
+    from any port handed out later in this process."""
+    return free_port_block(4, *avoid)
 
 
 def port_free(address: tuple[str, int]) -> bool:

@@ -19,3 +19,14 @@ def test_ports_come_from_the_range_set_and_are_not_handed_out_twice(monkeypatch:
 def test_an_unsound_range_falls_back_to_the_default(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
     monkeypatch.setenv(proc.PORTS_ENV, raw)
     assert proc.port_range() == (10000, 20000)
+
+
+def test_a_block_is_handed_out_whole_and_misses_ports_handed_out_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(proc.PORTS_ENV, "16100-16160")
+    earlier = {proc.free_port() for _ in range(10)}  # e.g. phones' SIP ports, bound only later
+    for _ in range(5):
+        start = proc.free_port_block(4)
+        block = set(range(start, start + 4))
+        assert not block & earlier
+        earlier |= block
+    assert all(proc.free_port() not in earlier for _ in range(5))  # the blocks are never handed out again
