@@ -48,6 +48,7 @@ from ari_app.flows.common import FlowContext
 from ari_app.flows.intake import intake_flow
 from ari_app.knowledge.desk import KnowledgeDesk
 from ari_app.knowledge.store import KnowledgeStore
+from ari_app.knowledge.terms import JiebaTerms
 from ari_app.registry.holder import RegistryHolder, ReloadOutcome
 from ari_app.reports.queries import staffing_now
 from ari_app.reports.service_loop import LoopFigures
@@ -194,6 +195,8 @@ class HotlineService:
         The app registers only once records can be written; until then ``Stasis()`` fails fast
         and the dialplan's degraded path serves callers.
         """
+        terms = JiebaTerms()  # the knowledge search's dictionary, loaded in a thread while the database connects
+        loading = asyncio.create_task(asyncio.to_thread(terms.load), name="knowledge-terms")
         attempt = 0
         while self.pool is None:
             try:
@@ -211,8 +214,10 @@ class HotlineService:
         self.accounts = AccountStore(self.pool)
         self.desk = WorkOrderDesk(WorkOrderStore(self.pool), lambda: self.registry.current, self.calendar, self.limits)
         knowledge = KnowledgeDesk(KnowledgeStore(self.pool), lambda: self.registry.current,
-                                  self.settings.knowledge_path)
+                                  self.settings.knowledge_path, terms)
         await knowledge.start()  # imports config/knowledge.yaml into an empty knowledge base
+        await loading
+        await knowledge.warm()  # the search index built before calls arrive
         self.knowledge = knowledge
         self.acd = Acd(agent_seats(self.seats), self.seats.policy, self.acd_store)
         await self.acd.load()

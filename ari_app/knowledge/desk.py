@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
+
 from ari_app.configcheck.problems import ConfigError
 from ari_app.knowledge.model import EntryContent, Version, expiry_notice, is_expired, is_review_due
 from ari_app.knowledge.search import SearchHit, SearchIndex
@@ -94,6 +96,13 @@ class KnowledgeDesk:
         knowledge base."""
         self._store, self._registry, self._seed_path, self._clock = store, registry, seed_path, clock
         self.index = SearchIndex(store, terms if terms is not None else JiebaTerms())
+
+    async def warm(self) -> None:
+        """Build the search index now (before calls arrive); a failure leaves it to the first search."""
+        try:
+            await self.index.warm()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            log.warning("knowledge_index_not_built", error=type(exc).__name__)
 
     async def start(self) -> int:
         """Import the seed file when the knowledge base is empty; how many entries were imported.

@@ -73,6 +73,14 @@ class SearchIndex:
             self._built = _Built(revision, ranking, {v.entry_id: v for v in published})
             return self._built
 
+    async def warm(self) -> None:
+        """Prepare the terms and build the index now, off the event loop, so that the first search does not
+        do it while calls are up (jieba's dictionary takes about half a second of CPU holding the GIL: done
+        under load it stalled call handling by as much)."""
+        if not self._terms.loaded:
+            await asyncio.to_thread(self._terms.load)
+        await self._current()
+
     async def query_terms(self, text: str) -> list[QueryTerm]:
         if not self._terms.loaded:
             await asyncio.to_thread(self._terms.load)
