@@ -68,6 +68,11 @@ class CallSession:
     repeat_caller: bool = False
     callback_offered: bool = False  # the caller was told that 1 keeps the place (told once)
     announcement: str = ""  # the playback id of the last position announcement (stopped on answer)
+    # When Asterisk sent the caller's StasisStart (epoch seconds, its timestamp), until the caller is first in
+    # the holding bridge (then None; None also for a call adopted after a restart); and the seconds the flow
+    # spent meanwhile waiting for prompts to play, which are the caller's listening time, not the app's.
+    stasis_at: float | None = None
+    media_s: float = 0.0
     talk: Any = None  # the live conversation (flows.conversation.Talk) while the caller talks to someone
 
     def deliver(self, event: Message) -> None:
