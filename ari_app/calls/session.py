@@ -91,10 +91,14 @@ class CallSession:
             remaining = None if deadline is None else deadline - loop.time()
             if remaining is not None and remaining <= 0:
                 return None
-            try:
-                event = await asyncio.wait_for(self.inbox.get(), remaining)
-            except TimeoutError:
-                return None
+            if not self.inbox.empty():  # no timer, no task for what is there already
+                event = self.inbox.get_nowait()
+            else:
+                try:  # asyncio.timeout, not wait_for: no task per wait (Python 3.11's wait_for makes one)
+                    async with asyncio.timeout(remaining):
+                        event = await self.inbox.get()
+                except TimeoutError:
+                    return None
             if predicate(event):
                 return event
             if self._is_caller_end(event):
