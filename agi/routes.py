@@ -107,7 +107,7 @@ class AgiRoutes:
         decision = decide(registry, dialed, self.clock.today(registry.platform.timezone))
         call_id = request.headers.get("agi_uniqueid", "")
         caller = request.headers.get("agi_callerid", "")
-        log.info(
+        log.debug(  # the call's later lines (call_started, agi_call_end) carry the route
             "agi_number_route", dialed=dialed, route=decision.route.value, prompt=decision.prompt,
             then=decision.then.value, call_id=call_id, channel=request.headers.get("agi_channel", ""),
         )

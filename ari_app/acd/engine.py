@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from ari_app.acd.entries import escalated_entry, new_entry, wait_announcement
 from ari_app.acd.figures import queue_of
-from ari_app.acd.model import AgentOffer, AgentSeat, AgentState, QueuedCall, QueuePolicy
+from ari_app.acd.model import AgentOffer, AgentSeat, AgentState, QueuedCall, QueuePolicy, change_log_level
 from ari_app.acd.selection import assign, group_can_serve, next_widen_time
 from ari_app.acd.store import AcdPersistence
 from ari_app.logs import get_logger
@@ -142,8 +142,8 @@ class Acd:
             wrap_up_until=wrap_up_until if wrap_up_until is not None else agent.wrap_up_until,
         )
         await self._store.save_agent(changed)
+        log.log(change_log_level(agent.state, state), "agent_state", agent=agent.id, state=state.value, reason=reason)
         _apply(agent, changed)
-        log.info("agent_state", agent=agent.id, state=state.value, reason=reason)
         self._poke()
 
     async def login(self, agent_id: str) -> AgentSeat:
@@ -360,7 +360,7 @@ class Acd:
             _apply(agent, written)
             call.offered_to = agent.id
             self.changes.bump()
-            log.info("acd_offer", call_id=call.call_id, agent=agent.id, waited=round(now - call.enqueued_at, 2))
+            log.debug("acd_offer", call_id=call.call_id, agent=agent.id, waited=round(now - call.enqueued_at, 2))
             deliver = self._offers.get(call.call_id)
             if deliver is not None:
                 deliver(AgentOffer(agent.id, agent.endpoint))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -14,6 +15,17 @@ class AgentState(StrEnum):
     RINGING = "ringing"
     BUSY = "busy"
     WRAP_UP = "wrap_up"
+
+
+ON_A_CALL = frozenset({AgentState.RINGING, AgentState.BUSY, AgentState.WRAP_UP})
+
+
+def change_log_level(old: AgentState, new: AgentState) -> int:
+    """The level an agent's change of state is logged at: debug for a change every call makes (rung,
+    talking, wrap-up, free again; the call's own lines say as much), info for logins, pauses (a
+    missed ring too) and logouts."""
+    routine = new in ON_A_CALL or (new is AgentState.READY and old in ON_A_CALL)
+    return logging.DEBUG if routine else logging.INFO
 
 
 @dataclass

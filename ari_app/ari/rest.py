@@ -175,7 +175,7 @@ def _result(operation: str, status: int, text: str) -> Any:
     """The decoded answer of a request, or the AriError its status says."""
     if status == 401:
         raise AriUnauthorized(operation, 401, "the ARI user or password was refused")
-    if status == 404 or (status in (400, 422) and _gone(text)):
+    if status == 404 or (status in (400, 422) and _gone(text)) or (status == 409 and _left_stasis(text)):
         raise AriNotFound(operation, status, _message(text))
     if status >= 400 or status == 0:
         raise AriError(operation, status, _message(text))
@@ -198,6 +198,11 @@ def _gone(text: str) -> bool:
     """ARI answers 400/422 (not 404) when a channel named in the query has gone or left Stasis."""
     message = _message(text).lower()
     return "not found" in message or "not in stasis" in message
+
+
+def _left_stasis(text: str) -> bool:
+    """409 on a channel leaving the app as it hangs up (a prompt played at that moment): the caller is gone."""
+    return "channel not in stasis" in _message(text).lower()
 
 
 def _short(exc: BaseException) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ari_app.bench.cpu import CpuMeter, vm_hwm_kib
-from ari_app.bench.load import StepPlan, start_callers
+from ari_app.bench.load import StepPlan, holding_buckets, holding_entry_ms, start_callers
 from ari_app.bench.parse import CallerCall, parse_caller_log, parse_stat_csv, stat_count
 from ari_app.bench.stack import BenchStack
 from ari_app.bench.stats import summary
@@ -74,6 +74,8 @@ def run_hold(stack: BenchStack, callers: int, rate: float, hold_s: float, greeti
     plan = StepPlan(number=900, path="stasis", rate=rate, duration_s=callers / rate, talk_s=0.0,
                     patience_s=hold_s, greeting_s=greeting_s, caller_audio_s=-1.0)
     leftover_before = stack.drain(30)
+    assert stack.serve is not None
+    queued_before = holding_buckets(stack.serve.http)
     meter = CpuMeter(stack.pids)
     meter.start()
     began = time.monotonic()
@@ -85,6 +87,7 @@ def run_hold(stack: BenchStack, callers: int, rate: float, hold_s: float, greeti
     leftover = stack.drain(30)
     wall = time.monotonic() - began
     measured = meter.seconds()
+    queued = holding_entry_ms(queued_before, holding_buckets(stack.serve.http))
     stat_text = (out / "stat.csv").read_text(errors="replace") if (out / "stat.csv").exists() else ""
     log_text = (out / "caller.log").read_text(errors="replace") if (out / "caller.log").exists() else ""
     parsed = parse_caller_log(log_text)
@@ -103,6 +106,7 @@ def run_hold(stack: BenchStack, callers: int, rate: float, hold_s: float, greeti
         "failed": counts.failed,
         "peak_concurrent": peak_current_calls(stat_text),
         "invite_to_200_ms": summary(setup),
+        "holding_entry_ms": queued,
         "call_seconds": counts.call_seconds,
         "cpu_s": {name: round(seconds, 2) for name, seconds in cpu.items()},
         "cpu_ms_per_call": {name: round(1000 * s / counts.placed, 1) if counts.placed else None
@@ -122,6 +126,7 @@ def hold_line(hold: dict[str, Any]) -> str:
     cpu = hold["cpu_ms_per_call_second"]
     return (f"{hold['placed']} callers at {hold['rate']:g}/s, held {hold['hold_s']:g} s: {hold['held']} held, "
             f"{hold['dropped']} dropped, {hold['failed']} failed; at most {hold['peak_concurrent']} at once; "
-            f"INVITE->200 p99 {hold['invite_to_200_ms']['p99']} ms; CPU ms per second of call asterisk "
+            f"INVITE->200 p99 {hold['invite_to_200_ms']['p99']} ms; StasisStart->holding bridge p99 "
+            f"{(hold.get('holding_entry_ms') or {}).get('p99')} ms; CPU ms per second of call asterisk "
             f"{cpu['asterisk']} serve {cpu['serve']} postgres {cpu['postgres']}; "
             f"serve peak {hold['serve_peak_rss_mib']} MiB")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import subprocess
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from ari_app.bench.cpu import CpuMeter, per_thousand_calls, vm_hwm_kib
 from ari_app.bench.parse import merge_agent_logs, parse_caller_log, parse_stat_csv, stat_count, step_calls
 from ari_app.bench.stack import PORTS, QUEUE_PREFIX, SCENARIOS, BenchStack
-from ari_app.bench.stats import summary, verdict
+from ari_app.bench.stats import Buckets, bucket_delta, bucket_percentile, summary, verdict
 from tests.harness.sipp import SippCall, sipp_binary, with_timing
 
 PCMU_SILENCE = b"\xff"  # one sample
@@ -87,6 +88,34 @@ def start_callers(stack: BenchStack, plan: StepPlan, numbers: tuple[str, ...], o
     return SippCall(process, out)
 
 
+HOLDING_ENTRY = "hotline_holding_entry_seconds"  # hotline serve's histogram (ari_app.metrics.instruments)
+
+
+def holding_buckets(serve_http: str) -> dict[float, float]:
+    """hotline serve's StasisStart -> holding bridge histogram from its /metrics (open on this host);
+    {} when it cannot be read."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        with urllib.request.urlopen(serve_http + "/metrics", timeout=5) as response:  # noqa: S310 (our http URL)
+            text = response.read().decode()
+    except OSError:
+        return {}
+    return {float(sample.labels["le"]): sample.value for family in text_string_to_metric_families(text)
+            if family.name == HOLDING_ENTRY for sample in family.samples if sample.name.endswith("_bucket")}
+
+
+def holding_entry_ms(before: Buckets, after: Buckets) -> dict[str, float | None]:
+    """p50/p99 (ms, linear within a bucket) and count of the callers queued between two readings."""
+    step = bucket_delta(before, after)
+    out: dict[str, float | None] = {}
+    for p in (50, 99):
+        value = bucket_percentile(step, p)
+        out[f"p{p}"] = None if value is None else round(value * 1000, 1)
+    out["count"] = max(step.values()) if step else None
+    return out
+
+
 def _read(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
 
@@ -95,6 +124,8 @@ def run_step(stack: BenchStack, plan: StepPlan, numbers: tuple[str, ...], out: P
     """Place the step's calls on ``plan.path``, wait for every call to end, return its figures."""
     stack.use_path(plan.path)
     leftover_before = stack.drain(30)
+    assert stack.serve is not None
+    queued_before = holding_buckets(stack.serve.http)
     meter = CpuMeter(stack.pids)
     meter.start()
     began = time.monotonic()
@@ -107,6 +138,7 @@ def run_step(stack: BenchStack, plan: StepPlan, numbers: tuple[str, ...], out: P
     wall = time.monotonic() - began
     measured = meter.seconds()
     machine = meter.machine_busy_cores()
+    queued = holding_entry_ms(queued_before, holding_buckets(stack.serve.http)) if plan.path == "stasis" else None
     cpu = {name: measured[name] for name in ("asterisk", "serve", "postgres")}
     generators = max(0.0, measured["bench"] - measured["asterisk"] - measured["serve"])  # SIPp and the bench
 
@@ -134,6 +166,7 @@ def run_step(stack: BenchStack, plan: StepPlan, numbers: tuple[str, ...], out: P
         "lost": calls.lost,
         "invite_to_200_ms": setup,
         "queue_wait_ms": waits,
+        "holding_entry_ms": queued,
         "cpu_s": {name: round(seconds, 2) for name, seconds in cpu.items()},
         "cpu_s_per_1000_calls": per_1000,
         "serve_peak_rss_mib": round(hwm / 1024, 1) if hwm else None,

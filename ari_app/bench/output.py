@@ -20,15 +20,18 @@ def _cell(value: object) -> str:
 def table(results: dict[str, Any]) -> str:
     """Markdown: one row per path and rate, then the ratios and the verdict."""
     head = ("| path | calls/s | attempted | answered | failed | lost | INVITE->200 p50 / p95 / p99 ms "
-            "| wait after greeting p50 / p99 ms | CPU s per 1,000 calls: Asterisk / serve / PostgreSQL "
+            "| wait after greeting p50 / p99 ms | StasisStart->holding bridge p50 / p99 ms "
+            "| CPU s per 1,000 calls: Asterisk / serve / PostgreSQL "
             "| serve peak RSS MiB | cores busy: load generators / others |")
-    lines = [head, "|" + "---|" * 11]
+    lines = [head, "|" + "---|" * 12]
     for s in results["steps"]:
         setup, wait, cpu = s["invite_to_200_ms"], s["queue_wait_ms"], s["cpu_s_per_1000_calls"]
+        held = s.get("holding_entry_ms") or {}
         lines.append(
             f"| {LABELS.get(s['path'], s['path'])} | {_cell(s['rate'])} | {s['attempted']} | {s['answered']} "
             f"| {s['failed']} | {s['lost']} | {_cell(setup['p50'])} / {_cell(setup['p95'])} / {_cell(setup['p99'])} "
             f"| {_cell(wait['p50'])} / {_cell(wait['p99'])} "
+            f"| {_cell(held.get('p50'))} / {_cell(held.get('p99'))} "
             f"| {_cell(cpu['asterisk'])} / {_cell(cpu['serve'])} / {_cell(cpu['postgres'])} "
             f"| {_cell(s['serve_peak_rss_mib'])} "
             f"| {_cell(s['load_generators_cores'])} / {_cell(s['others_busy_cores'])} |"

@@ -29,6 +29,10 @@ DEFINITIONS = {
     "queue_wait_ms": "the agent's answer minus (the caller's 200 OK + the greeting's length): the wait in the "
                      "queue plus whatever delayed the greeting's start (app_queue: Answer() waits about 0.1 s "
                      "for the caller's first audio; Stasis: the app's answer and play requests)",
+    "holding_entry_ms": "Stasis path: from the caller's StasisStart (Asterisk's timestamp) to the caller in the "
+                        "holding bridge by hotline serve's clock, less the time the greeting and notice played "
+                        "meanwhile (serve's histogram hotline_holding_entry_seconds read from /metrics before and "
+                        "after the step; p50/p99 linear within a bucket: 1 ms buckets up to 10 ms)",
     "cpu_s_per_1000_calls": "CPU seconds (user + system, /proc) of each process tree during the step, from the "
                             "first call to the last channel gone, per 1,000 calls placed; also ms per call",
     "serve_peak_rss_mib": "VmHWM of hotline serve at the end of the step (a peak since it started)",
@@ -166,9 +170,11 @@ def _pick(figures: dict[str, float | None], keys: tuple[str, ...]) -> dict[str, 
 
 def step_line(step: dict[str, Any]) -> str:
     setup, wait, cpu = step["invite_to_200_ms"], step["queue_wait_ms"], step["cpu_s_per_1000_calls"]
+    held = step.get("holding_entry_ms") or {}
+    queued = f"StasisStart->holding p50/p99 {held.get('p50')}/{held.get('p99')} ms; " if held else ""
     verdict = "clean" if step["clean"] else f"NOT clean: {step['why_not_clean']}"
     return (f"{step['attempted']} placed, {step['answered']} answered, {step['failed']} failed, {step['lost']} lost; "
             f"INVITE->200 p50/p95/p99 {setup['p50']}/{setup['p95']}/{setup['p99']} ms; "
-            f"wait p50/p99 {wait['p50']}/{wait['p99']} ms; CPU ms/call asterisk {cpu['asterisk']} "
+            f"wait p50/p99 {wait['p50']}/{wait['p99']} ms; {queued}CPU ms/call asterisk {cpu['asterisk']} "
             f"serve {cpu['serve']} postgres {cpu['postgres']}; other processes {step['others_busy_cores']} cores; "
             f"{verdict}")

@@ -11,6 +11,7 @@ phones, with autofill); the agents are logged out of the ACD meanwhile, so only 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -260,10 +261,16 @@ class BenchStack:
         assert self.serve is not None
         http = self.serve.http
         action, want = ("login", "ready") if path == "stasis" else ("logout", "logged_out")
-        for agent_id in self.agent_ids:
+        def done(agent_id: str) -> bool:
             result = agent_action(http, agent_id, action)
+            if result.get("status") == 409:  # still on a call the service is finishing (after an overloaded step)
+                return False
             if "error" in result:
                 raise RuntimeError(f"{action} agent {agent_id}: {result}")
+            return True
+
+        for agent_id in self.agent_ids:
+            wait_for(functools.partial(done, agent_id), 60, f"{action} agent {agent_id}", interval=0.5)
 
         def settled() -> bool:
             agents = agents_state(http)

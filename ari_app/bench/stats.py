@@ -78,3 +78,33 @@ def ratio(a: float | None, b: float | None) -> float | None:
 def ratios(a: Mapping[str, float | None], b: Mapping[str, float | None]) -> dict[str, float | None]:
     """The ratio (a)/(b) of every figure both have."""
     return {key: ratio(a[key], b[key]) for key in a if key in b}
+
+
+Buckets = Mapping[float, float]  # a Prometheus histogram: upper bound (le) -> cumulative count
+
+
+def bucket_delta(before: Buckets, after: Buckets) -> dict[float, float]:
+    """The observations made between two readings of one histogram (cumulative counts per bound)."""
+    return {le: after[le] - before.get(le, 0.0) for le in after}
+
+
+def bucket_percentile(buckets: Buckets, p: float) -> float | None:
+    """The ``p``-th percentile of a histogram's observations, linear within the bucket it falls in
+    (as Prometheus's histogram_quantile); None for no observations. Beyond the last finite bound the
+    answer is that bound (the figure is then "at least")."""
+    bounds = sorted(buckets)
+    total = buckets[bounds[-1]] if bounds else 0.0
+    if total <= 0:
+        return None
+    rank = total * p / 100
+    low_bound, low_count = 0.0, 0.0
+    for le in bounds:
+        count = buckets[le]
+        if count >= rank:
+            if math.isinf(le):
+                return low_bound
+            if count == low_count:
+                return le
+            return low_bound + (le - low_bound) * (rank - low_count) / (count - low_count)
+        low_bound, low_count = le, count
+    return low_bound

@@ -18,6 +18,7 @@ from ari_app.ari.events import Channel, ChannelDestroyed, Event, StasisEnd, Stas
 from ari_app.calls.legs import LEG_MARK
 from ari_app.calls.session import CallSession
 from ari_app.logs import get_logger
+from ari_app.metrics.instruments import asterisk_time
 
 log = get_logger("calls.dispatcher")
 
@@ -57,7 +58,9 @@ class CallDispatcher:
                     self._orphan_tasks.add(task)
                     task.add_done_callback(self._orphan_tasks.discard)
                 return
-            self.start(event.channel, args=event.args, adopted=False, node=node)
+            session = self.start(event.channel, args=event.args, adopted=False, node=node)
+            if session is not None:
+                session.stasis_at = asterisk_time(event.timestamp)
         elif not isinstance(event, StasisEnd | ChannelDestroyed):
             log.debug("event_for_unknown_channel", event_type=event.type, channel_id=channel_id)
 

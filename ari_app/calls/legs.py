@@ -10,9 +10,13 @@ caller from a leg the app originated, and find each call's bridges:
 | ``dept-<random>``    | a leg originated to a department or sub-center line               |
 | ``visit-<random>``   | a return-visit call to a citizen (ari_app.visits)                 |
 | ``cbk-<random>``     | a queue callback to a caller who kept the place (ari_app.callbacks) |
-| ``hold-<call_id>``   | the caller's holding bridge while queued (music, announcements)   |
+| ``hold-queue``       | the holding bridge all queued callers of a node share (kept)      |
 | ``talk-<call_id>``   | the mixing bridge of the conversation (caller, agent, department) |
 | ``xfer-<call_id>``   | the caller's holding bridge during an attended transfer          |
+
+The holding bridge is made once per node and kept: a caller in it hears music on its own (the
+holding bridge's participant idle mode) and announcements played to its channel. Older versions
+gave each caller its own ``hold-<call_id>``; the reconcile step still reads and removes those.
 
 Legs enter Stasis with ``LEG_MARK`` as their first argument (never a new call), and carry the
 call they belong to (and, for departments, which department) in channel variables.
@@ -36,9 +40,17 @@ class Leg(StrEnum):
 
 
 class Bridge(StrEnum):
-    HOLDING = "hold-"
+    HOLDING = "hold-"  # the shared holding bridge (HOLDING_BRIDGE), or an older caller's own
     TALK = "talk-"
     TRANSFER_HOLD = "xfer-"
+
+
+HOLDING_BRIDGE = "hold-queue"  # queued callers wait here, each hearing music (Asterisk's participant idle mode)
+
+
+def is_holding(bridge: str) -> bool:
+    """A holding bridge of queued callers: the shared one, or a caller's own from an older version."""
+    return bridge.startswith(Bridge.HOLDING.value)
 
 
 def new_leg(kind: Leg) -> str:

@@ -6,11 +6,13 @@ place. From both, and the leg and bridge names of :mod:`ari_app.calls.legs`:
 - a leg the app originated (agent, department) is never taken for a caller;
 - a caller in its ``talk-`` bridge (or on hold in its ``xfer-`` bridge during an attended
   transfer) goes on talking, with the agent and department legs found in that bridge;
-- a caller stored as waiting, or found in its ``hold-`` bridge, goes back into line (at the old
-  place when stored); a caller stored as talking whose conversation bridge is gone, too;
+- a caller stored as waiting, or found in a holding bridge (``hold-queue``, or its own ``hold-`` bridge
+  of an older version), goes back into line (at the old place when stored); a caller stored as
+  talking whose conversation bridge is gone, too;
 - a caller whose record says it was being asked for a rating is asked again;
 - any other caller starts over (it was being greeted);
-- a leg in no adopted conversation is hung up (its call is gone).
+- a leg in no adopted conversation is hung up (its call is gone);
+- a caller's own holding bridge of an older version is destroyed (its caller waits in ``hold-queue`` now).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
-from ari_app.calls.legs import Bridge, Leg, bridge_id, leg_kind
+from ari_app.calls.legs import HOLDING_BRIDGE, Bridge, Leg, bridge_id, is_holding, leg_kind
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Adopt:
 class Plan:
     adopt: list[Adopt] = field(default_factory=list)
     hang_up: list[str] = field(default_factory=list)
+    destroy: list[str] = field(default_factory=list)  # bridges to destroy (older versions' per-caller holding)
 
 
 def _conversation(channel_id: str, found: Found) -> Adopt | None:
@@ -61,6 +64,7 @@ def _conversation(channel_id: str, found: Found) -> Adopt | None:
 
 def plan(found: Found) -> Plan:
     result = Plan()
+    holding = {c for bridge, members in found.bridges.items() if is_holding(bridge) for c in members}
     callers = [c for c in found.in_app if leg_kind(c) is None and c not in found.owned]
     for channel_id in sorted(callers, key=lambda c: found.stored.get(c, ("", 0))[1]):
         talking = _conversation(channel_id, found)
@@ -68,7 +72,7 @@ def plan(found: Found) -> Plan:
             result.adopt.append(talking)
         elif channel_id in found.surveying:
             result.adopt.append(Adopt(channel_id, "survey"))
-        elif channel_id in found.stored or channel_id in found.bridges.get(bridge_id(Bridge.HOLDING, channel_id), ()):
+        elif channel_id in found.stored or channel_id in holding:
             result.adopt.append(Adopt(channel_id, "waiting"))
         else:
             result.adopt.append(Adopt(channel_id, ""))
@@ -76,4 +80,5 @@ def plan(found: Found) -> Plan:
     result.hang_up.extend(
         c for c in found.in_app if leg_kind(c) is not None and c not in kept and c not in found.owned
     )
+    result.destroy.extend(sorted(b for b in found.bridges if is_holding(b) and b != HOLDING_BRIDGE))
     return result

@@ -66,6 +66,8 @@ class Reconciler:
                              surveying))
         for leg in decided.hang_up:
             await self._hang_up(leg)
+        for bridge in decided.destroy:
+            await self._destroy(bridge)
         adopted = 0
         for adopt in decided.adopt:
             adopted += await self._adopt(adopt, channels, stored.get(adopt.channel_id))
@@ -117,6 +119,12 @@ class Reconciler:
     async def _hang_up(self, channel_id: str) -> None:
         try:
             await self._ari.hangup(channel_id)
+        except AriError:
+            pass
+
+    async def _destroy(self, bridge_id: str) -> None:
+        try:
+            await self._ari.destroy_bridge(bridge_id)
         except AriError:
             pass
 

@@ -68,6 +68,11 @@ class CallSession:
     repeat_caller: bool = False
     callback_offered: bool = False  # the caller was told that 1 keeps the place (told once)
     announcement: str = ""  # the playback id of the last position announcement (stopped on answer)
+    # When Asterisk sent the caller's StasisStart (epoch seconds, its timestamp), until the caller is first in
+    # the holding bridge (then None; None also for a call adopted after a restart); and the seconds the flow
+    # spent meanwhile waiting for prompts to play, which are the caller's listening time, not the app's.
+    stasis_at: float | None = None
+    media_s: float = 0.0
     talk: Any = None  # the live conversation (flows.conversation.Talk) while the caller talks to someone
 
     def deliver(self, event: Message) -> None:
@@ -86,10 +91,14 @@ class CallSession:
             remaining = None if deadline is None else deadline - loop.time()
             if remaining is not None and remaining <= 0:
                 return None
-            try:
-                event = await asyncio.wait_for(self.inbox.get(), remaining)
-            except TimeoutError:
-                return None
+            if not self.inbox.empty():  # no timer, no task for what is there already
+                event = self.inbox.get_nowait()
+            else:
+                try:  # asyncio.timeout, not wait_for: no task per wait (Python 3.11's wait_for makes one)
+                    async with asyncio.timeout(remaining):
+                        event = await self.inbox.get()
+                except TimeoutError:
+                    return None
             if predicate(event):
                 return event
             if self._is_caller_end(event):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -68,6 +69,7 @@ async def play(ctx: FlowContext, session: CallSession, media: list[str], limit: 
     """
     playback_id = new_playback()
     await ctx.ari.play(session.channel.id, ",".join(f"sound:{m}" for m in media), playback_id)
+    started = time.monotonic()
     held: list[Message] = []
 
     def finished(message: Message) -> bool:
@@ -79,6 +81,7 @@ async def play(ctx: FlowContext, session: CallSession, media: list[str], limit: 
     try:
         event = await session.wait_for(finished, limit)
     finally:
+        session.media_s += time.monotonic() - started
         for message in held:
             if not isinstance(message, PlaybackEvent):
                 session.deliver(message)

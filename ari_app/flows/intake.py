@@ -16,7 +16,7 @@ from ari_app.ari.errors import AriError, AriNotFound
 from ari_app.ari.events import ChannelDestroyed, ChannelDtmfReceived, StasisStart
 from ari_app.calls.legs import CALL_VARIABLE, LEG_MARK, Bridge, Leg, bridge_id, new_leg, new_playback
 from ari_app.calls.session import CallerGone, CallSession, EscalateRequest, Message
-from ari_app.flows import keep_place
+from ari_app.flows import holding, keep_place
 from ari_app.flows.common import (
     GREETING,
     FlowContext,
@@ -98,7 +98,6 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
         outcome = "service_stopped"
         raise
     finally:
-        await _cleanup_holding(ctx, session)
         await close(ctx, call_id, outcome)
 
 
@@ -144,32 +143,15 @@ async def _rate(ctx: FlowContext, session: CallSession) -> None:
     await hang_up(ctx, session.channel.id)
 
 
-def _holding_bridge(session: CallSession) -> str:
-    return bridge_id(Bridge.HOLDING, session.call_id)
-
-
 def _talk_bridge(session: CallSession) -> str:
     return bridge_id(Bridge.TALK, session.call_id)
 
 
 async def _enter_holding(ctx: FlowContext, session: CallSession) -> None:
-    bridge = _holding_bridge(session)
-    try:
-        await ctx.ari.create_bridge("holding", bridge, name=f"queue {session.hotline}")
-    except AriError as exc:
-        if exc.status != 409 and "already exists" not in exc.detail:
-            raise
-    await ctx.ari.add_to_bridge(bridge, session.channel.id)
-    try:
-        await ctx.ari.bridge_moh_start(bridge)
-    except AriNotFound:
-        raise
-    except AriError as exc:  # no music is no reason to drop the caller
-        log.warning("moh_failed", error=str(exc))
-
-
-async def _cleanup_holding(ctx: FlowContext, session: CallSession) -> None:
-    await destroy_bridge(ctx, _holding_bridge(session))
+    await holding.enter(ctx.ari, session.channel.id)
+    if session.stasis_at is not None:  # the first time: how long the app took to get the caller here
+        instruments.holding_entered(session.stasis_at, session.media_s)
+        session.stasis_at = None
 
 
 def _new_queued_call(ctx: FlowContext, session: CallSession) -> QueuedCall:
@@ -318,15 +300,16 @@ async def _talk(ctx: FlowContext, session: CallSession, agent_id: str, agent_cha
     bridge = _talk_bridge(session)
     await _stop_announcement(ctx, session)
     await ctx.ari.create_bridge("mixing", bridge, name=f"call {session.hotline}")
-    try:
-        await ctx.ari.remove_from_bridge(_holding_bridge(session), session.channel.id)
-    except AriError:
-        pass
-    await destroy_bridge(ctx, _holding_bridge(session))
-    await ctx.ari.add_to_bridge(bridge, session.channel.id)
-    try:
-        await ctx.ari.add_to_bridge(bridge, agent_channel)
-    except AriNotFound:  # the agent hung up right after answering: the caller goes back in line
+    try:  # both at once; Asterisk takes the caller out of the holding bridge
+        await ctx.ari.add_to_bridge(bridge, f"{session.channel.id},{agent_channel}")
+    except AriNotFound:  # one of them has gone: the caller (raised again here), or the agent
+        try:
+            await ctx.ari.add_to_bridge(bridge, session.channel.id)
+        except AriNotFound:
+            await hang_up(ctx, agent_channel)
+            await destroy_bridge(ctx, bridge)
+            raise
+        # The agent hung up right after answering: the caller goes back in line.
         await destroy_bridge(ctx, bridge)
         await ctx.acd.offer_failed(call_id, agent_id, "hung up on answer")
         await record(ctx.calls.event(call_id, "agent_missed", agent=agent_id, reason="hung up on answer"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,12 @@ CALLS = Counter("hotline_calls", "Calls recorded, by the number dialled and the 
 ANSWER_LATENCY = Histogram(
     "hotline_answer_latency_seconds", "From the caller's channel being created in Asterisk to the app's answer",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0), registry=REGISTRY)
+HOLDING_ENTRY = Histogram(
+    "hotline_holding_entry_seconds",
+    "From the caller's StasisStart (Asterisk's timestamp) to the caller in the holding bridge, less the time "
+    "the prompts played meanwhile (greeting, notice): the app's own time on the way into the queue",
+    buckets=(0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.009, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03,
+             0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0), registry=REGISTRY)
 RATINGS = Counter("hotline_ratings", "Ratings given (after a call, or on a return visit)", ["source", "rating"],
                   registry=REGISTRY)
 RETURN_VISITS = Counter("hotline_return_visit_attempts", "Return-visit calls placed, by whether they were answered",
@@ -35,16 +42,30 @@ def call_recorded(hotline: str, route: str) -> None:
     CALLS.labels(hotline or "unknown", route or "unknown").inc()
 
 
-def answered(creationtime: str, now: datetime) -> None:
-    """Observe the answer latency of a channel created at ``creationtime`` (ARI's format,
-    ``2026-11-30T16:03:22.123+0000``); an unreadable or implausible time is skipped."""
+def asterisk_time(text: str) -> float | None:
+    """Epoch seconds of a time in ARI's format (``2026-11-30T16:03:22.123+0000``); None if unreadable."""
     try:
-        created = datetime.strptime(creationtime, "%Y-%m-%dT%H:%M:%S.%f%z")
+        return datetime.fromisoformat(text).timestamp()
     except ValueError:
+        return None
+
+
+def answered(creationtime: str, now: datetime) -> None:
+    """Observe the answer latency of a channel created at ``creationtime`` (ARI's format); an
+    unreadable or implausible time is skipped."""
+    created = asterisk_time(creationtime)
+    if created is None:
         return
-    latency = (now - created).total_seconds()
+    latency = now.timestamp() - created
     if 0 <= latency <= MAX_LATENCY:
         ANSWER_LATENCY.observe(latency)
+
+
+def holding_entered(stasis_at: float, media_s: float, now: float | None = None) -> None:
+    """Observe the app's time from StasisStart to the holding bridge (``media_s``: prompts playing meanwhile)."""
+    spent = (time.time() if now is None else now) - stasis_at - media_s
+    if -0.01 <= spent <= MAX_LATENCY:  # Asterisk's timestamp has millisecond resolution
+        HOLDING_ENTRY.observe(max(0.0, spent))
 
 
 def visit_attempt(answered: bool, rating: str | None) -> None:

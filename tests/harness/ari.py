@@ -8,6 +8,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from ari_app.calls.legs import HOLDING_BRIDGE
+
 
 class AriProbe:
     def __init__(self, url: str, user: str, password: str) -> None:
@@ -34,6 +36,11 @@ class AriProbe:
     def bridges(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.get("/bridges")
         return result
+
+    def call_bridges(self) -> list[dict[str, Any]]:
+        """Bridges that belong to calls: every bridge but the app's shared holding bridge while it is
+        empty (it is made once and kept; ari_app.flows.holding)."""
+        return [b for b in self.bridges() if b["id"] != HOLDING_BRIDGE or b.get("channels")]
 
     def clear(self) -> None:
         """Hang up every channel and destroy every bridge (used after a failed test)."""

@@ -234,8 +234,8 @@ def assert_no_leaks(stack: Stack, timeout: float = 10) -> None:
     """After a test: Asterisk has no channel and no bridge left (cleared, and reported, if it has)."""
     try:
         wait_for(lambda: not stack.ari.channels(), timeout, "no channels left in Asterisk")
-        wait_for(lambda: not stack.ari.bridges(), timeout, "no bridges left in Asterisk")
+        wait_for(lambda: not stack.ari.call_bridges(), timeout, "no bridges left in Asterisk")
     except AssertionError:
-        leftovers = {"channels": stack.ari.channels(), "bridges": stack.ari.bridges()}
+        leftovers = {"channels": stack.ari.channels(), "bridges": stack.ari.call_bridges()}
         stack.ari.clear()
         raise AssertionError(f"leak after test: {leftovers}") from None

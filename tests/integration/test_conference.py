@@ -226,4 +226,4 @@ def test_whoever_hangs_up_first_nothing_is_left(
     sipp.wait(60)
     record = q.record(caller)
     assert record["outcome"] == "answered" and record["ended_at"] is not None
-    wait_for(lambda: not q.stack.ari.channels() and not q.stack.ari.bridges(), 10, "no channel or bridge left")
+    wait_for(lambda: not q.stack.ari.channels() and not q.stack.ari.call_bridges(), 10, "no channel or bridge left")

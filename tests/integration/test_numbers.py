@@ -98,7 +98,7 @@ def numbers_run(postgres: PostgresCluster, tmp_path_factory: pytest.TempPathFact
             calls[number] = Placed(caller, decide(REGISTRY, number, TODAY), result, sink)
         yield NumbersRun(stack, serve, calls)
         wait_for(lambda: not stack.ari.channels(), 10, "no channel left")
-        assert not stack.ari.bridges()
+        assert not stack.ari.call_bridges()
         assert "loop_unhandled_exception" not in serve.log_text()
     finally:
         serve.stop()

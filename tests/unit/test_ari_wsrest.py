@@ -61,6 +61,26 @@ async def test_a_request_is_answered_by_its_request_id_and_maps_statuses() -> No
     await rest.close()
 
 
+async def test_a_channel_that_left_the_app_as_it_hung_up_is_gone_but_a_bridge_conflict_is_not() -> None:
+    rest = AriRest("http://127.0.0.1:1", "u", "p", timeout=2)
+    socket = FakeSocket()
+    rest.ws.attach(socket)  # type: ignore[arg-type]
+    playing = asyncio.create_task(rest.play("ch-1", "sound:queue-next", "pb-1"))
+    creating = asyncio.create_task(rest.create_bridge("holding", "hold-queue"))
+    await until(lambda: len(socket.sent) == 2, "both requests sent")
+    play, create = socket.sent
+    rest.ws.on_response({"request_id": play["request_id"], "status_code": 409,
+                         "message_body": '{"message":"Channel not in Stasis application"}'})
+    rest.ws.on_response({"request_id": create["request_id"], "status_code": 409,
+                         "message_body": '{"message":"Bridge with id \'hold-queue\' already exists"}'})
+    with pytest.raises(AriNotFound):
+        await playing
+    with pytest.raises(AriError) as raised:
+        await creating
+    assert not isinstance(raised.value, AriNotFound) and raised.value.status == 409
+    await rest.close()
+
+
 async def test_requests_in_flight_fail_like_a_broken_connection_when_the_socket_closes() -> None:
     rest = AriRest("http://127.0.0.1:1", "u", "p", timeout=2)
     socket = FakeSocket()

@@ -4,6 +4,7 @@ readiness probe, the text parses as Prometheus' format, and who may read it."""
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ari_app import logs
 from ari_app.acd.engine import Acd
-from ari_app.acd.model import AgentState, QueuedCall
+from ari_app.acd.model import AgentState, QueuedCall, change_log_level
 from ari_app.metrics import instruments
 from ari_app.metrics.instruments import REGISTRY
 from ari_app.metrics.routes import add_metrics_routes, allowed, exposition, metrics_token
@@ -129,3 +130,30 @@ async def test_the_route_serves_the_text_format(client: TestClient[web.Request, 
     assert got[("hotline_queue_waiting_total", ())] == 3 and got[("hotline_ari_connected", ())] == 0
     assert {"hotline_calls", "hotline_database_errors", "hotline_agents"} <= {
         f.name for f in text_string_to_metric_families(text)}
+
+
+def test_holding_entry_counts_the_apps_time_not_the_prompts() -> None:
+    stasis_at = instruments.asterisk_time("2026-11-30T16:03:22.123+0000")
+    assert stasis_at == datetime(2026, 11, 30, 16, 3, 22, 123000, tzinfo=UTC).timestamp()
+    assert instruments.asterisk_time("yesterday") is None
+    count = value("hotline_holding_entry_seconds_count")
+    within_5ms = value("hotline_holding_entry_seconds_bucket", le="0.005")
+    instruments.holding_entered(stasis_at, 7.2, now=stasis_at + 7.204)  # 7.2 s of greeting, 4 ms of the app's
+    assert value("hotline_holding_entry_seconds_count") == count + 1
+    assert value("hotline_holding_entry_seconds_bucket", le="0.005") == within_5ms + 1
+    instruments.holding_entered(stasis_at, 0.0, now=stasis_at + 86400)  # a clock that jumped: not counted
+    assert value("hotline_holding_entry_seconds_count") == count + 1
+
+
+@pytest.mark.parametrize(("old", "new", "level"), [
+    (AgentState.READY, AgentState.RINGING, logging.DEBUG),
+    (AgentState.RINGING, AgentState.BUSY, logging.DEBUG),
+    (AgentState.BUSY, AgentState.WRAP_UP, logging.DEBUG),
+    (AgentState.WRAP_UP, AgentState.READY, logging.DEBUG),
+    (AgentState.RINGING, AgentState.PAUSED, logging.INFO),  # a missed ring pauses the agent: worth a line
+    (AgentState.PAUSED, AgentState.READY, logging.INFO),
+    (AgentState.LOGGED_OUT, AgentState.READY, logging.INFO),
+    (AgentState.READY, AgentState.LOGGED_OUT, logging.INFO),
+])
+def test_agent_changes_every_call_makes_are_logged_at_debug(old: AgentState, new: AgentState, level: int) -> None:
+    assert change_log_level(old, new) == level

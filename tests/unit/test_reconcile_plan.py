@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ari_app.calls.legs import HOLDING_BRIDGE
 from ari_app.calls.plan import Adopt, Found, plan
 
 CALLER, OTHER = "1796030000.1", "1796030000.7"
@@ -30,9 +31,17 @@ def test_waiting_callers_go_back_in_line_in_their_stored_order() -> None:
     assert plan(found).adopt == [Adopt(CALLER, "waiting"), Adopt(OTHER, "waiting")]
 
 
-def test_a_caller_in_its_holding_bridge_without_a_row_waits_and_one_in_no_bridge_starts_over() -> None:
-    found = Found([CALLER, OTHER], {f"hold-{CALLER}": [CALLER]}, {})
+def test_a_caller_in_the_holding_bridge_without_a_row_waits_and_one_in_no_bridge_starts_over() -> None:
+    found = Found([CALLER, OTHER], {HOLDING_BRIDGE: [CALLER]}, {})
     assert plan(found).adopt == [Adopt(CALLER, "waiting"), Adopt(OTHER, "")]
+    assert plan(found).destroy == []  # the shared holding bridge is kept
+
+
+def test_a_caller_in_its_own_holding_bridge_of_an_older_version_waits_and_that_bridge_goes() -> None:
+    found = Found([CALLER, OTHER], {f"hold-{CALLER}": [CALLER], HOLDING_BRIDGE: [OTHER], f"talk-{OTHER}": []}, {})
+    decided = plan(found)
+    assert decided.adopt == [Adopt(CALLER, "waiting"), Adopt(OTHER, "waiting")]
+    assert decided.destroy == [f"hold-{CALLER}"]
 
 
 def test_a_stored_talking_call_whose_bridge_is_gone_waits_again() -> None:

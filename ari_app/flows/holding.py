@@ -1,0 +1,49 @@
+"""The holding bridge queued callers share (``hold-queue``, one per Asterisk node).
+
+Made on first use and kept, so that a caller's wait costs one request (join) instead of four
+(create a bridge, join it, start its music, destroy it), and Asterisk runs no music channel per
+caller: in a holding bridge without an announcer each caller hears music on its own channel, the
+way app_queue plays it. A caller moves straight from here into the conversation's mixing bridge
+(Asterisk takes a channel out of its bridge when it is added to another).
+
+If Asterisk lost the bridge (it restarted), the join answers 404 and the bridge is made again.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from ari_app.ari.errors import AriError, AriNotFound
+from ari_app.ari.rest import AriRest
+from ari_app.calls.legs import HOLDING_BRIDGE
+
+BRIDGE_NAME = "queue"
+
+_made: weakref.WeakKeyDictionary[AriRest, bool] = weakref.WeakKeyDictionary()  # nodes where it is known to exist
+
+
+async def enter(ari: AriRest, channel_id: str) -> None:
+    """Put the caller into the node's holding bridge (making the bridge if needed).
+
+    Raises AriNotFound when the caller's channel is gone, AriError when Asterisk refuses otherwise."""
+    for last in (False, True):
+        if not _made.get(ari):
+            await _make(ari)
+        try:
+            await ari.add_to_bridge(HOLDING_BRIDGE, channel_id)
+            return
+        except AriNotFound as exc:
+            # 404 names the bridge (gone with an Asterisk restart); 400/422 the channel (the caller left).
+            if exc.status != 404 or last:
+                raise
+            _made.pop(ari, None)
+
+
+async def _make(ari: AriRest) -> None:
+    try:
+        await ari.create_bridge("holding", HOLDING_BRIDGE, name=BRIDGE_NAME)
+    except AriError as exc:
+        if exc.status != 409 and "already exists" not in exc.detail:
+            raise  # 409: made already (by this service before a restart, or by a flow meanwhile)
+    _made[ari] = True
+
