@@ -43,6 +43,10 @@ class Cluster:
         """The ``HOTLINE_AMI_NODES`` value for ``hotline reload`` and ``doctor``: name=port=include dir."""
         return ",".join(f"{n.system_name}={n.ami_port}={n.run_dir / 'etc'}" for n in self.nodes)
 
+    def call_spools(self) -> str:
+        """The ``HOTLINE_CALL_SPOOLS`` value: name=the node's call spool (as this host sees it), comma-separated."""
+        return ",".join(f"{n.system_name}={n.call_spool}" for n in self.nodes)
+
     def node(self, name: str) -> AsteriskSandbox:
         return next(n for n in self.nodes if n.system_name == name)
 

@@ -77,6 +77,7 @@ def up_cluster(count: int) -> int:
         cluster.start()
         settings = Settings.from_env({
             **os.environ, "HOTLINE_ARI_URL": first.ari_url, "HOTLINE_ARI_NODES": cluster.ari_nodes(),
+            "HOTLINE_CALL_SPOOLS": cluster.call_spools(),
             "HOTLINE_ARI_PASSWORD": values["HOTLINE_ARI_PASSWORD"], "HOTLINE_DSN": dsn,
             "HOTLINE_HTTP_PORT": str(http_port), "HOTLINE_AGI_PORT": str(agi_port),
             "HOTLINE_SEATS": str(seats_path)})

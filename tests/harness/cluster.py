@@ -111,6 +111,7 @@ def start_cluster_stack(postgres: PostgresCluster, artifacts: Path, agents: list
         stack = Stack(cluster.nodes[0], agi_port, "hotline")
         serve = ServeProcess(stack, dsn, artifacts / "serve.log", extra_env={
             "HOTLINE_SEATS": str(seats), "HOTLINE_ARI_NODES": cluster.ari_nodes(),
+            "HOTLINE_CALL_SPOOLS": cluster.call_spools(),
             "HOTLINE_AMI_NODES": cluster.ami_nodes(), "HOTLINE_SIP_PROXY": cluster.proxy.address,
             **({"HOTLINE_REGISTRY": str(registry)} if registry else {}), **(env or {})})
         for s in [Stack(node, agi_port, "hotline") for node in cluster.nodes]:
