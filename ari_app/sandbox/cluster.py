@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ari_app.sandbox.asterisk import AsteriskSandbox
+from ari_app.sandbox.confgen import SipPeer
 from ari_app.sandbox.kamailio import KamailioSandbox, ProxyConfig, module_dir
 from ari_app.sandbox.proc import free_port, free_port_both
 from ari_app.seats.loader import load_seats
@@ -84,10 +85,12 @@ def make_cluster(
     proxy_port: int | None = None,
     registry_path: Path | None = None,
     rtp_start: int = 20000,
+    peers: tuple[SipPeer, ...] = (),
     create: Callable[..., AsteriskSandbox] = AsteriskSandbox.create,
 ) -> Cluster:
     """A proxy on ``proxy_port`` (default: a free one) and ``count`` nodes on free ports, not started.
-    The agents' SIP passwords (``state_dir``'s secrets.env) go into the proxy's configuration."""
+    The agents' SIP passwords (``state_dir``'s secrets.env) go into the proxy's configuration;
+    ``peers``: static SIP peers every node has (a return-visit trunk, say)."""
     seats = load_seats(seats_path)
     passwords = agent_passwords(state_dir, seats)
     port = proxy_port or free_port_both()
@@ -98,7 +101,7 @@ def make_cluster(
             sip_port=free_port_both(), http_port=free_port(), ami_port=free_port(), agi_port=agi_port,
             ari_password=ari_password, ami_password=ami_password, rtp_start=rtp_start + index * 2000,
             state_dir=state_dir, seats_path=seats_path, system_name=system_name, agent_proxy=f"127.0.0.1:{port}",
-            **({"registry_path": registry_path} if registry_path else {}),
+            **({"registry_path": registry_path} if registry_path else {}), **({"peers": peers} if peers else {}),
         ))
     agents = {a.endpoint: passwords[a.id] for a in seats.agents}
     proxy = KamailioSandbox(ProxyConfig(port=port, run_dir=run_dir / "proxy", module_dir=module_dir(),
