@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ari_app.sandbox.asterisk import AsteriskSandbox
-from ari_app.sandbox.confgen import SipPeer
+from ari_app.sandbox.confgen import TEST_CALLER, SipPeer
 from ari_app.sandbox.kamailio import KamailioSandbox, ProxyConfig, module_dir
 from ari_app.sandbox.proc import free_port, free_port_both
 from ari_app.seats.loader import load_seats
@@ -103,7 +103,9 @@ def make_cluster(
             state_dir=state_dir, seats_path=seats_path, system_name=system_name, agent_proxy=f"127.0.0.1:{port}",
             **({"registry_path": registry_path} if registry_path else {}), **({"peers": peers} if peers else {}),
         ))
-    agents = {a.endpoint: passwords[a.id] for a in seats.agents}
+    # The proxy checks the agents' phones and the test caller (one password for every node, from secrets.env).
+    agents = {**{a.endpoint: passwords[a.id] for a in seats.agents}, TEST_CALLER: nodes[0].test_caller_password()}
     proxy = KamailioSandbox(ProxyConfig(port=port, run_dir=run_dir / "proxy", module_dir=module_dir(),
-                                        nodes=tuple(f"127.0.0.1:{n.sip_port}" for n in nodes), agents=agents))
+                                        nodes=tuple(f"127.0.0.1:{n.sip_port}" for n in nodes), agents=agents,
+                                        carrier_user=TEST_CALLER))
     return Cluster(proxy, nodes)

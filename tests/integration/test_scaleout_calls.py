@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -19,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from ari_app.sandbox.confgen import SipPeer
 from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.sandbox.proc import free_port_both
 from tests.harness.agents import AgentSpec, agent_action, agents_state
@@ -27,7 +27,7 @@ from tests.harness.auth import bearer
 from tests.harness.cluster import ClusterStack, start_cluster_stack, stop_cluster_stack
 from tests.harness.records import calls_from
 from tests.harness.services import Stack, registry_copy
-from tests.harness.sipp import start_peer
+from tests.harness.sipp import Account, place_authenticated_call, start_peer, start_phone
 from tests.harness.wait import wait_for
 from tests.integration.test_scaleout import POLICY, _caller, _place
 
@@ -127,18 +127,27 @@ def _visits_settings(path: Path) -> Path:
     return path
 
 
-def test_spools_of_every_node_and_a_return_visit_with_the_first_node_down(
+def _registered_at_proxy(c: ClusterStack, user: str) -> bool:
+    sock = c.cluster.proxy.run_dir / "kamailio_ctl"
+    result = subprocess.run(["kamcmd", "-s", f"unix:{sock}", "ul.lookup", "location", user], capture_output=True,
+                            text=True, timeout=10)
+    return result.returncode == 0 and "Contact" in result.stdout
+
+
+def test_spools_the_test_caller_and_a_return_visit_with_the_first_node_down(
     cluster: Callable[..., ClusterStack], artifacts: Path,
 ) -> None:
     """With `hotline serve` stopped, two callers through Kamailio (one per node) reach the degraded
     path and give up; back, the service imports both nodes' spools: one degraded record each, marked
-    with its node. Then pbx1 (the first node) is killed and a replied work order's return visit is
-    placed through pbx2, its id naming pbx2."""
-    port = free_port_both()
-    trunk = SipPeer("return-visit", f"sip:return-visit@127.0.0.1:{port}", context="hotline-department")
-    c = cluster([AgentSpec("1001")], peers=(trunk,), env={
+    with its node. The test-caller account, registered at Kamailio, calls 12345 twice through it
+    (Kamailio checks its password once, each node takes the call as the trunk's). Then pbx1 (the
+    first node) is killed and a replied work order's return visit is placed through pbx2, its id
+    naming pbx2, and rings the test caller through Kamailio (the sandbox's carrier stand-in)."""
+    c = cluster([AgentSpec("1001")], env={
         "HOTLINE_RETURN_VISITS": str(_visits_settings(artifacts / "rv.yaml")), "HOTLINE_NODE_GRACE": "3"})
-    c.phones.running["return-visit"] = start_peer("answer-then-bye", port=port, trace_dir=artifacts / "citizen")
+    test_caller = Account("test-caller", c.cluster.nodes[0].test_caller_password(), c.cluster.sip_port)
+    c.phones.running["test-caller"] = start_phone("answer-then-bye", account=test_caller, port=free_port_both(),
+                                                  trace_dir=artifacts / "test-caller-phone", route_set=True)
 
     c.serve.stop()
     callers = []
@@ -156,8 +165,18 @@ def test_spools_of_every_node_and_a_return_visit_with_the_first_node_down(
         assert r["call_id"].startswith(r["node"] + "-"), r  # the node that served it named the channel
     wait_for(lambda: all(c.nodes_ready().values()) or None, 30, "both nodes ready again")
 
+    for n in range(2):
+        call = place_authenticated_call(test_caller, service="12345", trace_dir=artifacts / f"test-caller-{n}",
+                                        listen_ms=3000, route_set=True)
+        assert call.wait(60).returncode == 0, call.output[-800:]
+        wait_for(lambda n=n: len([r for r in calls_from(c.dsn, "test-caller") if r["ended_at"]]) > n or None, 30,
+                 f"the test caller's call {n + 1} recorded")
+    tested = calls_from(c.dsn, "test-caller")
+    assert sorted(r["call_id"].partition("-")[0] for r in tested) == ["pbx1", "pbx2"], tested
+
     c.cluster.node("pbx1").kill()
     wait_for(lambda: c.nodes_ready().get("pbx1") is False or None, 30, "the service to see pbx1 down")
+    wait_for(lambda: _registered_at_proxy(c, "test-caller") or None, 30, "the test caller registered at Kamailio")
     tokens = {name: c.serve.login_as(name, *who) for name, who in
               {"agent-1001": ("agent", "", "1001"), "hr-li": ("department", "human-resources", "")}.items()}
     status, filed = _send(c, "POST", "/work-orders", {
@@ -170,6 +189,7 @@ def test_spools_of_every_node_and_a_return_visit_with_the_first_node_down(
     visit = wait_for(lambda: (lambda rows: rows[-1] if rows and rows[-1]["ended_at"] else None)(
         calls_from(c.dsn, CITIZEN)), 60, "the return visit placed and over")
     assert visit["route"] == "return_visit" and visit["call_id"].startswith("pbx2-visit-"), visit
-    assert visit["answered_at"] is not None, visit  # the citizen's SIPp answered it, through pbx2
-    print(f"\n[scaleout] degraded calls recorded from both spools ({[r['node'] for r in records]}); "
-          f"with pbx1 down the return visit went through pbx2 ({visit['call_id']}, {visit['outcome']})")
+    assert visit["answered_at"] is not None, visit  # the test caller's phone answered it, through pbx2 and Kamailio
+    print(f"\n[scaleout] degraded calls recorded from both spools ({[r['node'] for r in records]}); the test "
+          f"caller's calls through Kamailio on {sorted(r['call_id'].partition('-')[0] for r in tested)}; with pbx1 "
+          f"down the return visit went through pbx2 ({visit['call_id']}, {visit['outcome']}) to the test caller")
