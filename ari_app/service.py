@@ -72,6 +72,7 @@ from ari_app.workorders.store import WorkOrderStore
 
 log = logs.get_logger("service")
 T = TypeVar("T")
+Line = TypeVar("Line", CallbackLine, VisitLine)
 DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 DEFAULT_CATEGORY = "request"  # an order filed from a call without a category (求助)
 
@@ -98,7 +99,6 @@ class HotlineService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.nodes = AriNodes(settings.nodes(), settings.ari_user, settings.ari_password)
-        self.ari = self.nodes.first.rest  # outbound calls (callbacks, return visits) go through the first node
         self.registry = _load("registry", settings.registry_path, RegistryHolder)
         self.seats = _load("seats file", settings.seats_path, load_seats)
         self.calendar = _load("working-day calendar", settings.calendar_path, load_calendar)
@@ -207,9 +207,9 @@ class HotlineService:
                 attempt += 1
         journal = WriteJournal()  # call records and queue state, in order per call and agent, kept through an outage
         self.calls = CallStore(self.pool, self.settings.node, journal)
-        if self.settings.call_spool is not None:  # calls served while the service was down get their records
-            spool = CallSpool(self.settings.call_spool, self.pool, self.settings.node)
-            self._tasks.append(asyncio.create_task(spool.run(self.settings.call_spool_every), name="call-spool"))
+        for name, path in self.settings.spools():  # calls served while the service was down get their records
+            spool = CallSpool(path, self.pool, name)
+            self._tasks.append(asyncio.create_task(spool.run(self.settings.call_spool_every), name=f"spool-{name}"))
         self.acd_store = AcdStore(self.pool, self.settings.node, on_outcome=self.queue_window.put, journal=journal)
         self.accounts = AccountStore(self.pool)
         self.desk = WorkOrderDesk(WorkOrderStore(self.pool), lambda: self.registry.current, self.calendar, self.limits)
@@ -274,7 +274,7 @@ class HotlineService:
         line = CallbackLine(self._context(), policy.trunk, policy.caller_id, policy.ring_seconds,
                             self.dispatcher.detach)
         self.callbacks = CallbackDesk(self.acd, self.acd_store, lambda entry, number, offer: call_back(
-            replace(line, ctx=self._context()), entry, number, offer))
+            self._outbound(line), entry, number, offer))
         await self.callbacks.start()
 
     def _start_return_visits(self) -> None:
@@ -283,12 +283,16 @@ class HotlineService:
         desk, policy = self.desk, self.visit_policy
         line = VisitLine(self._context(), policy, self.dispatcher.detach)
         store = VisitStore(self.pool, self.settings.node)
-        dialer = VisitDialer(store, policy, lambda visit: place_visit(line, visit),
-                             OrderSide(desk.wants_visit, desk.visit_rated), _now,
-                             ready=lambda: self.stream is not None and self.stream.ready)
+        dialer = VisitDialer(store, policy, lambda visit: place_visit(self._outbound(line), visit),
+                             OrderSide(desk.wants_visit, desk.visit_rated), _now, ready=self.nodes.any_ready)
         self.visits = ReturnVisits(store, dialer, policy, _now, desk.get)
         desk.on_replied = self.visits.replied
         self._tasks.append(asyncio.create_task(dialer.run(), name="return-visits"))
+
+    def _outbound(self, line: Line) -> Line:
+        """A call the service places itself goes through a live node (in turn), named in its ids."""
+        node = self.nodes.outbound()
+        return replace(line, ctx=self._context(node.name), node=node.name)
 
     async def reconcile(self, node: AriNode) -> None:
         """On every (re)connect of a node: the phones' states, then its calls (see ari_app.calls.reconcile)."""

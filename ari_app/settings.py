@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from ari_app.ari.nodes import NodeSpec, parse_nodes
+from ari_app.ari.nodes import NodeSpec, parse_nodes, parse_spools
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,6 +110,7 @@ class Settings:
     today: str = ""  # YYYY-MM-DD pins the date for routing decisions (rehearsals, tests); "" = real date
     call_spool: Path | None = None  # the dialplan's call spool (HOTLINE_CALL_SPOOL as this host sees it)
     call_spool_every: float = 5.0  # seconds between imports of the call spool
+    call_spools: tuple[tuple[str, Path], ...] = ()  # several nodes: each node's spool (HOTLINE_CALL_SPOOLS)
     ami_host: str = "127.0.0.1"  # AMI, for the security events (failed SIP authentications)
     ami_port: int = 5038
     ami_user: str = "hotline"
@@ -120,6 +121,13 @@ class Settings:
     def nodes(self) -> tuple[NodeSpec, ...]:
         """The Asterisk nodes to drive: those of HOTLINE_ARI_NODES, else the one of HOTLINE_ARI_URL."""
         return self.ari_nodes or (NodeSpec("", self.ari_url),)
+
+    def spools(self) -> tuple[tuple[str, Path], ...]:
+        """The call spools to import, each with the node its records are marked with: every node's
+        (HOTLINE_CALL_SPOOLS), else the one of HOTLINE_CALL_SPOOL (marked HOTLINE_NODE), else none."""
+        if self.call_spools:
+            return self.call_spools
+        return ((self.node, self.call_spool),) if self.call_spool is not None else ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -138,6 +146,10 @@ class Settings:
             ari_nodes = parse_nodes(env.get("HOTLINE_ARI_NODES", ""))
         except ValueError as exc:
             raise SettingsError(f"HOTLINE_ARI_NODES: {exc}") from None
+        try:
+            spools = parse_spools(env.get("HOTLINE_CALL_SPOOLS", ""), [n.name for n in ari_nodes])
+        except ValueError as exc:
+            raise SettingsError(f"HOTLINE_CALL_SPOOLS: {exc}") from None
         return cls(
             ari_nodes=ari_nodes,
             node_grace=_float(env, "HOTLINE_NODE_GRACE", cls.node_grace),
@@ -169,6 +181,7 @@ class Settings:
             today=_date(env, "HOTLINE_TODAY"),
             call_spool=Path(env["HOTLINE_CALL_SPOOL"]) if env.get("HOTLINE_CALL_SPOOL") else None,
             call_spool_every=_float(env, "HOTLINE_CALL_SPOOL_EVERY", cls.call_spool_every),
+            call_spools=tuple((name, Path(path)) for name, path in spools),
             ami_host=env.get("HOTLINE_AMI_HOST") or cls.ami_host,
             ami_port=_int({**secrets, **env}, "HOTLINE_AMI_PORT", cls.ami_port),
             ami_user=env.get("HOTLINE_AMI_USER") or secrets.get("HOTLINE_AMI_USER", cls.ami_user),

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ari_app.ari.nodes import NodeSpec, node_of
+from ari_app.ari.nodes import NodeSpec, node_of, pick_outbound
 from ari_app.ari.rest import AriRest
 from ari_app.ari.stream import AriEventStream
 from ari_app.logs import get_logger
@@ -54,6 +54,7 @@ class AriNodes:
             raise ValueError("no Asterisk node")
         self.nodes = [AriNode(s.name, AriRest(s.ari_url, user, password), first=i == 0) for i, s in enumerate(specs)]
         self.names = tuple(n.name for n in self.nodes)
+        self._turn = 0  # the node the next outbound call tries first
 
     @property
     def first(self) -> AriNode:
@@ -72,6 +73,15 @@ class AriNodes:
 
     def any_ready(self) -> bool:
         return any(n.ready for n in self.nodes)
+
+    def outbound(self) -> AriNode:
+        """The node that places the next call the service makes itself (a return visit, a callback):
+        the live nodes in turn; the first node when none is live (its originate then fails)."""
+        index = pick_outbound([n.ready for n in self.nodes], self._turn)
+        if index is None:
+            return self.first
+        self._turn = index + 1
+        return self.nodes[index]
 
     async def close(self) -> None:
         for node in self.nodes:

@@ -28,6 +28,7 @@ class CallbackLine:
     caller_id: str  # the number the caller sees
     ring_seconds: int
     detach: Callable[[CallSession], None]
+    node: str = ""  # the node placing the call (several nodes: ctx talks to it; its name begins the ids)
 
 
 def ends(channel_id: str) -> Callable[[Message], bool]:
@@ -38,9 +39,9 @@ async def call_back(line: CallbackLine, entry: QueuedCall, number: str, offer: A
     """The attempt: "connected" (they talked), "agent_missed" (the agent did not take it: the ACD
     puts the entry back in line) or "no_answer" (the caller was not reached)."""
     ctx = line.ctx
-    citizen = new_leg(Leg.CALLBACK)
+    citizen = new_leg(Leg.CALLBACK, line.node)
     session = CallSession(call_id=citizen, channel=Channel(citizen, "", "Down", number, "", entry.hotline, "", "zh"),
-                          hotline=entry.hotline, route="callback")
+                          hotline=entry.hotline, route="callback", node=line.node)
     ctx.attach(citizen, session)
     await record(ctx.calls.open(citizen, citizen, entry.hotline, number, "callback"))
     await record(ctx.calls.event(citizen, "callback", queued_call=entry.call_id, agent=offer.agent_id))
@@ -58,7 +59,7 @@ async def _attempt(
     line: CallbackLine, entry: QueuedCall, number: str, offer: AgentOffer, session: CallSession,
 ) -> tuple[str, str]:
     ctx, citizen, acd = line.ctx, session.channel.id, line.ctx.acd
-    agent = new_leg(Leg.AGENT)
+    agent = new_leg(Leg.AGENT, line.node)
     ctx.attach(agent, session)
     try:
         await ctx.ari.originate(f"PJSIP/{offer.endpoint}", app=ctx.app, app_args=f"{LEG_MARK},{citizen}",

@@ -18,6 +18,10 @@ The holding bridge is made once per node and kept: a caller in it hears music on
 holding bridge's participant idle mode) and announcements played to its channel. Older versions
 gave each caller its own ``hold-<call_id>``; the reconcile step still reads and removes those.
 
+With several Asterisk nodes, the calls the app places itself (return visits, callbacks: both their
+legs) begin with the name of the node that places them (``pbx2-visit-<random>``,
+``pbx2-agent-<random>``; ari_app.ari.nodes), so that the id says which node holds them.
+
 Legs enter Stasis with ``LEG_MARK`` as their first argument (never a new call), and carry the
 call they belong to (and, for departments, which department) in channel variables.
 """
@@ -53,13 +57,19 @@ def is_holding(bridge: str) -> bool:
     return bridge.startswith(Bridge.HOLDING.value)
 
 
-def new_leg(kind: Leg) -> str:
-    return f"{kind.value}{uuid.uuid4().hex[:16]}"
+def new_leg(kind: Leg, node: str = "") -> str:
+    """A new leg's channel id; ``node``: the node placing it, named first (several nodes)."""
+    return f"{node}-{kind.value}{uuid.uuid4().hex[:16]}" if node else f"{kind.value}{uuid.uuid4().hex[:16]}"
 
 
 def leg_kind(channel_id: str) -> Leg | None:
-    """Which kind of leg the app originated as ``channel_id``; None for anything else (a caller)."""
-    return next((kind for kind in Leg if channel_id.startswith(kind.value)), None)
+    """Which kind of leg the app originated as ``channel_id`` (with or without a node's name in
+    front); None for anything else (a caller: ``1796066308.0``, ``pbx2-1796066308.0``)."""
+    for rest in (channel_id, channel_id.partition("-")[2]):
+        kind = next((kind for kind in Leg if rest.startswith(kind.value)), None)
+        if kind is not None:
+            return kind
+    return None
 
 
 def bridge_id(kind: Bridge, call_id: str) -> str:

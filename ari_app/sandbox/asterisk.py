@@ -193,6 +193,7 @@ class AsteriskSandbox:
             trunk_match=self.trunk_match,
             test_caller_password=self.test_caller_password(),
             system_name=self.system_name,
+            sip_proxy=self.agent_proxy,
         )
         etc = run_dir / "etc"
         for filename, text in render_all(cfg).items():

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ari_app.sandbox.asterisk import AsteriskSandbox
+from ari_app.sandbox.confgen import TEST_CALLER, SipPeer
 from ari_app.sandbox.kamailio import KamailioSandbox, ProxyConfig, module_dir
 from ari_app.sandbox.proc import free_port, free_port_both
 from ari_app.seats.loader import load_seats
@@ -42,6 +43,10 @@ class Cluster:
     def ami_nodes(self) -> str:
         """The ``HOTLINE_AMI_NODES`` value for ``hotline reload`` and ``doctor``: name=port=include dir."""
         return ",".join(f"{n.system_name}={n.ami_port}={n.run_dir / 'etc'}" for n in self.nodes)
+
+    def call_spools(self) -> str:
+        """The ``HOTLINE_CALL_SPOOLS`` value: name=the node's call spool (as this host sees it), comma-separated."""
+        return ",".join(f"{n.system_name}={n.call_spool}" for n in self.nodes)
 
     def node(self, name: str) -> AsteriskSandbox:
         return next(n for n in self.nodes if n.system_name == name)
@@ -80,10 +85,12 @@ def make_cluster(
     proxy_port: int | None = None,
     registry_path: Path | None = None,
     rtp_start: int = 20000,
+    peers: tuple[SipPeer, ...] = (),
     create: Callable[..., AsteriskSandbox] = AsteriskSandbox.create,
 ) -> Cluster:
     """A proxy on ``proxy_port`` (default: a free one) and ``count`` nodes on free ports, not started.
-    The agents' SIP passwords (``state_dir``'s secrets.env) go into the proxy's configuration."""
+    The agents' SIP passwords (``state_dir``'s secrets.env) go into the proxy's configuration;
+    ``peers``: static SIP peers every node has (a return-visit trunk, say)."""
     seats = load_seats(seats_path)
     passwords = agent_passwords(state_dir, seats)
     port = proxy_port or free_port_both()
@@ -94,9 +101,11 @@ def make_cluster(
             sip_port=free_port_both(), http_port=free_port(), ami_port=free_port(), agi_port=agi_port,
             ari_password=ari_password, ami_password=ami_password, rtp_start=rtp_start + index * 2000,
             state_dir=state_dir, seats_path=seats_path, system_name=system_name, agent_proxy=f"127.0.0.1:{port}",
-            **({"registry_path": registry_path} if registry_path else {}),
+            **({"registry_path": registry_path} if registry_path else {}), **({"peers": peers} if peers else {}),
         ))
-    agents = {a.endpoint: passwords[a.id] for a in seats.agents}
+    # The proxy checks the agents' phones and the test caller (one password for every node, from secrets.env).
+    agents = {**{a.endpoint: passwords[a.id] for a in seats.agents}, TEST_CALLER: nodes[0].test_caller_password()}
     proxy = KamailioSandbox(ProxyConfig(port=port, run_dir=run_dir / "proxy", module_dir=module_dir(),
-                                        nodes=tuple(f"127.0.0.1:{n.sip_port}" for n in nodes), agents=agents))
+                                        nodes=tuple(f"127.0.0.1:{n.sip_port}" for n in nodes), agents=agents,
+                                        carrier_user=TEST_CALLER))
     return Cluster(proxy, nodes)

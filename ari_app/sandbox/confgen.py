@@ -66,6 +66,7 @@ class AsteriskConfig:
     trunk_match: tuple[str, ...] = ("127.0.0.1",)  # addresses let in as the carrier trunk, unauthenticated
     test_caller_password: str = field(default="", repr=False)  # "" = no test-caller account
     system_name: str = ""  # asterisk.conf systemname: channel ids become <system_name>-<epoch>.<seq>
+    sip_proxy: str = ""  # several nodes: host:port of the SIP proxy the phones (and the test caller) register at
 
     @property
     def etc(self) -> PurePosixPath:
@@ -216,7 +217,16 @@ identify_by = ip
     ]
     if cfg.trunk_match:
         parts.append(f"[trunk-identify]\ntype = identify\nendpoint = trunk\nmatch = {','.join(cfg.trunk_match)}\n")
-    if cfg.test_caller_password:
+    if cfg.test_caller_password and cfg.sip_proxy:
+        parts.append(
+            f"""; The test-caller softphone registers at the SIP proxy, which checks its password and sends its
+; calls here as the trunk's (one proxy challenge, not one per node); the node reaches it there.
+[{TEST_CALLER}]
+type = aor
+contact = sip:{TEST_CALLER}@{cfg.sip_proxy}
+"""
+        )
+    elif cfg.test_caller_password:
         parts.append(
             f"""; A softphone that calls the hotline numbers as a citizen, through the trunk's inbound path.
 [{TEST_CALLER}](media-defaults)

@@ -77,6 +77,7 @@ def up_cluster(count: int) -> int:
         cluster.start()
         settings = Settings.from_env({
             **os.environ, "HOTLINE_ARI_URL": first.ari_url, "HOTLINE_ARI_NODES": cluster.ari_nodes(),
+            "HOTLINE_CALL_SPOOLS": cluster.call_spools(),
             "HOTLINE_ARI_PASSWORD": values["HOTLINE_ARI_PASSWORD"], "HOTLINE_DSN": dsn,
             "HOTLINE_HTTP_PORT": str(http_port), "HOTLINE_AGI_PORT": str(agi_port),
             "HOTLINE_SEATS": str(seats_path)})
@@ -87,7 +88,7 @@ def up_cluster(count: int) -> int:
         nodes = ", ".join(f"{n.system_name} SIP {n.sip_port} ARI {n.http_port}" for n in cluster.nodes)
         _say(banner("127.0.0.1", sip_port, http_port, ("127.0.0.1",), accounts, first.name, first.log_dir)
              + f"  Nodes:   {nodes}; Kamailio {cluster.proxy.address} (log {cluster.proxy.log_path})\n"
-             "           Agents register at Kamailio (the test-caller account is not served through it).\n")
+             "           Agents and the test caller register and call through Kamailio.\n")
         logs.configure(settings.log_level)
         asyncio.run(serve(settings))
     finally:

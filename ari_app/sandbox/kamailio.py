@@ -46,7 +46,10 @@ class ProxyConfig:
     port: int
     run_dir: Path
     nodes: tuple[str, ...]  # SIP addresses of the Asterisk nodes, host:port
-    agents: Mapping[str, str] = field(repr=False)  # SIP user (agent-1001) -> password
+    agents: Mapping[str, str] = field(repr=False)  # SIP user (agent-1001, test-caller) -> password
+    # The sandbox's stand-in carrier: a number a node dials out through the proxy (a return visit)
+    # rings this registered account, whatever the number ("" = none: such a call gets 480).
+    carrier_user: str = ""
     module_dir: str = MODULE_DIRS[0]
     host: str = "127.0.0.1"
     ping_seconds: int = 2  # OPTIONS to every node this often; a node down is found within about twice this
@@ -67,6 +70,13 @@ def dispatcher_list(nodes: Sequence[str]) -> str:
 def render_config(cfg: ProxyConfig) -> str:
     """The whole kamailio.cfg (it holds the agents' passwords: written 0600)."""
     loads = "\n".join(f'loadmodule "{m}.so"' for m in MODULES)
+    test_caller = ' || $fU == "test-caller"' if "test-caller" in cfg.agents else ""
+    carrier = ""
+    if cfg.carrier_user:
+        carrier = ("    # The sandbox's carrier: a number dialled out by a node rings this account.\n"
+                   f'    if (is_method("INVITE") && $rU =~ "^[+]?[0-9]+$") {{\n'
+                   f'        $rU = "{_quote(cfg.carrier_user)}";\n'
+                   "    }\n")
     passwords = "\n".join(f'    $sht(agents=>{_quote(user)}) = "{_quote(pw)}";'
                           for user, pw in sorted(cfg.agents.items()))
     return f"""#!KAMAILIO
@@ -141,7 +151,7 @@ request_route {{
         sl_send_reply("200", "OK");
         exit;
     }}
-    if ($fU =~ "^agent-") {{
+    if ($fU =~ "^agent-"{test_caller}) {{
         route(AUTHENTICATE);
     }}
     if (!is_method("INVITE")) {{
@@ -188,7 +198,7 @@ route[AUTHENTICATE] {{
 
 # A node rings (or qualifies) an agent: only a registered phone, never back to a node.
 route[TO_AGENT] {{
-    if (!lookup("location")) {{
+{carrier}    if (!lookup("location")) {{
         if (is_method("INVITE")) {{
             sl_send_reply("480", "Temporarily Unavailable");
         }} else {{

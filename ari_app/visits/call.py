@@ -44,14 +44,16 @@ class VisitLine:
     ctx: FlowContext
     policy: VisitPolicy
     detach: Callable[[CallSession], None]  # stop routing the call's events when it is over
+    node: str = ""  # the node placing the call (several nodes: ctx talks to it; its name begins the id)
 
 
 async def place_visit(line: VisitLine, visit: Visit) -> AttemptResult:
     """Make attempt ``visit.attempts`` of the visit and say how it went."""
     ctx, policy = line.ctx, line.policy
-    channel_id = new_leg(Leg.VISIT)
+    channel_id = new_leg(Leg.VISIT, line.node)
     channel = Channel(channel_id, "", "Down", visit.phone, "", policy.caller_id, "", "zh")
-    session = CallSession(call_id=channel_id, channel=channel, hotline=policy.caller_id, route="return_visit")
+    session = CallSession(call_id=channel_id, channel=channel, hotline=policy.caller_id, route="return_visit",
+                          node=line.node)
     ctx.attach(channel_id, session)
     await record(ctx.calls.open(channel_id, channel_id, policy.caller_id, visit.phone, "return_visit"))
     await record(ctx.calls.event(channel_id, "return_visit", visit=visit.id, number=visit.number,

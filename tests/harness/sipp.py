@@ -130,8 +130,9 @@ def with_route_set(scenario: Path) -> Path:
     at = text.index('<recv response="200" rtd="true"')
     head, tail = text[:at], text[at:].replace('rtd="true"', 'rtd="true" rrs="true"', 1)
     for method in ("ACK", "BYE"):
-        tail = tail.replace(f"{method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
-                            f"{method} [next_url] SIP/2.0\n      [routes]")
+        for user in ("[service]", "[field0]"):  # the number dialled: -s, or the injection file's (bench caller)
+            tail = tail.replace(f"{method} sip:{user}@[remote_ip]:[remote_port] SIP/2.0",
+                                f"{method} [next_url] SIP/2.0\n      [routes]")
     scenario.write_text(head + tail)
     return scenario
 

@@ -223,3 +223,14 @@ def test_carriers_named_are_let_in_by_address() -> None:
     assert _by_header(pjsip)["[trunk-identify]"][0]["match"] == "10.0.0.5,10.1.0.0/16"
     assert "[test-caller]" not in pjsip  # no password given: no account
     assert pjsip.rstrip().endswith('#tryinclude "hotline-agents.conf"')
+
+
+def test_behind_a_proxy_the_test_caller_is_reached_through_it_and_has_no_password_on_the_node() -> None:
+    """Several nodes: the proxy checks the test caller's password (each node would challenge with its
+    own nonce); its calls arrive as the trunk's, and return visits reach it through the proxy."""
+    pjsip = render_all(_cfg(test_caller_password="tc-pass-123", sip_proxy="127.0.0.1:5060"))["pjsip.conf"]
+    caller = _by_header(pjsip)["[test-caller]"]
+    assert caller == [{"type": "aor", "contact": "sip:test-caller@127.0.0.1:5060"}]
+    assert "tc-pass-123" not in pjsip
+    visit = {v["type"]: v for v in _by_header(pjsip)["[return-visit]"]}
+    assert visit["endpoint"]["aors"] == "test-caller"

@@ -53,3 +53,21 @@ def test_agents_behind_the_proxy_are_reached_through_it() -> None:
     assert "contact = sip:agent-1001@127.0.0.1:15060" in text
     assert "qualify_2xx_only = yes" in text  # the proxy's 404 for a phone not registered: unreachable
     assert "type = auth" not in text and "identify_by = username" in text
+
+
+def test_the_test_caller_is_checked_by_the_proxy_and_dialled_out_numbers_ring_it(tmp_path: Path) -> None:
+    """The test caller authenticates once at the proxy (not at each node, whose nonces differ); a
+    number a node dials out through the proxy (a return visit in the sandbox) rings it."""
+    cfg = replace(_config(tmp_path, **{"agent-1001": "pw-one", "test-caller": "pw-tc"}), carrier_user="test-caller",
+                  module_dir=module_dir())
+    text = render_config(cfg)
+    assert '$sht(agents=>test-caller) = "pw-tc";' in text
+    assert 'if ($fU =~ "^agent-" || $fU == "test-caller") {' in text
+    to_agent = text[text.index("route[TO_AGENT]"):]
+    assert to_agent.index('$rU = "test-caller";') < to_agent.index('lookup("location")')
+    assert "$rU = " not in render_config(_config(tmp_path))  # no carrier stand-in unless asked
+    (tmp_path / "dispatcher.list").write_text(dispatcher_list(["127.0.0.1:15061"]))
+    (tmp_path / "kamailio.cfg").write_text(text)
+    check = subprocess.run([kamailio_binary(), "-c", "-f", str(tmp_path / "kamailio.cfg")], capture_output=True,
+                           text=True, timeout=30)
+    assert check.returncode == 0, check.stderr[-2000:]
