@@ -202,7 +202,9 @@ class HotlineService:
                 log.error("database_unreachable", error=type(exc).__name__, detail=logs.redact(str(exc))[:200])
                 await asyncio.sleep(backoff_delay(attempt, 0.5, self.settings.ari_backoff_max))
                 attempt += 1
-        journal = WriteJournal()  # call records and queue state, in order per call and agent, kept through an outage
+        # Call records, queue and agent states: written behind the calls, in order per call and agent,
+        # many per round trip, kept through an outage.
+        journal = WriteJournal.on_pool(self.pool)
         self.calls = CallStore(self.pool, self.settings.node, journal)
         if self.settings.call_spool is not None:  # calls served while the service was down get their records
             spool = CallSpool(self.settings.call_spool, self.pool, self.settings.node)

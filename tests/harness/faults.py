@@ -53,7 +53,7 @@ class LoadProfile:
 
 PROFILES = {
     "ci": LoadProfile("ci", rate=20, seconds=8, hammer_rate=100, slow_db_seconds=5),
-    "long": LoadProfile("long", rate=20, seconds=30, hammer_rate=100, slow_db_seconds=5),
+    "long": LoadProfile("long", rate=20, seconds=30, hammer_rate=100, slow_db_seconds=30),
 }
 
 
