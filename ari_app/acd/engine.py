@@ -3,9 +3,8 @@
 Every change goes through this object on the event loop, so two agents never get the same
 caller, no caller is offered to two agents, and no agent rings for two callers: the matching
 itself is :func:`ari_app.acd.selection.assign`, run by the single dispatch task. Each change is
-handed to the store as it is made and acted on at once: the store queues it behind the calls
-(ari_app.store.journal), in order per call and per agent, so a slow database never slows a call and
-the queue and agent states survive a restart (but for the writes still on their way).
+handed to the store and acted on at once: the store queues it behind the calls (store/journal.py),
+in order per call and agent, so a slow database never slows a call, and a restart finds it stored.
 A call's own task rings the agent and bridges the call; it learns of its agent through an
 asyncio.Queue handed out by :meth:`Acd.enqueue`.
 """
@@ -112,12 +111,10 @@ class Acd:
         call_id: str | None = None,
         wrap_up_until: float | None = None,
     ) -> None:
-        """Change an agent's state: handed to the store (which queues the write behind the calls), then
-        applied in memory; a store that raises (none queueing) leaves memory as it was. The changes of
-        one agent are serialized with each other and with dispatch (the agent's lock; other agents'
-        changes go on meanwhile, so a slow database does not make every agent wait for every other);
-        a change decided on a state that another change replaced while this one waited for its turn
-        is dropped."""
+        """Change an agent's state: handed to the store (queued behind the calls), then applied in memory
+        (a store that raises leaves memory as it was). The changes of one agent are serialized with each
+        other and with dispatch (the agent's lock; other agents' changes go on meanwhile); a change
+        decided on a state that another change replaced while this one waited for its turn is dropped."""
         seen = (agent.state, agent.state_since, agent.call_id)
         async with self._agent_lock(agent.id):
             if (agent.state, agent.state_since, agent.call_id) != seen:
