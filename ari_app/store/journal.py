@@ -81,7 +81,8 @@ class Write:
     args: tuple[object, ...]
     row: bool = False  # the result carries the statement's first row
     ready: Callable[[], bool] | None = None  # may it be sent now (a close: once its call's events are stored)
-    ready_by: float = 0.0  # monotonic time after which it is sent whatever ``ready`` says
+    ready_within: float = 10.0  # seconds of the database answering after which it goes whatever ``ready`` says
+    ready_by: float = 0.0  # that moment (monotonic), once the clock runs
     refusals: int = 0
     alone: bool = False  # sent in a batch of its own (its last batch was refused as a whole)
     not_before: float = 0.0  # monotonic: a refused write waits a moment before its next try
@@ -95,10 +96,19 @@ class Write:
         """As the batch function takes it."""
         return {"k": self.key, "s": self.sql, "a": self.texts, "r": self.row}
 
-    def sendable(self, now: float) -> bool:
+    def sendable(self, now: float, clock_runs: bool) -> bool:
+        """``clock_runs``: the database answers, so the wait for ``ready`` counts (through an outage
+        what the write waits for, its call's events, cannot be stored either)."""
         if now < self.not_before:
             return False
-        return self.ready is None or now >= self.ready_by or self.ready()
+        if self.ready is None or self.ready():
+            return True
+        if not clock_runs:  # starts again once the database answers
+            self.ready_by = 0.0
+            return False
+        if not self.ready_by:
+            self.ready_by = now + self.ready_within
+        return now >= self.ready_by
 
     def resolve(self, result: Result | None) -> None:
         if self.done is not None and not self.done.done():
@@ -155,12 +165,11 @@ class WriteJournal:
     def submit(self, what: str, key: str, sql: str, args: Sequence[object], *, row: bool = False,
                ready: Callable[[], bool] | None = None, ready_within: float = 10.0) -> asyncio.Future[Result | None]:
         """Queue a write; its future gets the result once stored (None if it was dropped). ``ready``:
-        the write waits until it says yes, or ``ready_within`` seconds."""
+        the write waits until it says yes, or for ``ready_within`` seconds of the database answering."""
         if len(args) > MAX_ARGS:
             raise ValueError(f"{what}: {len(args)} arguments, at most {MAX_ARGS}")
         loop = asyncio.get_running_loop()
-        write = Write(what, key, sql, tuple(args), row, ready, time.monotonic() + ready_within,
-                      done=loop.create_future())
+        write = Write(what, key, sql, tuple(args), row, ready, ready_within, done=loop.create_future())
         if self._count >= self.limit:
             self._drop_oldest()
         self._kept.setdefault(key, deque()).append(write)
@@ -212,7 +221,7 @@ class WriteJournal:
                 continue
             took = False
             for write in lane:
-                if len(batch) >= MAX_BATCH or not write.sendable(now) or (write.alone and batch):
+                if len(batch) >= MAX_BATCH or not write.sendable(now, not self._down) or (write.alone and batch):
                     break
                 batch.append(write)
                 took = True

@@ -1,13 +1,15 @@
 """PostgreSQL slow (issue 14): every statement the service sends reaches PostgreSQL 200 ms late
-(a TCP proxy delays each chunk from the service by 200 ms) while callers arrive at 20 calls/s and
-20 agents answer them. Every caller is answered and served, none gives up, SIPp fails none; what
-the service keeps to write (the write journal's ``writes_behind``, the event writer's
-``events_behind``) stays bounded under the load and comes back to 0 once the load stops, with the
-delay still on; every caller has exactly one closed record, connected to an agent exactly once.
+(a TCP proxy delays each chunk from the service by 200 ms) while callers arrive at 20 calls/s (8 s
+in the CI profile, 30 s sustained in the long one) and 20 agents answer them. Every caller is
+answered and served, none gives up, SIPp fails none; what the service has to write (the write
+journal's ``writes_behind``, the event writer's ``events_behind``) is all stored, no call up, within
+``CATCH_UP_BOUND_S`` of the last call's end, with the delay still on; every caller has exactly one
+closed record, connected to an agent exactly once.
 
-Latency is reported, never asserted: INVITE->200 as the callers saw it and the service's own
-answer latency (``hotline_answer_latency_seconds``), and the service's peak memory.
-"""
+Latency is reported, never asserted: INVITE->200 as the callers saw it, the service's own answer
+latency (``hotline_answer_latency_seconds``), ring to bridge (the agent phones hang up 0.8 s after
+answering: a bridge later than that loses the call), what was still to be written when the load
+ended and how long it took to be stored, the backlog's peaks and the service's peak memory."""
 
 from __future__ import annotations
 
@@ -118,10 +120,10 @@ def test_a_slow_database_keeps_answering_and_nothing_piles_up(queue_stack: Calla
         proxy.request_delay = DELAY
         before = histogram_buckets(q.serve.http)
         load = start_load(q.stack.asterisk.sip_port, q.base / "callers", rate=plan.rate,
-                          calls=int(plan.rate * plan.slow_db_seconds), patience_s=240)
+                          calls=plan.calls, patience_s=240)
         try:
             with Sampler(q) as sampler:
-                result = load.wait(plan.slow_db_seconds + 300)
+                result = load.wait(plan.seconds + 300)
                 ended = time.time()
                 at_end = _readyz(q)  # what was still to be written when the last caller's call ended
                 drained: dict[str, Any] | None = None
@@ -146,7 +148,7 @@ def test_a_slow_database_keeps_answering_and_nothing_piles_up(queue_stack: Calla
         "PostgreSQL slow (200 ms per statement)", placed=len(result.callers), answered=len(result.served),
         dropped=len(result.gave_up) + result.failed, records_lost=len(result.callers) - len(per_caller),
         duplicates=sum(per_caller.values()) - len(per_caller), recovery_s=drain_s if drained else None,
-        profile=plan.name, rate=plan.rate, seconds=plan.slow_db_seconds, gave_up=len(result.gave_up),
+        profile=plan.name, rate=plan.rate, seconds=plan.seconds, gave_up=len(result.gave_up),
         invite_to_200_ms=result.invite_to_200_ms(), app_answer_latency_ms=answer_latency_ms(before, after),
         ring_to_bridge_ms=_ring_to_bridge_ms(q.dsn, [r["call_id"] for r in rows]),
         writes_behind_at_end=at_end["writes_behind"], events_behind_at_end=at_end["events_behind"],

@@ -184,6 +184,25 @@ async def test_a_write_waits_until_it_is_ready_or_its_time_is_up() -> None:
     await journal.close()
 
 
+async def test_through_an_outage_the_wait_for_ready_does_not_run_out() -> None:
+    """A close queued in an outage longer than its wait for the call's events still waits for them
+    once the database is back (seen: closes sent before their events, then events not yet stored when
+    nothing was left to write)."""
+    db, ready = FakeDatabase(), [False]
+    db.up = False
+    journal = WriteJournal(db.run)
+    journal.submit("open", "c1", "open", ())
+    journal.submit("close", "c1", "close", (), ready=lambda: ready[0], ready_within=0.05)
+    await until(lambda: journal._down, "the outage noticed")
+    await asyncio.sleep(0.1)  # longer than the wait, all of it in the outage
+    db.up = True
+    await until(lambda: db.stored == ["open"], "the open stored")
+    assert journal.oldest("c1") == "close"  # still waiting: its time runs from now
+    ready[0] = True
+    assert await journal.caught_up(2) and db.stored == ["open", "close"]
+    await journal.close()
+
+
 async def test_close_stores_what_is_queued_and_stops_the_writers() -> None:
     db = FakeDatabase(delay=0.01)
     journal = WriteJournal(db.run)
