@@ -151,6 +151,7 @@ def test_a_slow_database_keeps_answering_and_nothing_piles_up(queue_stack: Calla
         profile=plan.name, rate=plan.rate, seconds=plan.seconds, gave_up=len(result.gave_up),
         invite_to_200_ms=result.invite_to_200_ms(), app_answer_latency_ms=answer_latency_ms(before, after),
         ring_to_bridge_ms=_ring_to_bridge_ms(q.dsn, [r["call_id"] for r in rows]),
+        writes_per_round_trip=round(left["writes_stored"] / max(1, left["write_batches"]), 1),
         writes_behind_at_end=at_end["writes_behind"], events_behind_at_end=at_end["events_behind"],
         writes_behind_after=left["writes_behind"], events_behind_after=left["events_behind"],
         peak_writes_behind=sampler.peak["writes_behind"], peak_events_behind=sampler.peak["events_behind"],
