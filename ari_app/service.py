@@ -205,7 +205,9 @@ class HotlineService:
                 log.error("database_unreachable", error=type(exc).__name__, detail=logs.redact(str(exc))[:200])
                 await asyncio.sleep(backoff_delay(attempt, 0.5, self.settings.ari_backoff_max))
                 attempt += 1
-        journal = WriteJournal()  # call records and queue state, in order per call and agent, kept through an outage
+        # Call records, queue and agent states: written behind the calls, in order per call and agent,
+        # many per round trip, kept through an outage.
+        journal = WriteJournal.on_pool(self.pool)
         self.calls = CallStore(self.pool, self.settings.node, journal)
         for name, path in self.settings.spools():  # calls served while the service was down get their records
             spool = CallSpool(path, self.pool, name)
@@ -344,9 +346,12 @@ class HotlineService:
             **({"nodes": [n.summary() for n in self.nodes.nodes]} if self.nodes.several else {}),
             "active_calls": self.dispatcher.active_calls if self.dispatcher else 0,
             "failed_flows": self.dispatcher.failed_flows if self.dispatcher else 0,  # call flows that raised
-            # call-record and queue writes kept through a database outage, not stored yet / given up
+            # call-record, queue and agent writes queued behind the calls: not stored yet / given up /
+            # stored, and in how many round trips (batches)
             "writes_behind": journal.behind if (journal := self.calls and self.calls.journal) else 0,
             "writes_dropped": journal.dropped if journal else 0,
+            "writes_stored": journal.stored if journal else 0,
+            "write_batches": journal.batches if journal else 0,
             "events_behind": self.calls.events_behind.pending if self.calls else 0,  # call events not stored yet
         }
 

@@ -3,7 +3,8 @@
 Every change goes through this object on the event loop, so two agents never get the same
 caller, no caller is offered to two agents, and no agent rings for two callers: the matching
 itself is :func:`ari_app.acd.selection.assign`, run by the single dispatch task. Each change is
-written to PostgreSQL before it is acted on, so the queue and agent states survive a restart.
+handed to the store and acted on at once: the store queues it behind the calls (store/journal.py),
+in order per call and agent, so a slow database never slows a call, and a restart finds it stored.
 A call's own task rings the agent and bridges the call; it learns of its agent through an
 asyncio.Queue handed out by :meth:`Acd.enqueue`.
 """
@@ -110,12 +111,10 @@ class Acd:
         call_id: str | None = None,
         wrap_up_until: float | None = None,
     ) -> None:
-        """Change an agent's state: written to PostgreSQL first, applied in memory only once written,
-        so a failed write (raised to the caller) leaves memory as the database has it. The changes of
-        one agent are serialized with each other and with dispatch (the agent's lock; other agents'
-        changes go on meanwhile, so a slow database does not make every agent wait for every other);
-        a change decided on a state that another change replaced while this one waited for its turn
-        is dropped."""
+        """Change an agent's state: handed to the store (queued behind the calls), then applied in memory
+        (a store that raises leaves memory as it was). The changes of one agent are serialized with each
+        other and with dispatch (the agent's lock; other agents' changes go on meanwhile); a change
+        decided on a state that another change replaced while this one waited for its turn is dropped."""
         seen = (agent.state, agent.state_since, agent.call_id)
         async with self._agent_lock(agent.id):
             if (agent.state, agent.state_since, agent.call_id) != seen:
@@ -208,7 +207,7 @@ class Acd:
         self._poke()
 
     async def connected(self, call_id: str, agent_id: str, agent_channel: str, bridge_id: str) -> None:
-        """Caller and agent talk: the agent is busy with the call, which leaves the line (written first)."""
+        """Caller and agent talk: the agent is busy with the call, which leaves the line."""
         agent = self.agent(agent_id)
         await self._set_state(agent, AgentState.BUSY, keep_call=True, call_id=call_id)
         await self._store.talking(call_id, agent_id, agent_channel, bridge_id, self._clock())
@@ -319,8 +318,8 @@ class Acd:
                 await self._set_state(agent, AgentState.READY)
 
     async def dispatch(self) -> None:
-        """One matching round: each pair an offer the call's task acts on. The ringing states are written
-        together (one round trip a round) under the agents' locks; agents being changed sit it out."""
+        """One matching round: each pair an offer the call's task acts on. The ringing states are handed to
+        the store together under the agents' locks; agents being changed sit it out."""
         async with self._lock:
             now = self._clock()
             free = [a for a in self.agents.values() if not self._agent_lock(a.id).locked()]

@@ -1,13 +1,15 @@
 """Persistence of the ACD: agent states and queued calls (see store/migrations/002_acd.sql).
 
-Each write of a queued call returns the row as written, and :class:`AcdStore` hands this node's
-rows, as outcomes, to ``on_outcome`` (the in-memory window of the queue figures, see
+Writes are queued behind the calls (ari_app.store.journal): the ACD acts from memory and never waits
+for them. Each write of a queued call returns the row as written, and :class:`AcdStore` hands this
+node's rows, as outcomes, once stored, to ``on_outcome`` (the in-memory window of the queue figures, see
 :mod:`ari_app.acd.report`): what the window holds is what PostgreSQL holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -16,10 +18,35 @@ import asyncpg
 from ari_app.acd.figures import CallOutcome
 from ari_app.acd.model import AgentSeat, QueuedCall
 from ari_app.logs import get_logger
-from ari_app.store.journal import WriteJournal
+from ari_app.store.calls import run_now
+from ari_app.store.journal import Result, WriteJournal
 
 log = get_logger("acd")
 OutcomeListener = Callable[[str, CallOutcome], None]
+# Every argument is cast where it is used: queued writes pass their arguments as text (store/journal.py).
+_SAVE_AGENT = (
+    "INSERT INTO agent_states (agent_id, state, state_since, pause_reason, idle_since, wrap_up_until, call_id)"
+    " VALUES ($1::text, $2::text, $3::float8, $4::text, $5::float8, $6::float8, $7::text) ON CONFLICT (agent_id)"
+    " DO UPDATE SET state = $2::text, state_since = $3::float8, pause_reason = $4::text, idle_since = $5::float8,"
+    " wrap_up_until = $6::float8, call_id = $7::text"
+)
+_ENQUEUE = (
+    "INSERT INTO queue_calls (call_id, channel_id, hotline, queue, grp, priority, escalated, enqueued_at, seq,"
+    " widen_at, status, node) VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::int, $7::boolean,"
+    " $8::float8, $9::bigint, $10::float8, 'waiting', $11::text)"
+    " ON CONFLICT (call_id) DO UPDATE SET status = 'waiting', grp = $5::text, priority = $6::int,"
+    " escalated = $7::boolean, widen_at = $10::float8, queue = $4::text, agent_id = '', agent_channel = '',"
+    " bridge_id = '' RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node"
+)
+_TALKING = (
+    "UPDATE queue_calls SET status = 'talking', agent_id = $2::text, agent_channel = $3::text, bridge_id = $4::text,"
+    " answered_at = coalesce(answered_at, $5::float8) WHERE call_id = $1::text"
+    " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node"
+)
+_TO_CALLBACK = ("UPDATE queue_calls SET status = 'callback', callback_to = $2::text WHERE call_id = $1::text"
+                " AND status = 'waiting' RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node")
+_FINISH = ("UPDATE queue_calls SET status = $2::text, ended_at = $3::float8 WHERE call_id = $1::text"
+           " AND ended_at IS NULL RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node")
 
 
 def outcome_of(row: Mapping[str, Any]) -> CallOutcome:
@@ -45,19 +72,31 @@ class AcdStore:
         self, pool: asyncpg.Pool, node: str, on_outcome: OutcomeListener | None = None,
         journal: WriteJournal | None = None,
     ) -> None:
-        """``journal``: the queue's writes kept through a database outage, in order with the call
-        records' (the ACD goes on from memory); None: written at once, or raise."""
+        """``journal``: the queue's and agents' writes queued behind the calls, in order with the call
+        records' and kept through a database outage (the ACD goes on from memory); None: written at
+        once, or raise."""
         self._pool = pool
         self.node = node
         self._on_outcome = on_outcome
         self._journal = journal
 
-    async def _write(self, what: str, key: str, op: Callable[[], Awaitable[None]]) -> None:
-        """``key``: what the write stays in order with (the call's id: its record comes first)."""
+    async def _write(self, what: str, key: str, sql: str, *args: object, row: bool = False) -> None:
+        """Queue a write behind the call (``key``: what it stays in order with; the call's id: its record
+        comes first), or without a journal run it now. A queued call's row as written goes to
+        ``on_outcome`` once stored."""
+        call_id = str(args[0])
         if self._journal is None:
-            await op()
-        else:
-            await self._journal.write(what, op, key=key)
+            result = await run_now(self._pool, sql, args, row)
+            if row:
+                self._written(call_id, result.get("row"))
+            return
+        done = self._journal.submit(what, key, sql, args, row=row)
+        if row:
+            def written(future: asyncio.Future[Result | None]) -> None:
+                result = None if future.cancelled() else future.result()
+                if result is not None:
+                    self._written(call_id, result.get("row"))
+            done.add_done_callback(written)
 
     def _written(self, call_id: str, row: Mapping[str, Any] | None) -> None:
         """Tell ``on_outcome`` of a queued call's row as written (none: the write changed nothing)."""
@@ -70,16 +109,9 @@ class AcdStore:
 
     # -- agents --------------------------------------------------------------------------------
     async def save_agent(self, agent: AgentSeat) -> None:
-        values = (agent.id, agent.state.value, agent.state_since, agent.pause_reason, agent.idle_since,
-                  agent.wrap_up_until, agent.call_id)  # as they are now, whenever they are written
-
-        async def save() -> None:
-            await self._pool.execute(
-                "INSERT INTO agent_states (agent_id, state, state_since, pause_reason, idle_since, wrap_up_until,"
-                " call_id) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (agent_id) DO UPDATE SET state = $2,"
-                " state_since = $3, pause_reason = $4, idle_since = $5, wrap_up_until = $6, call_id = $7", *values)
-
-        await self._write("agent_state", f"agent:{agent.id}", save)
+        """The agent's state as it is now (queued: stored behind the call, in order per agent)."""
+        await self._write("agent_state", f"agent:{agent.id}", _SAVE_AGENT, agent.id, agent.state.value,
+                          agent.state_since, agent.pause_reason, agent.idle_since, agent.wrap_up_until, agent.call_id)
 
     async def load_agents(self) -> dict[str, dict[str, Any]]:
         rows = await self._pool.fetch("SELECT * FROM agent_states")
@@ -87,42 +119,15 @@ class AcdStore:
 
     # -- queue ---------------------------------------------------------------------------------
     async def enqueue(self, call: QueuedCall, queue: str) -> None:
-        values = (call.call_id, call.channel_id, call.hotline, queue, call.group, call.priority, call.escalated,
-                  call.enqueued_at, call.seq, call.widen_at, self.node)
-
-        async def insert() -> None:
-            row = await self._pool.fetchrow(
-                "INSERT INTO queue_calls (call_id, channel_id, hotline, queue, grp, priority, escalated, enqueued_at,"
-                " seq, widen_at, status, node) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', $11)"
-                " ON CONFLICT (call_id) DO UPDATE SET status = 'waiting', grp = $5, priority = $6, escalated = $7,"
-                " widen_at = $10, queue = $4, agent_id = '', agent_channel = '', bridge_id = ''"
-                " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node", *values)
-            self._written(values[0], row)
-
-        await self._write("queue_enqueue", call.call_id, insert)
+        await self._write("queue_enqueue", call.call_id, _ENQUEUE, call.call_id, call.channel_id, call.hotline, queue,
+                          call.group, call.priority, call.escalated, call.enqueued_at, call.seq, call.widen_at,
+                          self.node, row=True)
 
     async def talking(self, call_id: str, agent_id: str, agent_channel: str, bridge_id: str, at: float) -> None:
-        async def update() -> None:
-            row = await self._pool.fetchrow(
-                "UPDATE queue_calls SET status = 'talking', agent_id = $2, agent_channel = $3, bridge_id = $4,"
-                " answered_at = coalesce(answered_at, $5) WHERE call_id = $1"
-                " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node",
-                call_id, agent_id, agent_channel, bridge_id, at,
-            )
-            self._written(call_id, row)
-
-        await self._write("queue_talking", call_id, update)
+        await self._write("queue_talking", call_id, _TALKING, call_id, agent_id, agent_channel, bridge_id, at, row=True)
 
     async def finish(self, call_id: str, status: str, at: float) -> None:
-        async def update() -> None:
-            row = await self._pool.fetchrow(
-                "UPDATE queue_calls SET status = $2, ended_at = $3 WHERE call_id = $1 AND ended_at IS NULL"
-                " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node",
-                call_id, status, at,
-            )
-            self._written(call_id, row)
-
-        await self._write("queue_finish", call_id, update)
+        await self._write("queue_finish", call_id, _FINISH, call_id, status, at, row=True)
 
     async def live_calls(self) -> list[LiveCall]:
         rows = await self._pool.fetch(
@@ -143,12 +148,14 @@ class AcdStore:
     # -- callbacks (ari_app.callbacks) -------------------------------------------------------
     async def to_callback(self, call_id: str, phone: str) -> bool:
         """A waiting caller keeps the place and will be called back at ``phone``; False if the call
-        was not waiting any more."""
-        row = await self._pool.fetchrow(
-            "UPDATE queue_calls SET status = 'callback', callback_to = $2 WHERE call_id = $1 AND status = 'waiting'"
-            " RETURNING hotline, queue, enqueued_at, answered_at, ended_at, status, node",
-            call_id, phone,
-        )
+        was not waiting any more. In order with the call's queued writes, and waited for: what the
+        caller is told depends on it."""
+        args = (call_id, phone)
+        if self._journal is None:
+            result: Result | None = await run_now(self._pool, _TO_CALLBACK, args, True)
+        else:
+            result = await self._journal.submit("queue_callback", call_id, _TO_CALLBACK, args, row=True)
+        row = result.get("row") if result else None
         self._written(call_id, row)
         return row is not None
 

@@ -25,6 +25,7 @@ from ari_app.logs import get_logger
 from ari_app.store.calls import CallStore
 
 log = get_logger("calls.reconcile")
+CLOSE_WAIT = 30.0  # seconds to learn whether a record left open was closed now (the count in the log)
 
 
 def endpoint_of(channel_name: str) -> str:
@@ -74,7 +75,7 @@ class Reconciler:
         closed = 0
         for call_id in open_before:
             if call_id not in channels and self._dispatcher.session_for(call_id) is None:
-                if await self._calls.close(call_id, "ended_while_disconnected"):
+                if await self._calls.close(call_id, "ended_while_disconnected", wait=CLOSE_WAIT):
                     await self._calls.event(call_id, "closed_by_reconcile")
                     closed += 1
         for live in stored.values():

@@ -123,6 +123,7 @@ async def destroy_bridge(ctx: FlowContext, bridge_id: str) -> None:
 
 
 async def close(ctx: FlowContext, call_id: str, outcome: str) -> None:
-    # Shielded: a service stop cancels the flow, and the record should still say so.
-    if await asyncio.shield(record(ctx.calls.close(call_id, outcome))) is not None:
-        log.info("call_ended", outcome=outcome)
+    # Shielded: a service stop cancels the flow, and the record should still say so. Queued behind
+    # the call's other writes and its events: the flow does not wait for it to be stored.
+    await asyncio.shield(record(ctx.calls.close(call_id, outcome)))
+    log.info("call_ended", outcome=outcome)

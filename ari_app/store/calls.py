@@ -1,23 +1,23 @@
 """Call records: open, answer, close, events, and the queries behind ``hotline calls``.
 
-Events are written behind the call in batches (ari_app.store.event_writer); closing a record and
-reading a call's events wait until its events are stored."""
+Writes go behind the call through the write journal (ari_app.store.journal), in order per call; events
+are written behind the call in batches (ari_app.store.event_writer); closing a record and reading a
+call's events wait until its events are stored."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 
 from ari_app.metrics import instruments
 from ari_app.store.event_writer import EventWriter
-from ari_app.store.journal import WriteJournal
-
-T = TypeVar("T")
+from ari_app.store.journal import Result, WriteJournal
 
 
 def dialplan_time(text: str) -> datetime | None:
@@ -70,12 +70,16 @@ _COLUMNS = ("call_id, channel_id, hotline, caller, route, node, started_at, answ
 @dataclass(frozen=True)
 class Opened:
     created: bool  # the record is new (not opened before by the FastAGI route or a previous run)
-    recent_calls: int  # calls from the same caller in the last days asked (0 for an unknown caller)
+    recent_calls: int | None  # calls from the same caller in the last days asked (0 for an unknown caller;
+    # None: not known in time, the database being slow or out of reach)
 
 
+OPEN_WAIT = 1.0  # seconds a flow waits for the caller's recent calls before going on without them
+
+# Every argument is cast where it is used: queued writes pass their arguments as text (journal.py).
 _UPSERT = (
     "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node, started_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    " VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::timestamptz)"
     " ON CONFLICT (call_id) DO UPDATE SET route = EXCLUDED.route, node = EXCLUDED.node"
     " WHERE calls.ended_at IS NULL"
     " RETURNING (xmax = 0) AS created"
@@ -85,116 +89,144 @@ _UPSERT = (
 _OPEN_COUNTING_RECENT = (
     f"WITH opened AS ({_UPSERT})"  # noqa: S608 (constant text, no input)
     " SELECT (SELECT created FROM opened) AS created,"
-    " CASE WHEN $4 = '' THEN 0 ELSE (SELECT count(*) FROM calls WHERE caller = $4 AND call_id <> $1"
-    " AND started_at > now() - make_interval(days => $8)) END AS recent"
+    " CASE WHEN $4::text = '' THEN 0 ELSE (SELECT count(*) FROM calls WHERE caller = $4::text AND call_id <> $1::text"
+    " AND started_at > now() - make_interval(days => $8::int)) END AS recent"
 )
+_OPEN_IF_ABSENT = (
+    "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node, started_at)"
+    " VALUES ($1::text, $1::text, $2::text, $3::text, $4::text, $5::text, $6::timestamptz)"
+    " ON CONFLICT (call_id) DO NOTHING"
+)
+_ANSWERED = "UPDATE calls SET answered_at = coalesce(answered_at, $2::timestamptz) WHERE call_id = $1::text"
+_CLOSE = ("UPDATE calls SET ended_at = $3::timestamptz, outcome = $2::text WHERE call_id = $1::text"
+          " AND ended_at IS NULL")
+_CLOSE_WITH_ROUTE = (
+    "UPDATE calls SET ended_at = $5::timestamptz, outcome = $3::text,"
+    " route = CASE WHEN $2::text = '' THEN route ELSE $2::text END,"
+    # Asterisk's EPOCH has whole seconds: an answer time derived from it never precedes the start.
+    " answered_at = coalesce(answered_at, CASE WHEN $4::timestamptz IS NULL THEN NULL"
+    " ELSE greatest($4::timestamptz, started_at) END) WHERE call_id = $1::text AND ended_at IS NULL"
+)
+_SURVEY = ("UPDATE calls SET survey_started_at = $2::timestamptz WHERE call_id = $1::text AND ended_at IS NULL")
+_RATE = ("UPDATE calls SET rating = $2::text, rated_at = $3::timestamptz WHERE call_id = $1::text"
+         " AND rating IS NULL")
+
+
+async def run_now(pool: asyncpg.Pool, sql: str, args: Sequence[object], row: bool) -> Result:
+    """A write run at once (no journal), its result as the journal gives it."""
+    if row:
+        found = await pool.fetchrow(sql, *args)
+        return {"n": int(found is not None), "row": dict(found) if found is not None else None}
+    status: str = await pool.execute(sql, *args)
+    return {"n": int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0}
 
 
 class CallStore:
     def __init__(self, pool: asyncpg.Pool, node: str, journal: WriteJournal | None = None) -> None:
-        """``journal``: writes kept through a database outage (None: written at once, or raise)."""
+        """``journal``: writes queued behind the call, kept through an outage (None: written at once, or
+        raise)."""
         self._pool = pool
         self.node = node
         self.journal = journal
-        # A call's events wait while the insert of its record is kept: the oldest of its kept writes
-        # (a later, second insert, say the FastAGI route's, does not count: the call's close, kept
-        # before it, waits for the events in turn).
+        # A call's events wait while the insert of its record is queued: the oldest of its queued writes
+        # (a later, second insert, say the FastAGI route's, does not count: the call's close, queued
+        # after it, waits for the events in turn).
         self.events_behind = EventWriter(
             pool, records_pending=lambda call_id: bool(journal and journal.oldest(call_id) == "call_open"))
 
-    async def _write(self, what: str, call_id: str, op: Callable[[], Awaitable[T]]) -> T | None:
-        """``op`` now, or kept by the journal through an outage (None then), in order with the
-        call's other writes. Times are taken by the caller, so a write stored late carries the
-        moment it happened."""
+    async def _write(
+        self, what: str, call_id: str, sql: str, *args: object, row: bool = False, wait: float = 0.0,
+        then: Callable[[Result], None] | None = None, after_events: bool = False,
+    ) -> Result | None:
+        """Queue a write of the call, in order with its other writes (without a journal: run it now).
+        Its result when ``wait`` > 0 and it is stored within ``wait`` seconds, else None; ``then`` gets
+        the result whenever it comes. ``after_events``: not before the call's events are stored.
+        Times are taken by the caller, so a write stored late carries the moment it happened."""
         if self.journal is None:
-            return await op()
-        return await self.journal.write(what, op, key=call_id)
+            if after_events:
+                await self.events_behind.flush(call_id=call_id)
+            result = await run_now(self._pool, sql, args, row)
+            if then is not None:
+                then(result)
+            return result
+        events = self.events_behind
+        done = self.journal.submit(what, call_id, sql, args, row=row,
+                                   ready=(lambda: events.settled(call_id)) if after_events else None)
+        if then is not None:
+            def deliver(future: asyncio.Future[Result | None], then: Callable[[Result], None] = then) -> None:
+                result = None if future.cancelled() else future.result()
+                if result is not None:
+                    then(result)
+            done.add_done_callback(deliver)
+        if wait <= 0:
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.shield(done), wait)
+        except TimeoutError:
+            return None
 
-    async def open(self, call_id: str, channel_id: str, hotline: str, caller: str, route: str) -> bool:
+    @staticmethod
+    def _recorded(hotline: str, route: str) -> Callable[[Result], None]:
+        def count(result: Result) -> None:
+            row = result.get("row")
+            if (row.get("created") if isinstance(row, dict) else result.get("n")):
+                instruments.call_recorded(hotline, route)
+        return count
+
+    async def open(self, call_id: str, channel_id: str, hotline: str, caller: str, route: str) -> bool | None:
         """Create the record, or bring an existing open one up to date with the route now taken
-        (the FastAGI route opens it, the Stasis app takes it over). True if it was created."""
-        at = datetime.now(UTC)
-        created = await self._write("call_open", call_id, lambda: self._pool.fetchval(
-            _UPSERT, call_id, channel_id, hotline, caller, route, self.node, at))
-        if created:
-            instruments.call_recorded(hotline, route)
-        return bool(created)
+        (the FastAGI route opens it, the Stasis app takes it over). True if it was created (None:
+        queued, not known yet)."""
+        result = await self._write("call_open", call_id, _UPSERT, call_id, channel_id, hotline, caller, route,
+                                   self.node, datetime.now(UTC), row=True, then=self._recorded(hotline, route))
+        row = result.get("row") if result else None
+        return None if result is None else bool(row and row["created"])
 
     async def open_counting_recent(
         self, call_id: str, channel_id: str, hotline: str, caller: str, route: str, days: int,
     ) -> Opened:
-        """:meth:`open`, and in the same round trip the caller's other calls in the last ``days``."""
-        at = datetime.now(UTC)
-        row = await self._write("call_open", call_id, lambda: self._pool.fetchrow(
-            _OPEN_COUNTING_RECENT, call_id, channel_id, hotline, caller, route, self.node, at, days,
-        ))
-        if row and row["created"]:
-            instruments.call_recorded(hotline, route)
-        return Opened(bool(row["created"]), int(row["recent"])) if row else Opened(False, 0)
+        """:meth:`open`, and in the same round trip the caller's other calls in the last ``days``
+        (waited for ``OPEN_WAIT`` seconds at most: the record is opened in any case)."""
+        result = await self._write(
+            "call_open", call_id, _OPEN_COUNTING_RECENT, call_id, channel_id, hotline, caller, route, self.node,
+            datetime.now(UTC), days, row=True, wait=OPEN_WAIT, then=self._recorded(hotline, route))
+        row = result.get("row") if result else None
+        return Opened(bool(row["created"]), int(row["recent"])) if row else Opened(False, None)
 
     async def open_if_absent(
         self, call_id: str, hotline: str, caller: str, route: str, started_at: datetime | None = None
-    ) -> bool:
+    ) -> bool | None:
         """Create the record unless the call has one already (the Stasis app may have opened it
         first: its route stands). ``started_at``: when the call was seen (default: now). True if it
-        was created."""
-        at = started_at or datetime.now(UTC)
-        status = await self._write("call_open", call_id, lambda: self._pool.execute(
-            "INSERT INTO calls (call_id, channel_id, hotline, caller, route, node, started_at)"
-            " VALUES ($1, $1, $2, $3, $4, $5, $6) ON CONFLICT (call_id) DO NOTHING",
-            call_id, hotline, caller, route, self.node, at,
-        ))
-        if status == "INSERT 0 1":
-            instruments.call_recorded(hotline, route)
-        return bool(status == "INSERT 0 1")
+        was created (None: queued, not known yet)."""
+        result = await self._write("call_open", call_id, _OPEN_IF_ABSENT, call_id, hotline, caller, route, self.node,
+                                   started_at or datetime.now(UTC), then=self._recorded(hotline, route))
+        return None if result is None else result.get("n") == 1
 
     async def answered(self, call_id: str) -> None:
-        at = datetime.now(UTC)
-        await self._write("call_answered", call_id, lambda: self._pool.execute(
-            "UPDATE calls SET answered_at = coalesce(answered_at, $2) WHERE call_id = $1", call_id, at))
+        await self._write("call_answered", call_id, _ANSWERED, call_id, datetime.now(UTC))
 
-    async def close(self, call_id: str, outcome: str) -> bool:
-        """Close an open record once its events are stored; closing twice keeps the first outcome."""
-        at = datetime.now(UTC)
-
-        async def close() -> str:
-            await self.events_behind.flush(call_id=call_id)
-            status: str = await self._pool.execute(
-                "UPDATE calls SET ended_at = $3, outcome = $2 WHERE call_id = $1 AND ended_at IS NULL",
-                call_id, outcome, at)
-            return status
-
-        return await self._write("call_close", call_id, close) == "UPDATE 1"
+    async def close(self, call_id: str, outcome: str, wait: float = 0.0) -> bool | None:
+        """Close an open record once its events are stored; closing twice keeps the first outcome.
+        With ``wait``: whether this closed it (None: not stored within ``wait`` seconds, or not asked)."""
+        result = await self._write("call_close", call_id, _CLOSE, call_id, outcome, datetime.now(UTC), wait=wait,
+                                   after_events=True)
+        return None if result is None else result.get("n") == 1
 
     async def close_with_route(
         self, call_id: str, route: str, outcome: str, answered_at: datetime | None = None
-    ) -> bool:
+    ) -> None:
         """Close a record the app does not own, with the route the dialplan ended on and the time
         the dialplan answered the caller (None: it did not)."""
-        at = datetime.now(UTC)
-
-        async def close() -> str:
-            await self.events_behind.flush(call_id=call_id)
-            status: str = await self._pool.execute(
-                "UPDATE calls SET ended_at = $5, outcome = $3, route = CASE WHEN $2 = '' THEN route ELSE $2 END,"
-                # Asterisk's EPOCH has whole seconds: an answer time derived from it never precedes the start.
-                " answered_at = coalesce(answered_at, CASE WHEN $4::timestamptz IS NULL THEN NULL"
-                " ELSE greatest($4, started_at) END) WHERE call_id = $1 AND ended_at IS NULL",
-                call_id, route, outcome, answered_at, at)
-            return status
-
-        return await self._write("call_close", call_id, close) == "UPDATE 1"
+        await self._write("call_close", call_id, _CLOSE_WITH_ROUTE, call_id, route, outcome, answered_at,
+                          datetime.now(UTC), after_events=True)
 
     async def survey_started(self, call_id: str) -> None:
-        at = datetime.now(UTC)
-        await self._write("call_survey", call_id, lambda: self._pool.execute(
-            "UPDATE calls SET survey_started_at = $2 WHERE call_id = $1 AND ended_at IS NULL", call_id, at))
+        await self._write("call_survey", call_id, _SURVEY, call_id, datetime.now(UTC))
 
     async def rate(self, call_id: str, rating: str) -> None:
         """The caller's rating after the call (the first one stands)."""
-        at = datetime.now(UTC)
-        await self._write("call_rating", call_id, lambda: self._pool.execute(
-            "UPDATE calls SET rating = $2, rated_at = $3 WHERE call_id = $1 AND rating IS NULL", call_id, rating, at))
+        await self._write("call_rating", call_id, _RATE, call_id, rating, datetime.now(UTC))
 
     async def surveying(self) -> set[str]:
         """Open calls of this node whose caller was being asked for a rating."""

@@ -70,6 +70,10 @@ class EventWriter:
         """Events added and not yet stored."""
         return len(self._pending)
 
+    def settled(self, call_id: str) -> bool:
+        """Whether every event of the call added so far is stored or given up."""
+        return call_id not in self._outstanding
+
     def add(self, call_id: str, kind: str, detail: dict[str, Any]) -> None:
         """Queue an event of a call, stamped now."""
         self._added += 1

@@ -1,118 +1,203 @@
-"""Writes the database must get even through an outage: call records and queue state.
+"""Writes behind the calls: call records and queue state, never waited for on the call path.
 
 Every write names its ``key``: what it must stay in order with (a call's id for its record and
-queue row, ``agent:<id>`` for an agent's state). A write runs at once while nothing of its key is
-kept and the database is not known to be down. When PostgreSQL cannot be reached (a connection
-fault, or no answer within ``timeout``), the write is kept in memory and the caller goes on as if
-it were stored: the ACD keeps queueing and connecting callers from memory. Until a replay lands
-again every new write is kept at once (callers do not wait out a timeout at every step); the
-writes of one key are replayed oldest first, several keys at a time (``lanes``), so a database
-that is slow rather than down (every statement 200 ms late, say) is caught up at ``lanes`` writes
-per round trip instead of one, and the backlog does not grow without end under load. Every write
-given to the journal is idempotent (an upsert, or an update that changes nothing the second
-time): a write that timed out but did land is harmless when replayed. A write the database
-refuses for another reason is logged and dropped after a few tries, so one bad row cannot hold
-back the rest; the backlog is bounded (``limit``), beyond which the oldest writes are dropped,
-counted and logged.
+queue row, ``agent:<id>`` for an agent's state). :meth:`WriteJournal.submit` queues the write and
+returns at once (with a future of its result, for the few callers that want it): the ACD and the
+flows act on the call from memory and the database follows. A few writer tasks (``lanes``) take
+what is queued, each key's writes oldest first and never two batches of one key at a time, and
+send many writes of many keys as one batch: one round trip to PostgreSQL (the
+``hotline_write_batch`` function of migration 011), however many writes it holds. So a database
+that answers every statement 200 ms late is written at up to ``MAX_BATCH`` writes per round trip
+per lane instead of one, and the backlog does not grow under load; a fast one sees each write
+within one round trip of its making.
 
-What is kept lives in memory only: if the service itself dies during an outage, those writes are
-lost (the README's durability table says so).
+When PostgreSQL cannot be reached (a connection fault, or no answer within ``timeout``), the batch
+stays queued and is sent again after a growing pause: the ACD keeps queueing and connecting callers
+from memory through an outage. Every write is idempotent (an upsert, or an update that changes
+nothing the second time): a batch that timed out but did land is harmless when sent again. A write
+the database refuses for another reason is tried again a few times, alone, then dropped and logged,
+so one bad row cannot hold back the rest; the backlog is bounded (``limit``), beyond which the
+oldest writes are dropped, counted and logged.
+
+What is queued lives in memory only: if the service itself dies, the writes not yet stored are lost
+(normally the last round trip's; through an outage, all of the outage's; the README's durability
+table says so).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import asyncpg
 
 from ari_app.logs import get_logger
 
 log = get_logger("store.journal")
-T = TypeVar("T")
 OUTAGE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
           asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError)
 RETRY_INITIAL, RETRY_MAX = 0.2, 5.0
 REFUSALS = 3  # tries of a write the database refuses (not an outage) before it is dropped
+MAX_BATCH = 200  # writes per round trip
+MAX_ARGS = 12  # arguments a statement may take (the batch function passes $1..$12)
+READY_LOOK = 0.05  # seconds between looks while every queued write waits for something (its call's events)
+BATCH_SQL = "SELECT hotline_write_batch($1::jsonb)"
+
+Result = dict[str, Any]  # {"n": rows, "row": {...} (asked for)} | {"error": sqlstate, "message": ...}
+BatchRunner = Callable[[Sequence["Write"]], Awaitable[list[Result]]]
+
+
+def as_text(value: object) -> str | None:
+    """A statement argument as the text PostgreSQL reads back to the same value (the statement casts
+    it): None stays NULL; floats keep every digit; times need their zone. A NUL, which no text column
+    can hold, becomes U+FFFD rather than sinking the batch."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"a time without a zone cannot be stored: {value!r}")
+        return value.isoformat()
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    raise TypeError(f"cannot pass a {type(value).__name__} to a queued write")
 
 
 @dataclass
-class _Kept:
-    what: str
-    op: Callable[[], Awaitable[object]]
-    key: str = ""
+class Write:
+    what: str  # what kind of write (logs, and the event writer's look at a call's oldest write)
+    key: str
+    sql: str  # takes its arguments as $1..$n, each cast to its type where it is used
+    args: tuple[object, ...]
+    row: bool = False  # the result carries the statement's first row
+    ready: Callable[[], bool] | None = None  # may it be sent now (a close: once its call's events are stored)
+    ready_within: float = 10.0  # seconds of the database answering after which it goes whatever ``ready`` says
+    ready_by: float = 0.0  # that moment (monotonic), once the clock runs
     refusals: int = 0
+    alone: bool = False  # sent in a batch of its own (its last batch was refused as a whole)
+    not_before: float = 0.0  # monotonic: a refused write waits a moment before its next try
+    done: asyncio.Future[Result | None] | None = field(default=None, repr=False)
+    texts: list[str | None] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self.texts = [as_text(a) for a in self.args]  # a value that cannot be passed fails its maker now
+
+    def op(self) -> dict[str, Any]:
+        """As the batch function takes it."""
+        return {"k": self.key, "s": self.sql, "a": self.texts, "r": self.row}
+
+    def sendable(self, now: float, clock_runs: bool) -> bool:
+        """``clock_runs``: the database answers, so the wait for ``ready`` counts (through an outage
+        what the write waits for, its call's events, cannot be stored either)."""
+        if now < self.not_before:
+            return False
+        if self.ready is None or self.ready():
+            return True
+        if not clock_runs:  # starts again once the database answers
+            self.ready_by = 0.0
+            return False
+        if not self.ready_by:
+            self.ready_by = now + self.ready_within
+        return now >= self.ready_by
+
+    def resolve(self, result: Result | None) -> None:
+        if self.done is not None and not self.done.done():
+            self.done.set_result(result)
+
+
+def pool_runner(pool: asyncpg.Pool) -> BatchRunner:
+    """Send a batch to PostgreSQL in one round trip."""
+    async def run(batch: Sequence[Write]) -> list[Result]:
+        raw = await pool.fetchval(BATCH_SQL, json.dumps([w.op() for w in batch], ensure_ascii=False))
+        results: list[Result] = json.loads(raw)
+        if len(results) != len(batch):
+            raise RuntimeError(f"{len(results)} results for a batch of {len(batch)}")
+        return results
+    return run
 
 
 class WriteJournal:
-    def __init__(self, timeout: float = 2.0, limit: int = 100_000, lanes: int = 6) -> None:
+    def __init__(self, runner: BatchRunner, timeout: float = 5.0, limit: int = 100_000, lanes: int = 4) -> None:
+        self._run = runner
         self.timeout, self.limit, self.lanes = timeout, limit, lanes
-        self._kept: dict[str, deque[_Kept]] = {}  # key -> its kept writes, oldest first; keys by age
+        self._kept: dict[str, deque[Write]] = {}  # key -> its queued writes, oldest first; keys by age
         self._count = 0
-        self._busy: set[str] = set()  # keys being replayed now
-        self._down = False  # the last try failed for want of the database; cleared by one that lands
-        self._replayer: asyncio.Task[None] | None = None
+        self._busy: set[str] = set()  # keys with a batch on its way
+        self._down = False  # the last batch failed for want of the database; cleared by one that lands
+        self._wake = asyncio.Event()
         self._caught_up = asyncio.Event()
         self._caught_up.set()
-        self.kept = 0  # writes ever kept for later
+        self._tasks: list[asyncio.Task[None]] = []
+        self.kept = 0  # writes ever queued
+        self.stored = 0  # writes stored
         self.dropped = 0  # writes given up (refused, or beyond the limit)
+        self.batches = 0  # batches that landed
+        self.largest = 0  # most writes in one batch that landed
+
+    @classmethod
+    def on_pool(cls, pool: asyncpg.Pool, **options: Any) -> WriteJournal:
+        return cls(pool_runner(pool), **options)
 
     @property
     def behind(self) -> int:
-        """Writes kept and not yet stored."""
+        """Writes queued and not yet stored."""
         return self._count
 
     def pending(self, key: str) -> bool:
-        """Whether writes of ``key`` are kept and not yet stored."""
+        """Whether writes of ``key`` are queued and not yet stored."""
         return key in self._kept
 
     def oldest(self, key: str) -> str | None:
-        """What the oldest kept write of ``key`` is (its ``what``), or None if none is kept."""
+        """What the oldest queued write of ``key`` is (its ``what``), or None if none is queued."""
         lane = self._kept.get(key)
         return lane[0].what if lane else None
 
-    async def write(self, what: str, op: Callable[[], Awaitable[T]], key: str = "") -> T | None:
-        """``op``'s result, or None when it was kept for later (the database is out of reach)."""
-        if not self._down and key not in self._kept:
-            try:
-                return await asyncio.wait_for(op(), self.timeout)
-            except OUTAGE as exc:
-                self._down = True
-                log.warning("database_write_delayed", what=what, error=type(exc).__name__)
-            except asyncpg.ForeignKeyViolationError:
-                if not self._count:  # not for want of a row kept meanwhile (its call's record): a real error
-                    raise
-        self._keep(_Kept(what, op, key))
-        return None
+    def submit(self, what: str, key: str, sql: str, args: Sequence[object], *, row: bool = False,
+               ready: Callable[[], bool] | None = None, ready_within: float = 10.0) -> asyncio.Future[Result | None]:
+        """Queue a write; its future gets the result once stored (None if it was dropped). ``ready``:
+        the write waits until it says yes, or for ``ready_within`` seconds of the database answering."""
+        if len(args) > MAX_ARGS:
+            raise ValueError(f"{what}: {len(args)} arguments, at most {MAX_ARGS}")
+        loop = asyncio.get_running_loop()
+        write = Write(what, key, sql, tuple(args), row, ready, ready_within, done=loop.create_future())
+        if self._count >= self.limit:
+            self._drop_oldest()
+        self._kept.setdefault(key, deque()).append(write)
+        self._count += 1
+        self.kept += 1
+        self._caught_up.clear()
+        self._wake.set()
+        if not self._tasks:
+            self._tasks = [loop.create_task(self._lane(), name=f"database-writer-{n}") for n in range(self.lanes)]
+        assert write.done is not None
+        return write.done
 
     async def caught_up(self, timeout: float) -> bool:
-        """Wait until nothing is kept (True), or ``timeout`` seconds (False)."""
+        """Wait until nothing is queued (True), or ``timeout`` seconds (False)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._caught_up.wait(), timeout)
         return not self._count
 
     async def close(self, timeout: float = 5.0) -> None:
-        """Store what is kept (within ``timeout``), then stop replaying."""
+        """Store what is queued (within ``timeout``), then stop the writers."""
         if not await self.caught_up(timeout):
             log.error("database_writes_lost_at_stop", writes=self._count)
-        if self._replayer is not None:
-            self._replayer.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._replayer
-
-    def _keep(self, kept: _Kept) -> None:
-        if self._count >= self.limit:
-            self._drop_oldest()
-        self._kept.setdefault(kept.key, deque()).append(kept)
-        self._count += 1
-        self.kept += 1
-        self._caught_up.clear()
-        if self._replayer is None or self._replayer.done():
-            self._replayer = asyncio.get_running_loop().create_task(self._replay(), name="database-journal")
+                await task
+        self._tasks = []
 
     def _drop_oldest(self) -> None:
         key = next((k for k in self._kept if k not in self._busy), None)
@@ -120,63 +205,104 @@ class WriteJournal:
             key = next(iter(self._kept))
         lane = self._kept[key]
         oldest = lane.pop() if key in self._busy and len(lane) > 1 else lane.popleft()
-        self._forget(key)
+        if not lane:
+            del self._kept[key]
         self._count -= 1
         self.dropped += 1
+        oldest.resolve(None)
         log.error("database_write_dropped", what=oldest.what, reason="backlog full", limit=self.limit)
 
-    def _forget(self, key: str) -> None:
-        if key in self._kept and not self._kept[key]:
-            del self._kept[key]
+    def _take(self) -> list[Write]:
+        """The next batch: the oldest keys nobody is sending, each with its writes from the oldest on
+        that may go now (a write sent alone goes in a batch of its own)."""
+        now, batch = time.monotonic(), list[Write]()
+        for key, lane in self._kept.items():
+            if key in self._busy:
+                continue
+            took = False
+            for write in lane:
+                if len(batch) >= MAX_BATCH or not write.sendable(now, not self._down) or (write.alone and batch):
+                    break
+                batch.append(write)
+                took = True
+                if write.alone:
+                    break
+            if took:
+                self._busy.add(key)
+            if len(batch) >= MAX_BATCH or (batch and batch[-1].alone):
+                break
+        return batch
 
-    async def _replay(self) -> None:
-        replayed: list[int] = []
-        while self._count:
-            replayed += await asyncio.gather(*(self._lane() for _ in range(self.lanes)))
-        self._caught_up.set()
-        log.info("database_caught_up", replayed=sum(replayed), dropped=self.dropped)
-
-    async def _lane(self) -> int:
-        """Replay the oldest writes of the oldest key nobody else is replaying, while there is one."""
-        pause, replayed = RETRY_INITIAL, 0
-        while (key := next((k for k in self._kept if k not in self._busy), None)) is not None:
-            self._busy.add(key)
+    async def _lane(self) -> None:
+        pause = RETRY_INITIAL
+        while True:
+            batch = self._take()
+            if not batch:
+                self._wake.clear()
+                if self._count:  # every queued write waits for something, or is on its way
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), READY_LOOK)
+                else:
+                    await self._wake.wait()
+                continue
             try:
-                landed = await self._replay_head(key)
+                landed = await self._send(batch)
             finally:
-                self._busy.discard(key)
-            if landed is None:  # the database is out of reach: wait, then try again
+                self._busy.difference_update(w.key for w in batch)
+                self._wake.set()  # those keys' next writes may go
+            if not self._count:
+                self._caught_up.set()
+            if landed:
+                pause = RETRY_INITIAL
+            else:  # the database is out of reach: wait, then try again
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, RETRY_MAX)
-                continue
-            pause = RETRY_INITIAL
-            replayed += landed
-        return replayed
 
-    async def _replay_head(self, key: str) -> int | None:
-        """Replay the key's oldest write: 1 when it landed, 0 when it was given up, None when the
-        database was out of reach (it stays kept)."""
-        kept = self._kept[key][0]
+    async def _send(self, batch: list[Write]) -> bool:
+        """Send one batch and settle its writes; False when the database was out of reach (all kept)."""
         try:
-            await asyncio.wait_for(kept.op(), self.timeout)
-        except OUTAGE:
+            results = await asyncio.wait_for(self._run(batch), self.timeout)
+        except OUTAGE as exc:
+            if not self._down:
+                log.warning("database_write_delayed", what=batch[0].what, writes=self._count,
+                            error=type(exc).__name__)
             self._down = True
-            return None
-        except asyncpg.PostgresError as exc:
-            kept.refusals += 1
-            if kept.refusals < REFUSALS:
-                return None
-            self.dropped += 1
-            log.error("database_write_dropped", what=kept.what, reason=type(exc).__name__)
-            self._remove(key, kept)
-            return 0
+            return False
+        except (asyncpg.PostgresError, ValueError, RuntimeError) as exc:  # the batch as a whole was refused
+            log.error("database_batch_refused", writes=len(batch), error=f"{type(exc).__name__}: {exc}"[:300])
+            for write in batch:
+                self._refused(write, type(exc).__name__, alone=True)
+            return True
+        if self._down:
+            log.info("database_caught_up", writes_behind=self._count, dropped=self.dropped)
         self._down = False
-        self._remove(key, kept)
-        return 1
+        self.batches += 1
+        self.largest = max(self.largest, len(batch))
+        for write, result in zip(batch, results, strict=True):
+            if "error" in result:
+                self._refused(write, f"{result['error']}: {result.get('message', '')}"[:300], alone=False)
+            elif not result.get("skipped"):
+                self._remove(write)
+                self.stored += 1
+                write.resolve(result)
+        return True
 
-    def _remove(self, key: str, kept: _Kept) -> None:
-        lane = self._kept.get(key)
-        if lane and lane[0] is kept:  # not dropped meanwhile for the limit
-            lane.popleft()
-            self._count -= 1
-            self._forget(key)
+    def _refused(self, write: Write, error: str, *, alone: bool) -> None:
+        write.refusals += 1
+        write.alone = write.alone or alone
+        if write.refusals < REFUSALS:
+            write.not_before = time.monotonic() + RETRY_INITIAL * 2 ** write.refusals
+            return
+        self.dropped += 1
+        log.error("database_write_dropped", what=write.what, key=write.key, reason=error)
+        self._remove(write)
+        write.resolve(None)
+
+    def _remove(self, write: Write) -> None:
+        lane = self._kept.get(write.key)
+        if not lane or lane[0] is not write:  # dropped meanwhile for the limit
+            return
+        lane.popleft()
+        self._count -= 1
+        if not lane:
+            del self._kept[write.key]

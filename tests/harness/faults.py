@@ -41,10 +41,6 @@ class LoadProfile:
     rate: int  # calls per second
     seconds: float  # of arrivals
     hammer_rate: int  # HTTP requests per second (the hammering case)
-    # Of arrivals in the slow-database case: a burst in both profiles. Sustained 20 calls/s against a
-    # database 200 ms late is beyond one node (with 30 s: 409 of 600 callers gave up, every agent
-    # paused after missed calls, 1,909 writes still waiting 60 s after the load; README, "Faults").
-    slow_db_seconds: float
 
     @property
     def calls(self) -> int:
@@ -52,8 +48,8 @@ class LoadProfile:
 
 
 PROFILES = {
-    "ci": LoadProfile("ci", rate=20, seconds=8, hammer_rate=100, slow_db_seconds=5),
-    "long": LoadProfile("long", rate=20, seconds=30, hammer_rate=100, slow_db_seconds=5),
+    "ci": LoadProfile("ci", rate=20, seconds=8, hammer_rate=100),
+    "long": LoadProfile("long", rate=20, seconds=30, hammer_rate=100),
 }
 
 

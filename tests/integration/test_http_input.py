@@ -22,6 +22,7 @@ from ari_app.settings import REPO_ROOT
 from tests.harness.agents import AgentSpec, agent_action, agents_state
 from tests.harness.records import calls_from
 from tests.harness.services import ServeProcess
+from tests.harness.wait import wait_for
 from tests.integration.conftest import QueueStack
 
 pytestmark = pytest.mark.integration
@@ -62,18 +63,37 @@ async def _agent_rows(dsn: str) -> dict[str, dict[str, Any]]:
         await conn.close()
 
 
-def assert_memory_is_database(serve: ServeProcess) -> None:
-    """Every agent as `GET /agents` shows it (memory) is as agent_states holds it (never written: logged out)."""
+def _memory_vs_database(serve: ServeProcess) -> list[str]:
+    """Where `GET /agents` (memory) and agent_states differ (never written: logged out)."""
     memory = agents_state(serve.http)
     rows = asyncio.run(_agent_rows(serve.dsn))
+    differences = []
     for agent_id, agent in memory.items():
         row = rows.get(agent_id)
         if row is None:
-            assert (agent["state"], agent["pause_reason"], agent["call_id"]) == ("logged_out", "", ""), agent
+            if (agent["state"], agent["pause_reason"], agent["call_id"]) != ("logged_out", "", ""):
+                differences.append(f"agent {agent_id}: memory {agent}, database none")
             continue
         stored = {"state": row["state"], "since": row["state_since"], "pause_reason": row["pause_reason"],
                   "call_id": row["call_id"]}
-        assert {k: agent[k] for k in stored} == stored, f"agent {agent_id}: memory {agent}, database {row}"
+        if {k: agent[k] for k in stored} != stored:
+            differences.append(f"agent {agent_id}: memory {agent}, database {row}")
+    return differences
+
+
+def assert_memory_is_database(serve: ServeProcess) -> None:
+    """Every agent as `GET /agents` shows it (memory) is as agent_states holds it, once the writes behind
+    the calls are stored (a moment: they are queued, not waited for)."""
+    last: list[str] = []
+
+    def same() -> bool:
+        last[:] = _memory_vs_database(serve)
+        return not last
+
+    try:
+        wait_for(same, 10, "agent_states to hold what memory holds")
+    except AssertionError:
+        raise AssertionError("\n".join(last)) from None
 
 
 def restore(serve: ServeProcess, before: dict[str, dict[str, Any]]) -> None:

@@ -47,28 +47,27 @@ async def test_a_close_kept_before_a_second_insert_of_its_record_does_not_wait_f
     lands, then the second insert (waiting for any kept insert stalled this: seen in
     tests/integration/test_database_slow.py, 81 writes and 70 events never written)."""
     from ari_app.store import journal as journal_module
-    from ari_app.store.journal import WriteJournal
+    from ari_app.store.journal import Result, Write, WriteJournal
 
     for mod in (module, journal_module):
         monkeypatch.setattr(mod, "RETRY_INITIAL", 0.01)
         monkeypatch.setattr(mod, "RETRY_MAX", 0.05)
-    journal, pool, stored, down = WriteJournal(timeout=0.3), Pool(), [], [True]
+    pool, stored, down = Pool(), [], [True]
+
+    async def run(batch: list[Write]) -> list[Result]:
+        if down[0]:
+            raise ConnectionRefusedError("down")
+        stored.extend(w.sql for w in batch)
+        return [{"n": 1} for _ in batch]
+
+    journal = WriteJournal(run, timeout=0.3)  # type: ignore[arg-type]
     writer = EventWriter(pool, records_pending=lambda call_id: journal.oldest(call_id) == "call_open")  # type: ignore[arg-type]
-
-    def op(name: str, flush: bool = False) -> Any:
-        async def write() -> None:
-            if flush:
-                await writer.flush(1.0, call_id="c1")
-            if down[0]:
-                raise ConnectionRefusedError("down")
-            stored.append(name)
-        return write
-
-    assert await journal.write("call_open", op("open"), key="c1") is None
+    journal.submit("call_open", "c1", "open", ())
     writer.add("c1", "answered", {})
-    assert await journal.write("call_close", op("close", flush=True), key="c1") is None
-    assert await journal.write("call_open", op("open again"), key="c1") is None
+    journal.submit("call_close", "c1", "close", (), ready=lambda: writer.settled("c1"))
+    journal.submit("call_open", "c1", "open again", ())
     down[0] = False
     assert await journal.caught_up(5), (journal.behind, writer.pending)
     assert stored == ["open", "close", "open again"] and pool.rows == [("c1", "answered")]
     await writer.close()
+    await journal.close()

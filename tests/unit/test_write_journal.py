@@ -1,35 +1,62 @@
-"""The write journal: writes run at once while the database answers, are kept in order through an
-outage and replayed when it is back, a refused write does not hold back the rest, and the backlog
-is bounded. A fake database stands in for PostgreSQL here; test_database_outage.py stops a real one."""
+"""The write journal: writes are queued and never waited for, go to the database many per batch (one
+round trip) in order per key, are kept through an outage and land when it is back, a refused write
+does not hold back the rest, and the backlog is bounded. A fake database that runs batches as the
+``hotline_write_batch`` function does stands in for PostgreSQL here; tests/integration/
+test_write_batch.py runs the real function, test_database_outage.py stops a real server."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import asyncpg
 import pytest
 
 from ari_app.store import journal as journal_module
-from ari_app.store.journal import WriteJournal
+from ari_app.store.journal import Result, Write, WriteJournal, as_text
 from tests.harness.wait import until
 
 
 class FakeDatabase:
-    def __init__(self) -> None:
-        self.up = True
-        self.stored: list[str] = []
-        self.refuse: set[str] = set()
+    """Runs a batch as the batch function does: each op alone, a refused op skips its key's later ones."""
 
-    def op(self, name: str) -> Callable[[], Awaitable[str]]:
-        async def write() -> str:
+    def __init__(self, delay: float = 0.0) -> None:
+        self.up = True
+        self.delay = delay
+        self.stored: list[str] = []
+        self.refuse: set[str] = set()  # ops refused one by one
+        self.poison: set[str] = set()  # ops that make the whole batch refused
+        self.batches: list[list[str]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def run(self, batch: Sequence[Write]) -> list[Result]:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
             if not self.up:
                 raise ConnectionRefusedError("database down")
-            if name in self.refuse:
-                raise asyncpg.UniqueViolationError("refused")
-            self.stored.append(name)
-            return name
-        return write
+            if any(w.sql in self.poison for w in batch):
+                raise asyncpg.DataError("the batch cannot be read")
+            self.batches.append([w.sql for w in batch])
+            refused: set[str] = set()
+            results: list[Result] = []
+            for write in batch:
+                if write.key in refused:
+                    results.append({"skipped": True})
+                elif write.sql in self.refuse:
+                    refused.add(write.key)
+                    results.append({"error": "23505", "message": "refused"})
+                else:
+                    self.stored.append(write.sql)
+                    results.append({"n": 1, "row": {"name": write.sql}} if write.row else {"n": 1})
+            return results
+        finally:
+            self.in_flight -= 1
 
 
 @pytest.fixture(autouse=True)
@@ -38,111 +65,172 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(journal_module, "RETRY_MAX", 0.02)
 
 
-async def test_writes_go_straight_through_while_the_database_answers() -> None:
-    db, journal = FakeDatabase(), WriteJournal()
-    assert await journal.write("a", db.op("a")) == "a"
-    assert db.stored == ["a"] and journal.behind == 0 and journal.kept == 0
+async def test_a_write_is_queued_at_once_and_stored_with_its_result() -> None:
+    db = FakeDatabase(delay=0.05)
+    journal = WriteJournal(db.run)
+    done = journal.submit("open", "c1", "open c1", ("c1",), row=True)
+    assert not done.done() and journal.behind == 1 and journal.pending("c1") and journal.oldest("c1") == "open"
+    assert await asyncio.wait_for(done, 2) == {"n": 1, "row": {"name": "open c1"}}
+    assert journal.behind == 0 and not journal.pending("c1") and journal.oldest("c1") is None
+    assert db.stored == ["open c1"] and journal.stored == 1 and journal.kept == 1
+    await journal.close()
+
+
+async def test_writes_made_while_a_batch_is_on_its_way_go_together_in_order_per_key() -> None:
+    """A slow database: 2 x 30 writes of 30 keys made at once reach it in a few batches, not 60 round trips."""
+    db = FakeDatabase(delay=0.05)
+    journal = WriteJournal(db.run, lanes=2)
+    for n in range(2):
+        for c in range(30):
+            journal.submit("w", f"c{c}", f"c{c} w{n}", ())
+    assert await journal.caught_up(5)
+    assert len(db.batches) <= 4, db.batches
+    for c in range(30):
+        assert [s for s in db.stored if s.startswith(f"c{c} ")] == [f"c{c} w0", f"c{c} w1"]
+    assert journal.stored == 60 and journal.largest >= 30
+    await journal.close()
+
+
+async def test_never_two_batches_of_one_key_at_a_time() -> None:
+    db = FakeDatabase(delay=0.02)
+    journal = WriteJournal(db.run, lanes=4)
+    for n in range(10):
+        journal.submit("w", "c1", f"w{n}", ())
+        await asyncio.sleep(0.005)  # written one by one, while earlier ones are on their way
+    assert await journal.caught_up(5)
+    assert db.stored == [f"w{n}" for n in range(10)]
+    await journal.close()
 
 
 async def test_an_outage_keeps_writes_in_order_and_they_land_when_the_database_is_back() -> None:
-    db, journal = FakeDatabase(), WriteJournal()
+    db = FakeDatabase()
     db.up = False
+    journal = WriteJournal(db.run)
     for name in ("open c1", "enqueue c1", "agent 1001 busy"):
-        assert await journal.write(name, db.op(name)) is None
+        journal.submit(name, "agent:1001" if name.startswith("agent") else "c1", name, ())
+    await until(lambda: journal._down, "the outage noticed")
     assert journal.behind == 3 and db.stored == []
+    journal.submit("close c1", "c1", "close c1", ())
     db.up = True
-    # A write made now, with the backlog not yet replayed, waits its turn behind it.
-    assert await journal.write("close c1", db.op("close c1")) is None
     assert await journal.caught_up(2)
-    assert db.stored == ["open c1", "enqueue c1", "agent 1001 busy", "close c1"]
-    assert journal.behind == 0 and journal.kept == 4 and journal.dropped == 0
-    assert await journal.write("open c2", db.op("open c2")) == "open c2"  # straight through again
+    assert [s for s in db.stored if s.endswith("c1")] == ["open c1", "enqueue c1", "close c1"]
+    assert journal.behind == 0 and journal.dropped == 0 and not journal._down
+    await journal.close()
 
 
-async def test_a_write_the_database_refuses_is_dropped_after_a_few_tries_without_holding_back_the_rest() -> None:
-    db, journal = FakeDatabase(), WriteJournal()
+async def test_a_refused_write_is_dropped_after_a_few_tries_and_holds_back_only_its_key_meanwhile() -> None:
+    db = FakeDatabase()
     db.up = False
     db.refuse = {"bad"}
-    for name in ("first", "bad", "last"):
-        await journal.write(name, db.op(name))
+    journal = WriteJournal(db.run)
+    first = journal.submit("w", "c1", "first", ())
+    bad = journal.submit("w", "c1", "bad", ())
+    last = journal.submit("w", "c1", "last", ())
+    other = journal.submit("w", "c2", "other", ())
     db.up = True
     assert await journal.caught_up(2)
-    assert db.stored == ["first", "last"] and journal.dropped == 1
+    assert db.stored.index("first") < db.stored.index("last") and "other" in db.stored
+    assert "bad" not in db.stored and journal.dropped == 1
+    assert (await first)["n"] == 1 and await bad is None and (await last)["n"] == 1 and await other  # type: ignore[index]
+    await journal.close()
 
 
-async def test_a_write_that_does_not_answer_in_time_is_kept() -> None:
-    journal = WriteJournal(timeout=0.05)
-    hang = asyncio.Event()
-
-    async def slow() -> None:
-        await hang.wait()
-
-    assert await journal.write("slow", slow) is None
-    assert journal.behind == 1
-    hang.set()
+async def test_a_batch_refused_as_a_whole_is_split_and_only_the_bad_write_is_lost() -> None:
+    db = FakeDatabase()
+    db.poison = {"poison"}
+    journal = WriteJournal(db.run)
+    for name, key in (("a", "c1"), ("poison", "c2"), ("b", "c3")):
+        journal.submit(name, key, name, ())
     assert await journal.caught_up(2)
+    assert sorted(db.stored) == ["a", "b"] and journal.dropped == 1
+    await journal.close()
+
+
+async def test_a_write_that_does_not_answer_in_time_is_sent_again() -> None:
+    slow = FakeDatabase(delay=0.2)
+    journal = WriteJournal(slow.run, timeout=0.05)
+    journal.submit("w", "c1", "w", ())
+    await until(lambda: journal._down, "the timeout taken for an outage")
+    slow.delay = 0
+    assert await journal.caught_up(2) and slow.stored == ["w"]
+    await journal.close()
 
 
 async def test_the_backlog_is_bounded_and_drops_the_oldest() -> None:
-    db, journal = FakeDatabase(), WriteJournal(limit=3)
+    db = FakeDatabase()
     db.up = False
-    for n in range(5):
-        await journal.write(f"w{n}", db.op(f"w{n}"))
-    await until(lambda: journal.behind <= 3, "the backlog held at its limit")
-    assert journal.dropped >= 2
+    journal = WriteJournal(db.run, limit=3)
+    dropped = [journal.submit("w", f"c{n}", f"w{n}", ()) for n in range(5)]
+    assert journal.behind <= 3 and journal.dropped >= 2
     db.up = True
     assert await journal.caught_up(2)
     assert db.stored[-2:] == ["w3", "w4"] and "w0" not in db.stored
+    assert await dropped[0] is None
+    await journal.close()
 
 
-async def test_a_real_error_is_raised_while_nothing_is_kept() -> None:
-    db, journal = FakeDatabase(), WriteJournal()
-    db.refuse = {"bad"}
-    with pytest.raises(asyncpg.UniqueViolationError):
-        await journal.write("bad", db.op("bad"))
-    assert journal.behind == 0
+async def test_a_write_waits_until_it_is_ready_or_its_time_is_up() -> None:
+    db, ready = FakeDatabase(), [False]
+    journal = WriteJournal(db.run)
+    journal.submit("open", "c1", "open", ())
+    journal.submit("close", "c1", "close", (), ready=lambda: ready[0])
+    journal.submit("open", "c2", "other", ())
+    await until(lambda: db.stored == ["open", "other"] or db.stored == ["other", "open"], "the ready writes stored")
+    assert journal.oldest("c1") == "close"
+    ready[0] = True
+    assert await journal.caught_up(2) and db.stored[-1] == "close"
+    journal.submit("close", "c3", "late close", (), ready=lambda: False, ready_within=0.05)
+    assert await journal.caught_up(2) and db.stored[-1] == "late close"
+    await journal.close()
 
 
-async def test_other_keys_go_straight_through_once_the_database_answers_again() -> None:
-    """Writes stay in order within their key only: once a replay has landed, a call with nothing
-    kept is written at once while another call's writes wait their turn behind its kept ones."""
-    db, journal = FakeDatabase(), WriteJournal()
+async def test_through_an_outage_the_wait_for_ready_does_not_run_out() -> None:
+    """A close queued in an outage longer than its wait for the call's events still waits for them
+    once the database is back (seen: closes sent before their events, then events not yet stored when
+    nothing was left to write)."""
+    db, ready = FakeDatabase(), [False]
     db.up = False
-    assert await journal.write("open c1", db.op("open c1"), key="c1") is None
-    assert await journal.write("open c2", db.op("open c2"), key="c2") is None  # down: kept at once
+    journal = WriteJournal(db.run)
+    journal.submit("open", "c1", "open", ())
+    journal.submit("close", "c1", "close", (), ready=lambda: ready[0], ready_within=0.05)
+    await until(lambda: journal._down, "the outage noticed")
+    await asyncio.sleep(0.1)  # longer than the wait, all of it in the outage
     db.up = True
-    assert journal.pending("c1") and journal.oldest("c1") == "open c1" and journal.oldest("c3") is None
-    assert await journal.caught_up(2)
-    assert not journal.pending("c1") and journal.oldest("c1") is None
-    assert await journal.write("open c3", db.op("open c3"), key="c3") == "open c3"
-    assert journal.behind == 0 and db.stored == ["open c1", "open c2", "open c3"]
+    await until(lambda: db.stored == ["open"], "the open stored")
+    assert journal.oldest("c1") == "close"  # still waiting: its time runs from now
+    ready[0] = True
+    assert await journal.caught_up(2) and db.stored == ["open", "close"]
+    await journal.close()
 
 
-async def test_a_slow_database_is_caught_up_several_keys_at_a_time_each_in_order() -> None:
-    """Every write 50 ms late (a slow database, not a down one): the backlog of 4 calls x 3 writes
-    is replayed 4 keys at a time, each call's writes in their order."""
-    journal, stored, in_flight, most = WriteJournal(timeout=1.0, lanes=4), [], [0], [0]
+async def test_close_stores_what_is_queued_and_stops_the_writers() -> None:
+    db = FakeDatabase(delay=0.01)
+    journal = WriteJournal(db.run)
+    for n in range(5):
+        journal.submit("w", f"c{n}", f"w{n}", ())
+    await journal.close(2)
+    assert len(db.stored) == 5 and journal.behind == 0 and not journal._tasks
 
-    def slow(name: str) -> Callable[[], Awaitable[str]]:
-        async def write() -> str:
-            in_flight[0] += 1
-            most[0] = max(most[0], in_flight[0])
-            await asyncio.sleep(0.05)
-            in_flight[0] -= 1
-            stored.append(name)
-            return name
-        return write
 
-    async def down() -> None:
-        raise ConnectionRefusedError("down")
+def test_arguments_go_as_text_the_database_reads_back_to_the_same_value() -> None:
+    assert as_text(None) is None and as_text(True) == "true" and as_text(False) == "false"
+    assert as_text(7) == "7" and float(as_text(1764541234.123456789) or "") == 1764541234.123456789
+    at = datetime(2026, 11, 30, 22, 1, 2, 345678, tzinfo=UTC)
+    assert as_text(at) == "2026-11-30T22:01:02.345678+00:00"
+    assert as_text(at.astimezone(timezone(timedelta(hours=8)))) == "2026-12-01T06:01:02.345678+08:00"
+    assert as_text("a\x00b") == "a\ufffdb" and as_text("菏泽'; --") == "菏泽'; --"
+    with pytest.raises(ValueError, match="zone"):
+        as_text(datetime(2026, 1, 1))  # a time without its zone
+    with pytest.raises(TypeError):
+        as_text(object())
 
-    assert await journal.write("first", down, key="c0") is None  # something is kept: the rest waits
-    journal._kept["c0"][0].op = slow("c0 w0")  # and the database is back, slow
-    for n in range(3):
-        for c in range(1, 5):
-            assert await journal.write(f"c{c} w{n}", slow(f"c{c} w{n}"), key=f"c{c}") is None
-    assert await journal.caught_up(5)
-    assert most[0] == 4, most
-    for c in range(1, 5):
-        assert [s for s in stored if s.startswith(f"c{c} ")] == [f"c{c} w0", f"c{c} w1", f"c{c} w2"]
-    assert len(stored) == 13 and journal.behind == 0
+
+async def test_a_write_with_a_value_that_cannot_be_passed_fails_its_maker_and_nothing_is_queued() -> None:
+    journal = WriteJournal(FakeDatabase().run)
+    with pytest.raises(TypeError):
+        journal.submit("w", "c1", "w", ({"a": 1},))
+    too_many: tuple[Any, ...] = tuple(range(journal_module.MAX_ARGS + 1))
+    with pytest.raises(ValueError, match="arguments"):
+        journal.submit("w", "c1", "w", too_many)
+    assert journal.behind == 0
+    await journal.close()

@@ -1,0 +1,118 @@
+"""The write journal on a real PostgreSQL (``hotline_write_batch``, migration 011): call records,
+queue rows and agent states of many calls land in one round trip each batch, with the results the
+stores need (a new record, the caller's recent calls, a queue row as written); a write the
+database refuses is reported alone and holds back only its own call's later writes; a text with a
+NUL is stored, not refused; the values read back are the values written."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from ari_app.acd.figures import CallOutcome
+from ari_app.acd.model import AgentSeat, AgentState, QueuedCall
+from ari_app.acd.store import AcdStore
+from ari_app.sandbox.postgres import PostgresCluster
+from ari_app.store.calls import CallStore
+from ari_app.store.db import connect_pool
+from ari_app.store.journal import WriteJournal
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def dsn(postgres: PostgresCluster) -> str:
+    return postgres.create_database("write_batch")
+
+
+@pytest.fixture
+async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await connect_pool(dsn)
+    await pool.execute("TRUNCATE calls, agent_states CASCADE")
+    yield pool
+    await pool.close()
+
+
+async def test_many_calls_in_few_round_trips_with_their_results(pool: asyncpg.Pool) -> None:
+    journal = WriteJournal.on_pool(pool, lanes=1)
+    outcomes: list[tuple[str, CallOutcome]] = []
+    calls = CallStore(pool, "node1", journal)
+    acd = AcdStore(pool, "node1", on_outcome=lambda call_id, o: outcomes.append((call_id, o)), journal=journal)
+    await calls.open("old", "old", "12345", "13800000009", "intake")  # an earlier call of the same caller
+    assert await journal.caught_up(10)
+    batches = journal.batches
+    for n in range(40):
+        call_id = f"c{n}"
+        await calls.open(call_id, call_id, "12345", f"1390000{n:04d}", "intake")
+        await calls.answered(call_id)
+        queued = QueuedCall(call_id=call_id, channel_id=call_id, hotline="12345", enqueued_at=1764540000.0 + n / 7,
+                            seq=n + 1)
+        await acd.enqueue(queued, "intake")
+        await acd.talking(call_id, "1001", f"agent-{n}", f"talk-{n}", 1764540001.25 + n)
+        await acd.finish(call_id, "ended", 1764540002.5 + n)
+        await calls.event(call_id, "answered")
+        await calls.close(call_id, "answered")
+    seat = AgentSeat(id="1001", endpoint="agent-1001", state=AgentState.WRAP_UP, state_since=1764540003.125,
+                     pause_reason="小休 'x'", wrap_up_until=1764540010.0, call_id="c39")
+    await acd.save_agent(seat)
+    repeat = await calls.open_counting_recent("c40", "c40", "12345", "13800000009", "intake", 7)
+    assert await journal.caught_up(20), journal.behind
+    assert journal.batches - batches < 40, "one round trip per call or more"
+    assert journal.dropped == 0 and journal.largest > 10
+    assert (repeat.created, repeat.recent_calls) == (True, 1)
+
+    rows = {r["call_id"]: r for r in await pool.fetch("SELECT * FROM calls WHERE call_id LIKE 'c%'")}
+    assert len(rows) == 41 and all(rows[f"c{n}"]["outcome"] == "answered" for n in range(40))
+    assert all(rows[f"c{n}"]["answered_at"] and rows[f"c{n}"]["ended_at"] for n in range(40))
+    queue = {r["call_id"]: r for r in await pool.fetch("SELECT * FROM queue_calls")}
+    assert queue["c3"]["enqueued_at"] == 1764540000.0 + 3 / 7  # every digit of a float kept
+    assert (queue["c3"]["status"], queue["c3"]["agent_id"], queue["c3"]["answered_at"]) == ("ended", "1001",
+                                                                                          1764540004.25)
+    agent = await pool.fetchrow("SELECT * FROM agent_states WHERE agent_id = '1001'")
+    assert agent is not None
+    assert (agent["state"], agent["state_since"], agent["pause_reason"], agent["call_id"]) == (
+        "wrap_up", 1764540003.125, "小休 'x'", "c39")
+    # The figures window got each call's row as written, last the finished one.
+    last = {call_id: outcome for call_id, outcome in outcomes}
+    assert len(last) == 40 and last["c3"].ended_at == 1764540005.5 and last["c3"].answered_at == 1764540004.25
+    events = await pool.fetchval("SELECT count(*) FROM call_events WHERE call_id LIKE 'c%'")
+    assert events == 40
+    await calls.events_behind.close()
+    await journal.close()
+
+
+async def test_a_refused_write_holds_back_only_its_own_calls_later_writes(pool: asyncpg.Pool) -> None:
+    journal = WriteJournal.on_pool(pool, lanes=1)
+    calls = CallStore(pool, "node1", journal)
+    await calls.open("good", "good", "12345", "139\x00nul", "intake")
+    # No record for "orphan": its queue row is refused (foreign key), and its close after it waits.
+    acd = AcdStore(pool, "node1", journal=journal)
+    await acd.enqueue(QueuedCall(call_id="orphan", channel_id="orphan", hotline="12345", enqueued_at=1.0, seq=1),
+                      "intake")
+    await calls.close("orphan", "answered")
+    await calls.close("good", "answered")
+    assert await journal.caught_up(20), journal.behind
+    assert journal.dropped == 1  # the queue row; the close of a call without a record changes nothing
+    good = await pool.fetchrow("SELECT caller, outcome FROM calls WHERE call_id = 'good'")
+    assert good is not None and (good["caller"], good["outcome"]) == ("139\ufffdnul", "answered")
+    await calls.events_behind.close()
+    await journal.close()
+
+
+async def test_the_stores_without_a_journal_write_at_once_with_the_same_statements(pool: asyncpg.Pool) -> None:
+    calls = CallStore(pool, "node1")
+    assert await calls.open("direct", "direct", "12345", "", "intake") is True
+    assert await calls.open_if_absent("direct", "12345", "", "department") is False
+    await calls.answered("direct")
+    acd = AcdStore(pool, "node1")
+    await acd.enqueue(QueuedCall(call_id="direct", channel_id="direct", hotline="12345", enqueued_at=2.5, seq=1),
+                      "intake")
+    await acd.save_agent(AgentSeat(id="1002", endpoint="agent-1002", state=AgentState.READY, state_since=3.5))
+    assert await acd.to_callback("direct", "13900000001") is True
+    assert await calls.close("direct", "callback_requested") is True
+    row = await pool.fetchrow("SELECT outcome, answered_at FROM calls WHERE call_id = 'direct'")
+    assert row is not None and row["outcome"] == "callback_requested" and row["answered_at"] <= datetime.now(UTC)
+    await calls.events_behind.close()
