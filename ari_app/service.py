@@ -57,7 +57,7 @@ from ari_app.seats.model import agent_seats
 from ari_app.settings import Settings
 from ari_app.store.calls import CallStore
 from ari_app.store.db import connect_pool
-from ari_app.store.journal import WriteJournal
+from ari_app.store.journal import WriteJournal, write_figures
 from ari_app.store.spool import CallSpool
 from ari_app.visits.call import VisitLine, place_visit
 from ari_app.visits.desk import ReturnVisits
@@ -346,12 +346,7 @@ class HotlineService:
             **({"nodes": [n.summary() for n in self.nodes.nodes]} if self.nodes.several else {}),
             "active_calls": self.dispatcher.active_calls if self.dispatcher else 0,
             "failed_flows": self.dispatcher.failed_flows if self.dispatcher else 0,  # call flows that raised
-            # call-record, queue and agent writes queued behind the calls: not stored yet / given up /
-            # stored, and in how many round trips (batches)
-            "writes_behind": journal.behind if (journal := self.calls and self.calls.journal) else 0,
-            "writes_dropped": journal.dropped if journal else 0,
-            "writes_stored": journal.stored if journal else 0,
-            "write_batches": journal.batches if journal else 0,
+            **write_figures(self.calls.journal if self.calls else None),
             "events_behind": self.calls.events_behind.pending if self.calls else 0,  # call events not stored yet
         }
 

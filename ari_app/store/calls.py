@@ -41,7 +41,7 @@ class CallRecord:
     ended_at: datetime | None
     outcome: str | None
     rating: str | None = None  # the caller's rating after the call, or None (not rated)
-    degraded: bool = False  # recorded from the dialplan's call spool: served while the service was down
+    degraded: bool = False  # served by app_queue while the app was down or not connected (spool or FastAGI route)
 
     def to_json(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
@@ -103,6 +103,7 @@ _CLOSE = ("UPDATE calls SET ended_at = $3::timestamptz, outcome = $2::text WHERE
 _CLOSE_WITH_ROUTE = (
     "UPDATE calls SET ended_at = $5::timestamptz, outcome = $3::text,"
     " route = CASE WHEN $2::text = '' THEN route ELSE $2::text END,"
+    " degraded = degraded OR $2::text = 'degraded',"  # served by app_queue: the app was not connected
     # Asterisk's EPOCH has whole seconds: an answer time derived from it never precedes the start.
     " answered_at = coalesce(answered_at, CASE WHEN $4::timestamptz IS NULL THEN NULL"
     " ELSE greatest($4::timestamptz, started_at) END) WHERE call_id = $1::text AND ended_at IS NULL"

@@ -306,3 +306,12 @@ class WriteJournal:
         self._count -= 1
         if not lane:
             del self._kept[write.key]
+
+
+def write_figures(journal: WriteJournal | None) -> dict[str, int]:
+    """What ``/readyz`` shows of the writes queued behind the calls: not stored yet, given up, stored,
+    and in how many round trips (batches); zeros before the journal exists."""
+    if journal is None:
+        return {"writes_behind": 0, "writes_dropped": 0, "writes_stored": 0, "write_batches": 0}
+    return {"writes_behind": journal.behind, "writes_dropped": journal.dropped, "writes_stored": journal.stored,
+            "write_batches": journal.batches}

@@ -104,6 +104,7 @@ def test_stasis_app_not_connected_call_goes_to_agent_via_app_queue(
         assert record["hotline"] == "12345"
         assert record["route"] == "degraded", record
         assert record["outcome"] == "degraded_answered", record
+        assert record["degraded"] is True, record  # served while the app was not connected
         kinds = [e["kind"] for e in call_events(postgres.dsn, record["call_id"])]
         assert "degraded" in kinds, kinds
 

@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from ari_app.store import journal as journal_module
-from ari_app.store.journal import Result, Write, WriteJournal, as_text
+from ari_app.store.journal import Result, Write, WriteJournal, as_text, write_figures
 from tests.harness.wait import until
 
 
@@ -233,4 +233,17 @@ async def test_a_write_with_a_value_that_cannot_be_passed_fails_its_maker_and_no
     with pytest.raises(ValueError, match="arguments"):
         journal.submit("w", "c1", "w", too_many)
     assert journal.behind == 0
+    await journal.close()
+
+
+async def test_readiness_figures_count_queued_stored_and_batches() -> None:
+    assert write_figures(None) == {"writes_behind": 0, "writes_dropped": 0, "writes_stored": 0, "write_batches": 0}
+    db = FakeDatabase(delay=0.05)
+    journal = WriteJournal(db.run)
+    dones = [journal.submit("open", f"c{n}", f"open c{n}", (f"c{n}",)) for n in range(3)]
+    assert write_figures(journal)["writes_behind"] == 3
+    await asyncio.wait_for(asyncio.gather(*dones), 2)
+    figures = write_figures(journal)
+    assert figures["writes_behind"] == 0 and figures["writes_stored"] == 3 and figures["writes_dropped"] == 0
+    assert figures["write_batches"] == len(db.batches) >= 1
     await journal.close()
