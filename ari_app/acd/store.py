@@ -18,8 +18,7 @@ import asyncpg
 from ari_app.acd.figures import CallOutcome
 from ari_app.acd.model import AgentSeat, QueuedCall
 from ari_app.logs import get_logger
-from ari_app.store.calls import run_now
-from ari_app.store.journal import Result, WriteJournal
+from ari_app.store.journal import Result, WriteJournal, run_now
 
 log = get_logger("acd")
 OutcomeListener = Callable[[str, CallOutcome], None]

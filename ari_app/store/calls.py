@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +17,7 @@ import asyncpg
 
 from ari_app.metrics import instruments
 from ari_app.store.event_writer import EventWriter
-from ari_app.store.journal import Result, WriteJournal
+from ari_app.store.journal import Result, WriteJournal, run_now
 
 
 def dialplan_time(text: str) -> datetime | None:
@@ -111,15 +111,6 @@ _CLOSE_WITH_ROUTE = (
 _SURVEY = ("UPDATE calls SET survey_started_at = $2::timestamptz WHERE call_id = $1::text AND ended_at IS NULL")
 _RATE = ("UPDATE calls SET rating = $2::text, rated_at = $3::timestamptz WHERE call_id = $1::text"
          " AND rating IS NULL")
-
-
-async def run_now(pool: asyncpg.Pool, sql: str, args: Sequence[object], row: bool) -> Result:
-    """A write run at once (no journal), its result as the journal gives it."""
-    if row:
-        found = await pool.fetchrow(sql, *args)
-        return {"n": int(found is not None), "row": dict(found) if found is not None else None}
-    status: str = await pool.execute(sql, *args)
-    return {"n": int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0}
 
 
 class CallStore:

@@ -115,9 +115,23 @@ class Write:
             self.done.set_result(result)
 
 
+async def run_now(pool: asyncpg.Pool, sql: str, args: Sequence[object], row: bool) -> Result:
+    """A write run at once as its own statement (prepared and cached by asyncpg), its result as the
+    batch function gives it."""
+    if row:
+        found = await pool.fetchrow(sql, *args)
+        return {"n": int(found is not None), "row": dict(found) if found is not None else None}
+    status: str = await pool.execute(sql, *args)
+    return {"n": int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0}
+
+
 def pool_runner(pool: asyncpg.Pool) -> BatchRunner:
-    """Send a batch to PostgreSQL in one round trip."""
+    """Send a batch to PostgreSQL in one round trip: a write alone as its own prepared statement (the
+    common case with a fast database: the batch function plans every statement afresh and runs it in a
+    subtransaction, which doubled PostgreSQL's CPU per call), several through the batch function."""
     async def run(batch: Sequence[Write]) -> list[Result]:
+        if len(batch) == 1:
+            return [await run_now(pool, batch[0].sql, batch[0].args, batch[0].row)]
         raw = await pool.fetchval(BATCH_SQL, json.dumps([w.op() for w in batch], ensure_ascii=False))
         results: list[Result] = json.loads(raw)
         if len(results) != len(batch):

@@ -154,6 +154,17 @@ class ServeProcess:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")
 
+    def send(self, method: str, path: str, body: dict[str, Any] | None = None, token: str = "") -> tuple[int, Any]:
+        """A JSON request as the holder of ``token`` (none: anonymous); its status and JSON answer."""
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+        request = urllib.request.Request(self.http + path, method=method, data=data, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
     def ready(self) -> bool:
         self._check_alive()
         try:

@@ -9,11 +9,8 @@ places the agent's leg (through Kamailio) and the department's leg of a transfer
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +20,6 @@ import pytest
 from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.sandbox.proc import free_port_both
 from tests.harness.agents import AgentSpec, agent_action, agents_state
-from tests.harness.auth import bearer
 from tests.harness.cluster import ClusterStack, start_cluster_stack, stop_cluster_stack
 from tests.harness.records import calls_from
 from tests.harness.services import Stack, registry_copy
@@ -52,14 +48,7 @@ def cluster(postgres: PostgresCluster, artifacts: Path) -> Iterator[Callable[...
 
 def _send(c: ClusterStack, method: str, path: str, body: dict[str, Any] | None = None,
           token: str = "") -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Content-Type": "application/json", **(bearer(token) if token else {})}
-    request = urllib.request.Request(f"{c.serve.http}{path}", method=method, data=data, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+    return c.serve.send(method, path, body, token)
 
 
 def _node_ari(c: ClusterStack, node: str) -> Any:
@@ -154,7 +143,8 @@ def test_spools_the_test_caller_and_a_return_visit_with_the_first_node_down(
     for _ in range(2):  # one after the other: Kamailio's round robin puts them on the two nodes
         caller = _caller()
         sipp = c.call(caller, listen_ms=3000)
-        assert sipp.wait(60).returncode == 0, sipp.output[-500:]
+        result = sipp.wait(60)
+        assert result.returncode == 0, result.output[-500:]
         callers.append(caller)
     assert not any(calls_from(c.dsn, caller) for caller in callers), "recorded while the service was down?"
     c.serve.start().wait_ready(30)
@@ -168,7 +158,8 @@ def test_spools_the_test_caller_and_a_return_visit_with_the_first_node_down(
     for n in range(2):
         call = place_authenticated_call(test_caller, service="12345", trace_dir=artifacts / f"test-caller-{n}",
                                         listen_ms=3000, route_set=True)
-        assert call.wait(60).returncode == 0, call.output[-800:]
+        ended = call.wait(60)
+        assert ended.returncode == 0, ended.output[-800:]
         wait_for(lambda n=n: len([r for r in calls_from(c.dsn, "test-caller") if r["ended_at"]]) > n or None, 30,
                  f"the test caller's call {n + 1} recorded")
     tested = calls_from(c.dsn, "test-caller")

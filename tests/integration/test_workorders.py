@@ -4,17 +4,13 @@ hold (another department's handler is refused, illegal moves say what is allowed
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.harness.agents import AgentSpec
-from tests.harness.auth import bearer
 from tests.harness.records import call_events, calls_from
 from tests.integration.conftest import QueueStack
 
@@ -31,17 +27,9 @@ def _tokens(q: QueueStack) -> dict[str, str]:
     return {name: q.serve.login_as(name, *who) for name, who in ACCOUNTS.items()}
 
 
-def _send(
-    q: QueueStack, method: str, path: str, body: dict[str, Any] | None = None, token: str = ""
-) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Content-Type": "application/json", **(bearer(token) if token else {})}
-    request = urllib.request.Request(f"{q.serve.http}{path}", method=method, data=data, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+def _send(q: QueueStack, method: str, path: str, body: dict[str, Any] | None = None,
+          token: str = "") -> tuple[int, Any]:
+    return q.serve.send(method, path, body, token)
 
 
 def _act(q: QueueStack, number: str, action: str, token: str, **fields: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ NUL is stored, not refused; the values read back are the values written."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -116,3 +117,21 @@ async def test_the_stores_without_a_journal_write_at_once_with_the_same_statemen
     row = await pool.fetchrow("SELECT outcome, answered_at FROM calls WHERE call_id = 'direct'")
     assert row is not None and row["outcome"] == "callback_requested" and row["answered_at"] <= datetime.now(UTC)
     await calls.events_behind.close()
+
+
+async def test_a_write_alone_and_the_same_write_in_a_batch_give_the_same_result(pool: asyncpg.Pool) -> None:
+    """A batch of one goes as its own prepared statement, a larger one through the batch function: the
+    stores read the same result from either (``created`` of a new record, the caller's recent calls)."""
+    journal = WriteJournal.on_pool(pool, lanes=1)
+    calls = CallStore(pool, "node1", journal)
+    await calls.open("a0", "a0", "12345", "13800000001", "intake")  # an earlier call of the caller
+    assert await journal.caught_up(10)
+    before = journal.batches
+    alone = await calls.open_counting_recent("a1", "a1", "12345", "13800000001", "intake", 30)
+    assert journal.batches == before + 1 and journal.largest == 1
+    opened = [calls.open_counting_recent(f"b{n}", f"b{n}", "12345", "13800000001", "intake", 30) for n in range(3)]
+    together = await asyncio.gather(*opened)  # all three queued before the writer looks
+    assert journal.largest > 1  # the three went together, through the batch function
+    assert alone.created is True and alone.recent_calls == 1
+    assert [t.created for t in together] == [True] * 3 and all(t.recent_calls is not None for t in together)
+    await journal.close()
