@@ -2,8 +2,8 @@
 
 Made on first use and kept, so that a caller's wait costs one request (join) instead of four
 (create a bridge, join it, start its music, destroy it), and Asterisk runs no music channel per
-caller: in a holding bridge without an announcer each caller hears music on its own channel, the
-way app_queue plays it. A caller moves straight from here into the conversation's mixing bridge
+caller: each caller hears music on its own channel (a holding bridge participant's idle mode, the
+way app_queue plays it; the caller joins with the participant role, see ``PARTICIPANT``). A caller moves straight from here into the conversation's mixing bridge
 (Asterisk takes a channel out of its bridge when it is added to another).
 
 If Asterisk lost the bridge (it restarted), the join answers 404 and the bridge is made again.
@@ -18,6 +18,10 @@ from ari_app.ari.rest import AriRest
 from ari_app.calls.legs import HOLDING_BRIDGE
 
 BRIDGE_NAME = "queue"
+# Joined with this role, a caller keeps the holding bridge's default idle mode, music on hold (its
+# channel's class). Without it, Asterisk's Stasis bridge sets the idle mode to "none" for a channel an
+# ARI app adds (res/stasis/stasis_bridge.c): the caller would wait in silence.
+PARTICIPANT = "holding_participant"
 
 _made: weakref.WeakKeyDictionary[AriRest, bool] = weakref.WeakKeyDictionary()  # nodes where it is known to exist
 
@@ -30,7 +34,7 @@ async def enter(ari: AriRest, channel_id: str) -> None:
         if not _made.get(ari):
             await _make(ari)
         try:
-            await ari.add_to_bridge(HOLDING_BRIDGE, channel_id)
+            await ari.add_to_bridge(HOLDING_BRIDGE, channel_id, role=PARTICIPANT)
             return
         except AriNotFound as exc:
             # 404 names the bridge (gone with an Asterisk restart); 400/422 the channel (the caller left).
