@@ -3,8 +3,9 @@
 Made on first use and kept, so that a caller's wait costs one request (join) instead of four
 (create a bridge, join it, start its music, destroy it), and Asterisk runs no music channel per
 caller: each caller hears music on its own channel (a holding bridge participant's idle mode, the
-way app_queue plays it; the caller joins with the participant role, see ``PARTICIPANT``). A caller moves straight from here into the conversation's mixing bridge
-(Asterisk takes a channel out of its bridge when it is added to another).
+way app_queue plays it; the caller joins with the participant role, see ``PARTICIPANT``). A caller
+moves straight from here into the conversation's mixing bridge (Asterisk takes a channel out of its
+bridge when it is added to another).
 
 If Asterisk lost the bridge (it restarted), the join answers 404 and the bridge is made again.
 """
