@@ -218,7 +218,7 @@ class HotlineService:
         knowledge = KnowledgeDesk(KnowledgeStore(self.pool), lambda: self.registry.current,
                                   self.settings.knowledge_path, terms)
         await knowledge.start()  # imports config/knowledge.yaml into an empty knowledge base
-        await loading
+        await asyncio.gather(loading, return_exceptions=True)  # a failure: warm() below tries again, logs it
         await knowledge.warm()  # the search index built before calls arrive
         self.knowledge = knowledge
         self.acd = Acd(agent_seats(self.seats), self.seats.policy, self.acd_store)

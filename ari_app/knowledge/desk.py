@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
 from ari_app.configcheck.problems import ConfigError
 from ari_app.knowledge.model import EntryContent, Version, expiry_notice, is_expired, is_review_due
 from ari_app.knowledge.search import SearchHit, SearchIndex
@@ -98,11 +96,12 @@ class KnowledgeDesk:
         self.index = SearchIndex(store, terms if terms is not None else JiebaTerms())
 
     async def warm(self) -> None:
-        """Build the search index now (before calls arrive); a failure leaves it to the first search."""
+        """Build the search index now (before calls arrive); any failure (the database, the dictionary) is
+        logged and leaves it to the first search: the service starts all the same."""
         try:
             await self.index.warm()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-            log.warning("knowledge_index_not_built", error=type(exc).__name__)
+        except Exception as exc:  # nothing here may stop the service from starting
+            log.warning("knowledge_index_not_built", error=f"{type(exc).__name__}: {exc}"[:300])
 
     async def start(self) -> int:
         """Import the seed file when the knowledge base is empty; how many entries were imported.

@@ -68,3 +68,14 @@ def test_a_database_fault_while_warming_is_logged_not_raised() -> None:
 
     asyncio.run(desk.warm())
     assert terms.loaded and desk.index.revision is None  # the index is left to the first search
+
+
+def test_a_dictionary_that_cannot_load_does_not_stop_the_start() -> None:
+    class BrokenTerms(CountingTerms):
+        def load(self) -> None:
+            raise RuntimeError("jieba cache unreadable")
+
+    desk = KnowledgeDesk(Source(), lambda: None, None, BrokenTerms())  # type: ignore[arg-type]
+
+    asyncio.run(desk.warm())
+    assert desk.index.revision is None  # left to the first search, which reports its own error
