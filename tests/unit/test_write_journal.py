@@ -31,8 +31,10 @@ class FakeDatabase:
         self.batches: list[list[str]] = []
         self.in_flight = 0
         self.most_in_flight = 0
+        self.attempts = 0  # batches tried, refused by an outage included
 
     async def run(self, batch: Sequence[Write]) -> list[Result]:
+        self.attempts += 1
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -96,9 +98,11 @@ async def test_never_two_batches_of_one_key_at_a_time() -> None:
     journal = WriteJournal(db.run, lanes=4)
     for n in range(10):
         journal.submit("w", "c1", f"w{n}", ())
-        await asyncio.sleep(0.005)  # written one by one, while earlier ones are on their way
+        # the next write is made while this one is on its way (or stored already)
+        await until(lambda: db.in_flight > 0 or not journal.pending("c1"), "the write on its way")
     assert await journal.caught_up(5)
     assert db.stored == [f"w{n}" for n in range(10)]
+    assert db.most_in_flight == 1
     await journal.close()
 
 
@@ -194,7 +198,8 @@ async def test_through_an_outage_the_wait_for_ready_does_not_run_out() -> None:
     journal.submit("open", "c1", "open", ())
     journal.submit("close", "c1", "close", (), ready=lambda: ready[0], ready_within=0.05)
     await until(lambda: journal._down, "the outage noticed")
-    await asyncio.sleep(0.1)  # longer than the wait, all of it in the outage
+    tried = db.attempts  # eight more tries at growing pauses (>= 0.15 s): longer than the wait, all in the outage
+    await until(lambda: db.attempts >= tried + 8, "the outage outlasting the close's wait")
     db.up = True
     await until(lambda: db.stored == ["open"], "the open stored")
     assert journal.oldest("c1") == "close"  # still waiting: its time runs from now
