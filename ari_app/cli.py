@@ -12,7 +12,7 @@ from pathlib import Path
 
 import asyncpg
 
-from ari_app import logs
+from ari_app import event_loop, logs
 from ari_app.configcheck.problems import ConfigError
 from ari_app.registry.warnings import LastGood
 from ari_app.settings import Settings, SettingsError, default_state_dir, read_secrets_file
@@ -23,7 +23,7 @@ def _cmd_serve(_args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     logs.configure(settings.log_level)
-    asyncio.run(serve(settings))
+    event_loop.run(serve(settings))
     return 0
 
 

@@ -153,7 +153,8 @@ class AcdStore:
         if self._journal is None:
             result: Result | None = await run_now(self._pool, _TO_CALLBACK, args, True)
         else:
-            result = await self._journal.submit("queue_callback", call_id, _TO_CALLBACK, args, row=True)
+            result = await self._journal.submit("queue_callback", call_id, _TO_CALLBACK, args, row=True,
+                                                 urgent=True)
         row = result.get("row") if result else None
         self._written(call_id, row)
         return row is not None

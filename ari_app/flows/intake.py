@@ -44,8 +44,9 @@ RATING_POLICY = SurveyPolicy()
 async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
     call_id = session.call_id
     log.info("call_started", caller=session.channel.caller_number, route=session.route, resume=session.resume)
-    # The record is opened while the caller is answered: a slow database does not delay the answer.
-    # Nothing else of the call is written before the record is (its other writes update it).
+    # The record is opened while the caller is answered and greeted: neither waits for the database
+    # (the caller's recent calls are wanted only when the caller joins the queue). The call's other
+    # writes are queued behind the opening, in order.
     opening = asyncio.ensure_future(record(ctx.calls.open_counting_recent(
         call_id, session.channel.id, session.hotline, session.channel.caller_number, session.route,
         REPEAT_WINDOW_DAYS)))
@@ -56,10 +57,12 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
             if welcome and session.channel.state != "Up":
                 await ctx.ari.answer(session.channel.id)
                 instruments.answered(session.channel.creationtime, datetime.now(UTC))
+            if session.adopted:  # found in Asterisk after a (re)connect, not announced by an event
+                await record(ctx.calls.event(call_id, "readopted", status=session.resume or "before_queue"))
+            if welcome:
+                await _welcome(ctx, session)
         finally:
             opened = await opening
-        if session.adopted:  # found in Asterisk after a (re)connect, not announced by an event
-            await record(ctx.calls.event(call_id, "readopted", status=session.resume or "before_queue"))
         ended: str | Rate
         if session.resume == "survey":  # adopted after a restart while the caller was rating
             ended = Rate("")
@@ -70,7 +73,7 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
             ended = resumed if isinstance(resumed, str | Rate) else await _queue_until_answered(ctx, session)
         else:
             if welcome:
-                await _welcome(ctx, session, opened.recent_calls if opened is not None else None)
+                await _profile(ctx, session, opened.recent_calls if opened is not None else None)
             ended = await _queue_until_answered(ctx, session)
         if isinstance(ended, Rate):
             if ctx.acd.policy.rating_after_call:
@@ -101,15 +104,11 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
         await close(ctx, call_id, outcome)
 
 
-async def _welcome(ctx: FlowContext, session: CallSession, recent: int | None) -> None:
-    """Once answered: note who calls (``recent``: the caller's other calls lately, None if unknown
-    because the database did not answer) and why the call came here, then the greeting and the notice."""
+async def _welcome(ctx: FlowContext, session: CallSession) -> None:
+    """Once answered: note why the call came here, then the greeting and the notice."""
     call_id = session.call_id
     await record(ctx.calls.answered(call_id))
     await record(ctx.calls.event(call_id, "answered"))
-    if recent is not None:
-        session.repeat_caller = recent > 0
-        await record(ctx.calls.event(call_id, "caller_profile", repeat=recent > 0, recent_calls=recent))
     if session.route == "fallback":
         # Passed as a Stasis argument; a call adopted after a restart has only its channel variable.
         reason = session.overflow or await channel_var(ctx, session.channel.id, "HOTLINE_OVERFLOW")
@@ -118,6 +117,14 @@ async def _welcome(ctx: FlowContext, session: CallSession, recent: int | None) -
     for prompt in [GREETING, session.prompt]:
         if prompt:
             await play_prompt(ctx, session, prompt)
+
+
+async def _profile(ctx: FlowContext, session: CallSession, recent: int | None) -> None:
+    """Note who calls, before the caller joins the queue: ``recent`` is the caller's other calls lately
+    (None if unknown: the database did not answer in time)."""
+    if recent is not None:
+        session.repeat_caller = recent > 0
+        await record(ctx.calls.event(session.call_id, "caller_profile", repeat=recent > 0, recent_calls=recent))
 
 
 async def _rate(ctx: FlowContext, session: CallSession) -> None:

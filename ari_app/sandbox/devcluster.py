@@ -13,7 +13,7 @@ import os
 import socket
 from pathlib import Path
 
-from ari_app import logs
+from ari_app import event_loop, logs
 from ari_app.sandbox import state as install_state
 from ari_app.sandbox.asterisk import SandboxError
 from ari_app.sandbox.cluster import make_cluster
@@ -90,7 +90,7 @@ def up_cluster(count: int) -> int:
              + f"  Nodes:   {nodes}; Kamailio {cluster.proxy.address} (log {cluster.proxy.log_path})\n"
              "           Agents and the test caller register and call through Kamailio.\n")
         logs.configure(settings.log_level)
-        asyncio.run(serve(settings))
+        event_loop.run(serve(settings))
     finally:
         _say("stopping the nodes and Kamailio")
         cluster.stop()

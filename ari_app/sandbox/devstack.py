@@ -13,7 +13,7 @@ import socket
 import sys
 from pathlib import Path
 
-from ari_app import logs
+from ari_app import event_loop, logs
 from ari_app.accounts.model import Account, AccountRole
 from ari_app.accounts.seeding import ensure_account
 from ari_app.accounts.store import AccountStore
@@ -203,7 +203,7 @@ def up() -> int:
         accounts = {**agent_passwords(state_dir, seats), "test-caller": asterisk.test_caller_password(), **logins}
         _say(banner(sip_host, sip_port, http_port, trunk, accounts, asterisk.name, asterisk.log_dir))
         logs.configure(settings.log_level)
-        asyncio.run(serve(settings))
+        event_loop.run(serve(settings))
     finally:
         _say("stopping Asterisk")
         asterisk.stop()

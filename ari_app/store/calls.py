@@ -128,11 +128,13 @@ class CallStore:
 
     async def _write(
         self, what: str, call_id: str, sql: str, *args: object, row: bool = False, wait: float = 0.0,
-        then: Callable[[Result], None] | None = None, after_events: bool = False,
+        then: Callable[[Result], None] | None = None, after_events: bool = False, urgent: bool | None = None,
     ) -> Result | None:
         """Queue a write of the call, in order with its other writes (without a journal: run it now).
         Its result when ``wait`` > 0 and it is stored within ``wait`` seconds, else None; ``then`` gets
         the result whenever it comes. ``after_events``: not before the call's events are stored.
+        ``urgent`` (default: whether it is waited for): sent at once rather than after the journal's
+        linger.
         Times are taken by the caller, so a write stored late carries the moment it happened."""
         if self.journal is None:
             if after_events:
@@ -142,7 +144,7 @@ class CallStore:
                 then(result)
             return result
         events = self.events_behind
-        done = self.journal.submit(what, call_id, sql, args, row=row,
+        done = self.journal.submit(what, call_id, sql, args, row=row, urgent=wait > 0 if urgent is None else urgent,
                                    ready=(lambda: events.settled(call_id)) if after_events else None)
         if then is not None:
             def deliver(future: asyncio.Future[Result | None], then: Callable[[Result], None] = then) -> None:
@@ -181,7 +183,8 @@ class CallStore:
         (waited for ``OPEN_WAIT`` seconds at most: the record is opened in any case)."""
         result = await self._write(
             "call_open", call_id, _OPEN_COUNTING_RECENT, call_id, channel_id, hotline, caller, route, self.node,
-            datetime.now(UTC), days, row=True, wait=OPEN_WAIT, then=self._recorded(hotline, route))
+            datetime.now(UTC), days, row=True, wait=OPEN_WAIT, then=self._recorded(hotline, route),
+            urgent=False)  # wanted when the caller joins the queue, after the greeting
         row = result.get("row") if result else None
         return Opened(bool(row["created"]), int(row["recent"])) if row else Opened(False, None)
 

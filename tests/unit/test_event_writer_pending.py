@@ -10,6 +10,7 @@ from typing import Any
 
 from ari_app.store import event_writer as module
 from ari_app.store.event_writer import EventWriter
+from tests.harness.wait import until
 
 
 class Pool:
@@ -71,3 +72,28 @@ async def test_a_close_kept_before_a_second_insert_of_its_record_does_not_wait_f
     assert stored == ["open", "close", "open again"] and pool.rows == [("c1", "answered")]
     await writer.close()
     await journal.close()
+
+
+async def test_events_linger_to_share_a_round_trip_and_a_flush_cuts_the_linger_short() -> None:
+    class CountingPool(Pool):
+        calls = 0
+
+        async def executemany(self, query: str, rows: list[tuple[Any, ...]]) -> None:
+            self.calls += 1
+            await super().executemany(query, rows)
+
+    pool = CountingPool()
+    writer = EventWriter(pool)  # type: ignore[arg-type]
+    writer.linger = 30.0  # a linger no test would wait out
+    for n in range(4):
+        writer.add(f"c{n % 2}", "answered", {})
+        await asyncio.sleep(0.01)  # the writer runs meanwhile: it must not write yet
+    assert pool.calls == 0 and writer.pending == 4
+    assert await writer.flush(2, call_id="c0")  # somebody waits: everything waiting goes, in one round trip
+    assert pool.calls == 1 and pool.rows == [("c0", "answered"), ("c1", "answered")] * 2
+    writer.linger = 0.05
+    writer.add("c2", "queued", {})
+    writer.add("c3", "queued", {})
+    await until(lambda: writer.pending == 0, "the lingering events written")
+    assert pool.calls == 2 and writer.settled("c2") and writer.settled("c3")
+    await writer.close()

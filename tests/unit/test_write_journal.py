@@ -252,3 +252,43 @@ async def test_readiness_figures_count_queued_stored_and_batches() -> None:
     assert figures["writes_behind"] == 0 and figures["writes_stored"] == 3 and figures["writes_dropped"] == 0
     assert figures["write_batches"] == len(db.batches) >= 1
     await journal.close()
+
+
+async def test_writes_nobody_waits_for_linger_and_share_one_round_trip() -> None:
+    """A fast database: writes of several calls made within the linger go in one batch, not one each."""
+    db = FakeDatabase()
+    journal = WriteJournal(db.run, linger=0.2)
+    for c in range(5):
+        journal.submit("w", f"c{c}", f"c{c}", ())
+        await asyncio.sleep(0)  # the writers get their turn between the writes: they must not send yet
+    assert db.attempts == 0 and journal.behind == 5
+    assert await journal.caught_up(2)
+    assert db.batches == [[f"c{c}" for c in range(5)]]
+    await journal.close()
+
+
+async def test_a_write_somebody_waits_for_goes_at_once_with_what_is_queued() -> None:
+    db = FakeDatabase()
+    journal = WriteJournal(db.run, linger=30.0)  # a linger no test would wait out
+    journal.submit("w", "agent:1", "agent busy", ())
+    journal.submit("w", "c2", "c2 queued", ())
+    await asyncio.sleep(0.05)
+    assert db.attempts == 0
+    waited = journal.submit("w", "c1", "c1 to callback", (), row=True, urgent=True)
+    assert await asyncio.wait_for(waited, 2) == {"n": 1, "row": {"name": "c1 to callback"}}
+    assert db.batches == [["agent busy", "c2 queued", "c1 to callback"]]
+    later = journal.submit("w", "c3", "c3 queued", ())  # nothing waited for is queued any more: it lingers
+    await asyncio.sleep(0.05)
+    assert not later.done() and journal.behind == 1
+    await journal.close(2)  # a close does not wait out the linger
+    assert db.stored[-1] == "c3 queued" and journal.behind == 0
+
+
+async def test_a_full_batch_goes_without_lingering() -> None:
+    db = FakeDatabase()
+    journal = WriteJournal(db.run, linger=30.0)
+    for n in range(journal_module.MAX_BATCH):
+        journal.submit("w", f"c{n}", f"c{n}", ())
+    assert await journal.caught_up(2)
+    assert len(db.batches) == 1 and len(db.batches[0]) == journal_module.MAX_BATCH
+    await journal.close()
