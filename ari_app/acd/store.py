@@ -79,17 +79,20 @@ class AcdStore:
         self._on_outcome = on_outcome
         self._journal = journal
 
-    async def _write(self, what: str, key: str, sql: str, *args: object, row: bool = False) -> None:
+    async def _write(self, what: str, key: str, sql: str, *args: object, row: bool = False,
+                     urgent: bool = False) -> None:
         """Queue a write behind the call (``key``: what it stays in order with; the call's id: its record
         comes first), or without a journal run it now. A queued call's row as written goes to
-        ``on_outcome`` once stored."""
+        ``on_outcome`` once stored. ``urgent``: what a restart reads to put callers back in their place
+        (joining the line, talking to an agent) goes at once, not after the journal's linger, so that a
+        killed service loses no more of it than the last round trip."""
         call_id = str(args[0])
         if self._journal is None:
             result = await run_now(self._pool, sql, args, row)
             if row:
                 self._written(call_id, result.get("row"))
             return
-        done = self._journal.submit(what, key, sql, args, row=row)
+        done = self._journal.submit(what, key, sql, args, row=row, urgent=urgent)
         if row:
             def written(future: asyncio.Future[Result | None]) -> None:
                 result = None if future.cancelled() else future.result()
@@ -120,10 +123,11 @@ class AcdStore:
     async def enqueue(self, call: QueuedCall, queue: str) -> None:
         await self._write("queue_enqueue", call.call_id, _ENQUEUE, call.call_id, call.channel_id, call.hotline, queue,
                           call.group, call.priority, call.escalated, call.enqueued_at, call.seq, call.widen_at,
-                          self.node, row=True)
+                          self.node, row=True, urgent=True)
 
     async def talking(self, call_id: str, agent_id: str, agent_channel: str, bridge_id: str, at: float) -> None:
-        await self._write("queue_talking", call_id, _TALKING, call_id, agent_id, agent_channel, bridge_id, at, row=True)
+        await self._write("queue_talking", call_id, _TALKING, call_id, agent_id, agent_channel, bridge_id, at, row=True,
+                          urgent=True)
 
     async def finish(self, call_id: str, status: str, at: float) -> None:
         await self._write("queue_finish", call_id, _FINISH, call_id, status, at, row=True)

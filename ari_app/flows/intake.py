@@ -47,10 +47,10 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
     # The record is opened while the caller is answered and greeted: neither waits for the database
     # (the caller's recent calls are wanted only when the caller joins the queue). The call's other
     # writes are queued behind the opening, in order.
+    welcome = session.resume not in ("survey", "talking", "waiting")
     opening = asyncio.ensure_future(record(ctx.calls.open_counting_recent(
         call_id, session.channel.id, session.hotline, session.channel.caller_number, session.route,
-        REPEAT_WINDOW_DAYS)))
-    welcome = session.resume not in ("survey", "talking", "waiting")
+        REPEAT_WINDOW_DAYS, urgent=not welcome)))
     outcome = "error"
     try:
         try:
@@ -61,8 +61,10 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
                 await record(ctx.calls.event(call_id, "readopted", status=session.resume or "before_queue"))
             if welcome:
                 await _welcome(ctx, session)
-        finally:
+        finally:  # a caller who hangs up during the greeting is profiled all the same
             opened = await opening
+            if welcome:
+                await _profile(ctx, session, opened.recent_calls if opened is not None else None)
         ended: str | Rate
         if session.resume == "survey":  # adopted after a restart while the caller was rating
             ended = Rate("")
@@ -72,8 +74,6 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
                 session.queued = _escalated(ctx, session, resumed.group)
             ended = resumed if isinstance(resumed, str | Rate) else await _queue_until_answered(ctx, session)
         else:
-            if welcome:
-                await _profile(ctx, session, opened.recent_calls if opened is not None else None)
             ended = await _queue_until_answered(ctx, session)
         if isinstance(ended, Rate):
             if ctx.acd.policy.rating_after_call:

@@ -177,14 +177,15 @@ class CallStore:
         return None if result is None else bool(row and row["created"])
 
     async def open_counting_recent(
-        self, call_id: str, channel_id: str, hotline: str, caller: str, route: str, days: int,
+        self, call_id: str, channel_id: str, hotline: str, caller: str, route: str, days: int, urgent: bool = False,
     ) -> Opened:
         """:meth:`open`, and in the same round trip the caller's other calls in the last ``days``
-        (waited for ``OPEN_WAIT`` seconds at most: the record is opened in any case)."""
+        (waited for ``OPEN_WAIT`` seconds at most: the record is opened in any case). ``urgent``: the
+        call waits for it at once (no greeting first): not after the journal's linger."""
         result = await self._write(
             "call_open", call_id, _OPEN_COUNTING_RECENT, call_id, channel_id, hotline, caller, route, self.node,
             datetime.now(UTC), days, row=True, wait=OPEN_WAIT, then=self._recorded(hotline, route),
-            urgent=False)  # wanted when the caller joins the queue, after the greeting
+            urgent=urgent)
         row = result.get("row") if result else None
         return Opened(bool(row["created"]), int(row["recent"])) if row else Opened(False, None)
 

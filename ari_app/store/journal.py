@@ -153,6 +153,7 @@ class WriteJournal:
         self.timeout, self.limit, self.lanes, self.linger = timeout, limit, lanes, linger
         self._urgent = 0  # queued writes somebody waits for
         self._timer: asyncio.TimerHandle | None = None  # wakes the writers when the linger is over
+        self._held = False  # the last look found a write that may not go yet (its ``ready``, a pause after a refusal)
         self._kept: dict[str, deque[Write]] = {}  # key -> its queued writes, oldest first; keys by age
         self._count = 0
         self._busy: set[str] = set()  # keys with a batch on its way
@@ -257,12 +258,16 @@ class WriteJournal:
         """The next batch: the oldest keys nobody is sending, each with its writes from the oldest on
         that may go now (a write sent alone goes in a batch of its own)."""
         now, batch = time.monotonic(), list[Write]()
+        self._held = False
         for key, lane in self._kept.items():
             if key in self._busy:
                 continue
             took = False
             for write in lane:
-                if len(batch) >= MAX_BATCH or not write.sendable(now, not self._down) or (write.alone and batch):
+                if len(batch) >= MAX_BATCH or (write.alone and batch):
+                    break
+                if not write.sendable(now, not self._down):
+                    self._held = True
                     break
                 batch.append(write)
                 took = True
@@ -278,7 +283,7 @@ class WriteJournal:
         pause = RETRY_INITIAL
         while True:
             if not self._wake.is_set():  # woken by a write waited for, a full batch, or the linger's end
-                if self._count:  # writes lingering, waiting for something (their call's events), or on their way
+                if self._held:  # and look again soon for a write that waits for something (its call's events)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), READY_LOOK)
                 else:

@@ -64,6 +64,7 @@ def test_the_ari_link_cut_then_slow_drops_no_caller_and_answers_none_twice(
         proxy.delay = 0.0
 
     for caller in (talking, waiting, slow):
+        wait_for(lambda c=caller: all(r["ended_at"] for r in calls_from(q.dsn, c)), 10, "the records closed")
         (record,) = calls_from(q.dsn, caller)  # one record: the call was never taken for a new one
         assert record["outcome"] == "answered", record
         connected = [e for e in call_events(q.dsn, record["call_id"]) if e["kind"] == "agent_connected"]

@@ -193,7 +193,9 @@ def test_a_null_reason_is_an_absent_reason(api: ServeProcess) -> None:
     agent_action(api.http, agent, "login")
     status, answer = post_json(api, f"/agents/{agent}/pause", {"reason": None})
     assert status == 200 and answer["pause_reason"] == "paused", answer
-    assert asyncio.run(_agent_rows(api.dsn))[agent]["pause_reason"] == "paused"
+    # stored behind the change (the write journal's linger), not before the answer
+    wait_for(lambda: asyncio.run(_agent_rows(api.dsn)).get(agent, {}).get("pause_reason") == "paused", 10,
+             "the pause stored")
 
 
 def test_escalation_to_a_group_with_nobody_logged_in_is_a_conflict(api: ServeProcess) -> None:

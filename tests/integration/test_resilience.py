@@ -105,7 +105,8 @@ def test_call_that_ended_while_service_was_down_is_closed(
     own_serve.wait_ready(20)
     record = wait_for(lambda: closed_call_from(postgres.dsn, caller_number), 10, "reconcile to close the record")
     assert record["outcome"] == "ended_while_disconnected"
-    assert "closed_by_reconcile" in [e["kind"] for e in call_events(postgres.dsn, record["call_id"])]
+    wait_for(lambda: "closed_by_reconcile" in [e["kind"] for e in call_events(postgres.dsn, record["call_id"])], 10,
+             "the reconcile's event (written behind the close)")
 
 
 def test_call_in_progress_is_readopted_after_service_restart(

@@ -79,7 +79,8 @@ def test_answered_with_1_closes_the_order(queue_stack: Callable[..., QueueStack]
     assert status == 200 and order["state"] == "closed" and order["rating"] == "satisfied", order
     steps = [(h["action"], h["actor"], h["role"]) for h in order["history"]][-2:]
     assert steps == [("start_return_visit", "return-visit", "system"), ("close", "return-visit", "system")]
-    calls = calls_from(q.dsn, CITIZEN)
+    calls = wait_for(lambda: (lambda c: c if c and c[-1]["outcome"] else None)(calls_from(q.dsn, CITIZEN)), 10,
+                     "the visit's call record closed (written behind the call)")
     assert [(c["route"], c["outcome"], c["rating"]) for c in calls] == [("return_visit", "visit_rated", "satisfied")]
     figures = wait_for(lambda: (lambda f: f if f["return_visits"]["by_state"].get("done") == 1 else None)(
         q.serve.get("/queues")[1]), 15, "the visit in GET /queues")

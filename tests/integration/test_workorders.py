@@ -12,6 +12,7 @@ import pytest
 
 from tests.harness.agents import AgentSpec
 from tests.harness.records import call_events, calls_from
+from tests.harness.wait import wait_for
 from tests.integration.conftest import QueueStack
 
 pytestmark = pytest.mark.integration
@@ -106,8 +107,8 @@ def test_the_call_route_files_a_real_order_and_bad_input_changes_nothing(
     status, order = _send(q, "GET", f"/work-orders/{answer['number']}")
     assert order["state"] == "dispatched" and order["department"] == "housing-fund" and order["call_id"] == call_id
     assert order["history"][0]["actor"] == "1001"  # the agent on the call
-    assert any(e["kind"] == "work_order_requested" and e["detail"]["number"] == answer["number"]
-               for e in call_events(q.dsn, call_id))
+    wait_for(lambda: any(e["kind"] == "work_order_requested" and e["detail"]["number"] == answer["number"]
+                         for e in call_events(q.dsn, call_id)), 10, "the call's event (written behind the call)")
 
     token = _tokens(q)
     for body, who, status_expected in (
