@@ -143,8 +143,17 @@ class AgiRoutes:
             await self._record(lambda store: store.close_with_route(call_id, route, outcome, answered_at))
 
     async def degraded(self, request: AgiRequest) -> None:
+        """The app was not connected: the call goes to app_queue. Its record is opened here if the
+        number-route did not (a number whose route is fixed goes to the app without asking it);
+        ``degraded,<dialled>,<tag>,<started>`` (the last two URI-encoded / dialplan UTC time)."""
         self.degraded_calls += 1
         call_id = request.headers.get("agi_uniqueid", "")
         log.warning("call_degraded", call_id=call_id, dialed=request.arg(1), degraded_calls=self.degraded_calls)
-        if call_id:
-            await self._record(lambda store: store.event(call_id, "degraded", queue="hotline-degraded"))
+        if not call_id:
+            return
+        caller = request.headers.get("agi_callerid", "")
+        tag = unquote(request.arg(2)) or request.arg(1)
+        started = dialplan_time(request.arg(3))
+        await self._record(lambda store: store.open_if_absent(
+            call_id, tag, "" if caller == "unknown" else caller, "degraded", started))
+        await self._record(lambda store: store.event(call_id, "degraded", queue="hotline-degraded"))

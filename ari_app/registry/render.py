@@ -1,7 +1,9 @@
 """Render Asterisk include files from the registry: ``hotline render [--out DIR]``.
 
 - ``hotline-numbers.conf``: one extension per hotline number in ``[hotline-numbers]``, setting the
-  route the dialplan takes when the FastAGI server cannot be reached;
+  route the dialplan takes when the FastAGI server cannot be reached, and ``HOTLINE_FIXED=1`` for
+  the numbers whose route never changes and leads to the Stasis app (12345 itself, cancelled
+  numbers, merged seats): the dialplan does not ask the FastAGI route for those;
 - ``hotline-pjsip.conf``: an endpoint and an AOR per department or sub-center line;
 - ``hotline-queues.conf``: the app_queue queue of the degraded path;
 - ``hotline-agents.conf``: the agents' phones (endpoint, digest auth, AOR) from the seats file.
@@ -16,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ari_app.registry.model import Registry
-from ari_app.registry.routing import Decision, Route, static_decision
+from ari_app.registry.routing import Decision, Route, fixed_to_app, static_decision
 from ari_app.seats.model import Seats
 from ari_app.seats.phones import render_agent_phones
 
@@ -36,7 +38,7 @@ def _header(registry: Registry) -> str:
     return HEADER.format(source=Path(registry.source).name if registry.source else "the registry")
 
 
-def _set_block(decision: Decision) -> list[str]:
+def _set_block(decision: Decision, fixed: bool) -> list[str]:
     values = [
         ("HOTLINE_ROUTE", decision.route.value),
         ("HOTLINE_PROMPT", decision.prompt),
@@ -44,6 +46,7 @@ def _set_block(decision: Decision) -> list[str]:
         ("HOTLINE_DIAL", decision.dial),
         ("HOTLINE_DIAL_TIMEOUT", str(decision.dial_timeout)),
         ("HOTLINE_GROUP", decision.group),
+        ("HOTLINE_FIXED", "1" if fixed else "0"),
     ]
     return [f" same => n,Set({name}={value})" for name, value in values]
 
@@ -52,11 +55,12 @@ def render_numbers(registry: Registry) -> str:
     lines = [
         _header(registry),
         "; The routes used when the FastAGI server is unreachable (the date is unknown then: merged",
-        "; numbers go straight to 12345 intake). The FastAGI route number-route overrides them.",
+        "; numbers go straight to 12345 intake). The FastAGI route number-route overrides them, but",
+        "; for the numbers with HOTLINE_FIXED=1, whose route never changes: those go to the app as they are.",
         "[hotline-numbers]",
         f"; {registry.platform.number} {registry.platform.name}",
         f"exten => {registry.platform.number},1,NoOp(platform)",
-        *_set_block(Decision(Route.INTAKE, registry.platform.number)),
+        *_set_block(Decision(Route.INTAKE, registry.platform.number), fixed=True),
         " same => n,Return()",
     ]
     for line in registry.hotlines.values():
@@ -65,7 +69,7 @@ def render_numbers(registry: Registry) -> str:
             "",
             f"; {line.number} {line.name} | {department.name} | {line.mode.value}",
             f"exten => {line.number},1,NoOp({line.mode.value})",
-            *_set_block(static_decision(registry, line)),
+            *_set_block(static_decision(registry, line), fixed=fixed_to_app(line)),
             " same => n,Return()",
         ]
     return "\n".join(lines) + "\n"

@@ -138,6 +138,29 @@ def test_rendered_defaults_set_no_group_for_kept_seat_lines(registry: Registry) 
     assert groups["12345"] == ""
 
 
+def test_a_number_is_fixed_to_the_app_only_when_every_date_sends_it_there_the_same_way(registry: Registry) -> None:
+    """HOTLINE_FIXED=1 (the dialplan then skips the FastAGI route) exactly for 12345 and the numbers
+    whose decision is the same on every date (checked over a span of dates around every transition)
+    and goes to the Stasis app (intake or expert), with the very route the FastAGI route would set."""
+    blocks = render_numbers(registry).split("\nexten => ")
+    fixed = {b.split(",", 1)[0]: b.split("Set(HOTLINE_FIXED=", 1)[1].split(")", 1)[0] for b in blocks[1:]}
+    assert fixed.pop("12345") == "1"
+    days = [date(2020, 1, 1), IN_TRANSITION, AFTER_TRANSITION, date(2030, 1, 1)]
+    days += [d for line in registry.hotlines.values() if line.transition is not None
+             for d in (line.transition.end, date.fromordinal(line.transition.end.toordinal() + 1))]
+    expected = {}
+    for number, line in registry.hotlines.items():
+        decisions = {decide(registry, number, day) for day in days}
+        to_app = all(d.route in (Route.INTAKE, Route.EXPERT) for d in decisions)
+        expected[number] = "1" if len(decisions) == 1 and to_app else "0"
+        if expected[number] == "1":  # what the dialplan sets is what the FastAGI route would decide
+            assert decisions == {static_decision(registry, line)}, number
+    assert fixed == expected
+    assert sorted(n for n, f in fixed.items() if f == "1") == sorted(
+        n for n, line in registry.hotlines.items() if line.mode in (Mode.WHOLE_MERGE_CANCELLED, Mode.DUAL_MERGED_SEATS))
+    assert fixed["12336"] == "1" and fixed["12328"] == "1" and fixed["12333"] == "0" and fixed["12366"] == "0"
+
+
 def test_ring_timeout_per_line_overrides_default(registry: Registry) -> None:
     line = replace(registry.hotlines["12333"], ring_timeout=7)
     custom = replace(registry, hotlines={**registry.hotlines, "12333": line})
