@@ -96,3 +96,28 @@ async def test_requests_in_flight_fail_like_a_broken_connection_when_the_socket_
     with pytest.raises(WsClosed):
         await WsRestTransport().send("GET", "asterisk/ping", None, 1)
     await rest.close()
+
+
+async def test_a_request_past_its_time_fails_as_a_timeout_and_the_others_are_not_held_up() -> None:
+    transport = WsRestTransport()
+    socket = FakeSocket()
+    transport.attach(socket)  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    late = asyncio.create_task(transport.send("GET", "asterisk/ping", None, 0.3))
+    answered = asyncio.create_task(transport.send("GET", "channels", None, 5.0))
+    await until(lambda: len(socket.sent) == 2, "both requests sent")
+    transport.on_response({"request_id": socket.sent[1]["request_id"], "status_code": 200, "message_body": "[]"})
+    assert await answered == WsAnswer(200, "[]")
+    with pytest.raises(TimeoutError):
+        await late
+    assert 0.3 <= loop.time() - started < 1.0
+    assert transport._pending == {}
+
+
+async def test_a_timed_out_request_through_the_rest_client_is_an_ari_error_naming_the_operation() -> None:
+    rest = AriRest("http://127.0.0.1:1", "u", "p", timeout=0.2)
+    rest.ws.attach(FakeSocket())  # type: ignore[arg-type]
+    with pytest.raises(AriError, match="TimeoutError"):
+        await rest.answer("ch-1")
+    assert rest.ws._pending == {}
