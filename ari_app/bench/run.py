@@ -119,7 +119,13 @@ def run_ramp(options: Options, work: Path, say: Callable[[str], None]) -> dict[s
                     continue
                 say(f"step {number}: {path} at {rate:g} calls/s for {options.duration_s:g} s "
                     f"({plan.calls} calls)")
-                step = run_step(stack, plan, options.numbers, work / f"step-{number:02d}-{path}-{rate:g}")
+                try:
+                    step = run_step(stack, plan, options.numbers, work / f"step-{number:02d}-{path}-{rate:g}")
+                except (AssertionError, RuntimeError) as exc:  # e.g. agents still held by an overloaded step
+                    say(f"  step {number} not run, the ramp ends here: {exc}")
+                    skipped.append({"path": path, "rate": rate, "why": f"could not be set up: {exc}"[:300]})
+                    active.clear()
+                    break
                 steps.append(step)
                 say("  " + step_line(step))
                 if not step["clean"]:
