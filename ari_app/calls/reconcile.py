@@ -89,13 +89,16 @@ class Reconciler:
         route = await self._variable(channel.id, "HOTLINE_ROUTE") or "intake"
         tag = await self._variable(channel.id, "HOTLINE_TAG") or channel.exten
         group = await self._variable(channel.id, "HOTLINE_GROUP")
+        if self._dispatcher.session_for(channel.id) is not None:
+            return 0
+        # Everything the flow starts from is settled before it starts: it runs from its first await on.
+        resumed = await self._resumed_talk(adopt, channels, live) if adopt.resume == "talking" else None
         session = self._dispatcher.start(channel, args=(route, tag, "", group), adopted=True, node=self._node)
         if session is None:
             return 0
         session.resume = adopt.resume
         session.queued = live.call if live is not None else None
-        if adopt.resume == "talking":
-            session.resumed_talk = await self._resumed_talk(adopt, channels, live)
+        session.resumed_talk = resumed
         return 1
 
     async def _resumed_talk(self, adopt: Adopt, channels: dict[str, Any], live: LiveCall | None) -> ResumedTalk:

@@ -62,8 +62,8 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
             if welcome:
                 await _welcome(ctx, session)
         finally:  # a caller who hangs up during the greeting is profiled all the same
-            opened = await opening
-            if welcome:
+            if welcome:  # a call resumed after a restart does not wait for its record: nothing needs it
+                opened = await opening
                 await _profile(ctx, session, opened.recent_calls if opened is not None else None)
         ended: str | Rate
         if session.resume == "survey":  # adopted after a restart while the caller was rating
@@ -101,6 +101,7 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
         outcome = "service_stopped"
         raise
     finally:
+        await opening  # done long since, normally; the close is queued behind it in any case
         await close(ctx, call_id, outcome)
 
 

@@ -72,8 +72,8 @@ class EventWriter:
 
     @property
     def pending(self) -> int:
-        """Events added and not yet stored."""
-        return len(self._pending)
+        """Events added and not yet stored (waiting, or in the batch on its way) nor given up."""
+        return self._added - self._done
 
     def settled(self, call_id: str) -> bool:
         """Whether every event of the call added so far is stored or given up."""

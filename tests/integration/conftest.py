@@ -3,6 +3,7 @@ with a database of its own (so queue figures count only the test's calls)."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -60,6 +61,14 @@ class QueueStack:
         return result
 
     def events(self, caller: str) -> list[dict[str, Any]]:
+        """The caller's last call's events, read once the service has stored every event and write made
+        so far (they are written behind the call: up to ~100 ms later)."""
+        def stored() -> bool:
+            status, ready = self.serve.get("/readyz")
+            return status == 200 and ready.get("events_behind") == 0 and ready.get("writes_behind") == 0
+
+        with contextlib.suppress(AssertionError):  # a service kept busy by other calls: read what is there
+            wait_for(stored, 5, "the writes behind the calls stored", interval=0.02)
         return timed_events(self.dsn, calls_from(self.dsn, caller)[-1]["call_id"])
 
     def wait_event(self, caller: str, kind: str, timeout: float = 30) -> dict[str, Any]:

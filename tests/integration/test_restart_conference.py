@@ -44,10 +44,15 @@ def _members(q: QueueStack, bridge: str) -> set[str]:
     return set(q.stack.ari.get(f"/bridges/{bridge}")["channels"])
 
 
-def _state(q: QueueStack, call_id: str) -> dict[str, Any]:
-    status, state = q.serve.get(f"/calls/{call_id}")
-    assert status == 200, state
-    result: dict[str, Any] = state
+def _state(q: QueueStack, call_id: str, resumed: str) -> dict[str, Any]:
+    """The call as the service shows it once it has taken the call up again after its restart
+    (``resumed``: the field that says so); the re-adoption runs just after the service says ready."""
+    def taken_up() -> dict[str, Any] | None:
+        status, state = q.serve.get(f"/calls/{call_id}")
+        assert status in (200, 404), state  # 404: not taken up yet
+        return state if status == 200 and state.get(resumed) else None
+
+    result: dict[str, Any] = wait_for(taken_up, 10, f"the call taken up again ({resumed})")
     return result
 
 
@@ -95,11 +100,12 @@ def test_sigkill_during_a_three_party_call(
 
     assert _members(q, bridge) == before, "the three parties must stay connected"
     _nobody_new(q, calls_before)
-    state = _state(q, call_id)
+    state = _state(q, call_id, "talking")
     assert state["talking"] and state["agent"] == "1001"
     assert state["department"] == {"id": "human-resources", "mode": "conference", "joined": True}
     assert agents_state(q.serve.http)["1001"]["state"] == "busy"
-    assert "conversation_resumed" in [e["kind"] for e in q.events(caller)]
+    wait_for(lambda: "conversation_resumed" in [e["kind"] for e in q.events(caller)], 10,
+             "the resumption on the record (events are written behind the call)")
 
     # The call is the app's again: the agent drops the department, caller and agent go on.
     _post(q, f"/calls/{call_id}/party", {"action": "drop"})
@@ -122,7 +128,7 @@ def test_sigkill_during_an_attended_transfer(
 
     assert _members(q, talk) == agent_and_department and _members(q, hold) == {call_id}
     _nobody_new(q, calls_before)
-    state = _state(q, call_id)
+    state = _state(q, call_id, "caller_on_hold")
     assert state["caller_on_hold"] and state["agent"] == "1001"
     assert state["department"] == {"id": "human-resources", "mode": "attended", "joined": True}
 
