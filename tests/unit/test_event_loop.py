@@ -12,7 +12,6 @@ from ari_app.settings import SettingsError
 
 
 async def _loop_type() -> type:
-    await asyncio.sleep(0)
     return type(asyncio.get_running_loop())
 
 

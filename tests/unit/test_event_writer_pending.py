@@ -75,25 +75,31 @@ async def test_a_close_kept_before_a_second_insert_of_its_record_does_not_wait_f
 
 
 async def test_events_linger_to_share_a_round_trip_and_a_flush_cuts_the_linger_short() -> None:
-    class CountingPool(Pool):
-        calls = 0
+    loop = asyncio.get_running_loop()
 
-        async def executemany(self, query: str, rows: list[tuple[Any, ...]]) -> None:
-            self.calls += 1
-            await super().executemany(query, rows)
+    sent_at: list[float] = []  # loop time of each round trip
+    pool = Pool()
+    plain = pool.executemany
 
-    pool = CountingPool()
+    async def timed(query: str, rows: list[tuple[Any, ...]]) -> None:
+        sent_at.append(loop.time())
+        await plain(query, rows)
+
+    pool.executemany = timed  # type: ignore[method-assign]
     writer = EventWriter(pool)  # type: ignore[arg-type]
     writer.linger = 30.0  # a linger no test would wait out
     for n in range(4):
         writer.add(f"c{n % 2}", "answered", {})
-        await asyncio.sleep(0.01)  # the writer runs meanwhile: it must not write yet
-    assert pool.calls == 0 and writer.pending == 4
+    assert writer.pending == 4
+    started = loop.time()
     assert await writer.flush(2, call_id="c0")  # somebody waits: everything waiting goes, in one round trip
-    assert pool.calls == 1 and pool.rows == [("c0", "answered"), ("c1", "answered")] * 2
-    writer.linger = 0.05
+    assert loop.time() - started < 2 and len(sent_at) == 1
+    assert pool.rows == [("c0", "answered"), ("c1", "answered")] * 2
+    writer.linger = 0.2
+    added = loop.time()
     writer.add("c2", "queued", {})
     writer.add("c3", "queued", {})
     await until(lambda: writer.pending == 0, "the lingering events written")
-    assert pool.calls == 2 and writer.settled("c2") and writer.settled("c3")
+    assert len(sent_at) == 2 and writer.settled("c2") and writer.settled("c3")
+    assert sent_at[1] - added >= 0.19  # written together once the linger was over, not at once
     await writer.close()

@@ -32,9 +32,11 @@ class FakeDatabase:
         self.in_flight = 0
         self.most_in_flight = 0
         self.attempts = 0  # batches tried, refused by an outage included
+        self.sent_at: list[float] = []  # loop time of each try
 
     async def run(self, batch: Sequence[Write]) -> list[Result]:
         self.attempts += 1
+        self.sent_at.append(asyncio.get_running_loop().time())
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -258,12 +260,14 @@ async def test_writes_nobody_waits_for_linger_and_share_one_round_trip() -> None
     """A fast database: writes of several calls made within the linger go in one batch, not one each."""
     db = FakeDatabase()
     journal = WriteJournal(db.run, linger=0.2)
+    loop = asyncio.get_running_loop()
+    made = loop.time()
     for c in range(5):
         journal.submit("w", f"c{c}", f"c{c}", ())
-        await asyncio.sleep(0)  # the writers get their turn between the writes: they must not send yet
-    assert db.attempts == 0 and journal.behind == 5
+    assert journal.behind == 5
     assert await journal.caught_up(2)
     assert db.batches == [[f"c{c}" for c in range(5)]]
+    assert db.sent_at[0] - made >= 0.19  # sent once the linger was over, not at once
     await journal.close()
 
 
@@ -272,16 +276,15 @@ async def test_a_write_somebody_waits_for_goes_at_once_with_what_is_queued() -> 
     journal = WriteJournal(db.run, linger=30.0)  # a linger no test would wait out
     journal.submit("w", "agent:1", "agent busy", ())
     journal.submit("w", "c2", "c2 queued", ())
-    await asyncio.sleep(0.05)
-    assert db.attempts == 0
     waited = journal.submit("w", "c1", "c1 to callback", (), row=True, urgent=True)
     assert await asyncio.wait_for(waited, 2) == {"n": 1, "row": {"name": "c1 to callback"}}
     assert db.batches == [["agent busy", "c2 queued", "c1 to callback"]]
     later = journal.submit("w", "c3", "c3 queued", ())  # nothing waited for is queued any more: it lingers
-    await asyncio.sleep(0.05)
-    assert not later.done() and journal.behind == 1
+    assert journal.behind == 1
+    started = asyncio.get_running_loop().time()
     await journal.close(2)  # a close does not wait out the linger
-    assert db.stored[-1] == "c3 queued" and journal.behind == 0
+    assert asyncio.get_running_loop().time() - started < 2
+    assert await later == {"n": 1} and db.stored[-1] == "c3 queued" and journal.behind == 0
 
 
 async def test_a_full_batch_goes_without_lingering() -> None:
