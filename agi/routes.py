@@ -23,6 +23,7 @@ import asyncpg
 from agi.server import AgiRequest, Route
 from ari_app.acd.engine import Acd, AcdError
 from ari_app.clock import Clock
+from ari_app.flows.common import GREETING
 from ari_app.logs import get_logger
 from ari_app.registry.holder import RegistryHolder
 from ari_app.registry.routing import decide
@@ -134,13 +135,28 @@ class AgiRoutes:
             await asyncio.gather(*self._writes, return_exceptions=True)
 
     async def call_end(self, request: AgiRequest) -> None:
+        """``call-end,<route>,<DIALSTATUS>,<QUEUESTATUS>,<HANGUPCAUSE>,<answered>,<tag>,<started>,<greeting>,
+        <greeted>`` (times in the dialplan's UTC, the tag URI-encoded; greeting 1: the caller hung up
+        while the dialplan greeted it for the app, which never had the call, so its record may not exist
+        yet; greeted: how the greeting played, empty if it was cut short)."""
         call_id = request.headers.get("agi_uniqueid", "")
         route, dial_status, queue_status = request.arg(1), request.arg(2), request.arg(3)
         answered_at = dialplan_time(request.arg(5))  # when the dialplan answered (UTC), if it did
-        outcome = outcome_of_unowned_call(route, dial_status, queue_status)
+        in_greeting = request.arg(8) == "1"
+        outcome = outcome_of_unowned_call(route, dial_status, queue_status, in_greeting)
         log.info("agi_call_end", call_id=call_id, route=route, dial_status=dial_status, outcome=outcome)
-        if call_id:
-            await self._record(lambda store: store.close_with_route(call_id, route, outcome, answered_at))
+        if not call_id:
+            return
+        if in_greeting:
+            caller = request.headers.get("agi_callerid", "")
+            tag = unquote(request.arg(6)) or request.headers.get("agi_extension", "")
+            started = dialplan_time(request.arg(7))
+            await self._record(lambda store: store.open_if_absent(
+                call_id, tag, "" if caller == "unknown" else caller, route, started))
+            await self._record(lambda store: store.event_at(call_id, answered_at, "answered"))
+            await self._record(lambda store: store.event(
+                call_id, "prompt", name=GREETING, completed=request.arg(9) == "SUCCESS"))
+        await self._record(lambda store: store.close_with_route(call_id, route, outcome, answered_at))
 
     async def degraded(self, request: AgiRequest) -> None:
         """The app was not connected: the call goes to app_queue. Its record is opened here if the

@@ -151,7 +151,7 @@ def run_step(stack: BenchStack, plan: StepPlan, numbers: tuple[str, ...], out: P
     )
     setup = summary(calls.invite_to_200_ms)
     waits = summary(calls.queue_wait_ms, (50, 99))
-    judged = verdict(calls.attempted, calls.failed, calls.lost, setup["p99"])
+    judged = verdict(calls.attempted, calls.failed, calls.lost, setup["p99"], wait_p99_ms=waits["p99"])
     per_1000 = {name: per_thousand_calls(seconds, calls.attempted) for name, seconds in cpu.items()}
     per_1000["total"] = per_thousand_calls(sum(cpu.values()), calls.attempted)
     serve_pid = stack.pids()["serve"]

@@ -38,7 +38,7 @@ DEFINITIONS = {
     "serve_peak_rss_mib": "VmHWM of hotline serve at the end of the step (a peak since it started)",
     "load_generators_cores": "cores the SIPp callers and agents (and the bench itself) kept busy on average",
     "others_busy_cores": "cores busy with processes outside the bench on average (other work on the machine)",
-    "clean": "no failed and no lost call, INVITE->200 p99 under 200 ms",
+    "clean": "no failed and no lost call, INVITE->200 p99 under 200 ms, wait after the greeting p99 under 500 ms",
     "hold": "the hold run: callers that wait (greeting, then music) with audio both ways and nobody answering; "
             "held = waited hold_s after the greeting and hung up themselves, dropped = the far end hung up first",
 }

@@ -6,7 +6,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-P99_LIMIT_MS = 200.0  # a rate is clean when INVITE->200 p99 stays under this and no call failed or was lost
+P99_LIMIT_MS = 200.0  # a rate is clean when INVITE->200 p99 stays under this and no call failed or was lost ...
+# ... and the wait after the greeting stays under this at p99. The bench's agents are more than the calls
+# need, so a longer wait is the path falling behind (the dialplan answers and greets on both paths: the
+# app's delays show here, not in INVITE->200). app_queue's waits include ~0.1 s of Asterisk's strict RTP.
+WAIT_P99_LIMIT_MS = 500.0
 
 
 def percentile(values: Iterable[float], p: float) -> float | None:
@@ -38,8 +42,10 @@ class Verdict:
     why: str  # "" when clean
 
 
-def verdict(attempted: int, failed: int, lost: int, p99_ms: float | None, limit_ms: float = P99_LIMIT_MS) -> Verdict:
-    """Whether a step is clean: calls were placed, none failed or was lost, INVITE->200 p99 < limit."""
+def verdict(attempted: int, failed: int, lost: int, p99_ms: float | None, limit_ms: float = P99_LIMIT_MS,
+            wait_p99_ms: float | None = None, wait_limit_ms: float = WAIT_P99_LIMIT_MS) -> Verdict:
+    """Whether a step is clean: calls were placed, none failed or was lost, INVITE->200 p99 < limit,
+    and the wait after the greeting p99 < its limit (when measured: no agent answered, nothing to judge)."""
     reasons = []
     if attempted <= 0:
         reasons.append("no call placed")
@@ -51,6 +57,8 @@ def verdict(attempted: int, failed: int, lost: int, p99_ms: float | None, limit_
         reasons.append("no INVITE->200 measured")
     elif p99_ms >= limit_ms:
         reasons.append(f"INVITE->200 p99 {p99_ms:g} ms >= {limit_ms:g} ms")
+    if wait_p99_ms is not None and wait_p99_ms >= wait_limit_ms:
+        reasons.append(f"wait after the greeting p99 {wait_p99_ms:g} ms >= {wait_limit_ms:g} ms")
     return Verdict(not reasons, ", ".join(reasons))
 
 

@@ -19,6 +19,7 @@ from ari_app.calls.legs import LEG_MARK
 from ari_app.calls.session import CallSession
 from ari_app.logs import get_logger
 from ari_app.metrics.instruments import asterisk_time
+from ari_app.store.calls import dialplan_time
 
 log = get_logger("calls.dispatcher")
 
@@ -68,7 +69,7 @@ class CallDispatcher:
         """Begin handling a caller channel unless a flow already owns it."""
         if channel.id in self._sessions:
             return None
-        route, hotline, prompt, group, overflow = (*args, "", "", "", "", "")[:5]
+        route, hotline, prompt, group, overflow, greeted, notice, answered = (*args, *[""] * 8)[:8]
         session = CallSession(
             call_id=channel.id,
             channel=channel,
@@ -77,6 +78,9 @@ class CallDispatcher:
             prompt=prompt,
             group=group,
             overflow=overflow,
+            greeted=greeted,
+            notice=notice,
+            answered_at=dialplan_time(answered),
             adopted=adopted,
             node=node,
         )

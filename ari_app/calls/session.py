@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ari_app.acd.model import AgentOffer, QueuedCall
@@ -57,6 +58,12 @@ class CallSession:
     prompt: str = ""  # prompt to play before the greeting (merge announcement, intercept notice)
     group: str = ""  # preferred agent group
     overflow: str = ""  # why a department call came to intake (department:NOANSWER, ...), or ""
+    # How the dialplan's greeting played before the app took the call (SUCCESS / FAILED, Asterisk's
+    # PLAYBACKSTATUS; "": the dialplan did not greet, the app answers and greets), the notice after it
+    # ("": none), and when the dialplan answered.
+    greeted: str = ""
+    notice: str = ""
+    answered_at: datetime | None = None
     adopted: bool = False
     node: str = ""  # the Asterisk node holding the caller ("" = the first or only one; ari_app.ari.nodes)
     lost_node: str = ""  # set when that node was lost with the call up

@@ -30,6 +30,7 @@ from ari_app.flows.common import (
 from ari_app.flows.conversation import Ended, Party, Rate, Requeue, Talk, converse, members
 from ari_app.logs import get_logger
 from ari_app.metrics import instruments
+from ari_app.metrics.instruments import asterisk_time
 from ari_app.survey.ask import ask_rating
 from ari_app.survey.keys import SurveyPolicy
 
@@ -44,22 +45,30 @@ RATING_POLICY = SurveyPolicy()
 async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
     call_id = session.call_id
     log.info("call_started", caller=session.channel.caller_number, route=session.route, resume=session.resume)
-    # The record is opened while the caller is answered and greeted: neither waits for the database
-    # (the caller's recent calls are wanted only when the caller joins the queue). The call's other
-    # writes are queued behind the opening, in order.
     welcome = session.resume not in ("survey", "talking", "waiting")
+    if welcome and session.adopted and not session.greeted:  # found after a restart: greeted before?
+        session.greeted = await channel_var(ctx, session.channel.id, "HOTLINE_GREETED")
+    # The dialplan answers and greets (session.greeted): the caller's recent calls are wanted now, for
+    # the queue, and the record's opening goes at once. Where the app greets (an older dialplan), the
+    # record is opened while the greeting plays. The call's other writes are queued behind the opening.
+    greeted = bool(session.greeted)
     opening = asyncio.ensure_future(record(ctx.calls.open_counting_recent(
         call_id, session.channel.id, session.hotline, session.channel.caller_number, session.route,
-        REPEAT_WINDOW_DAYS, urgent=not welcome)))
+        REPEAT_WINDOW_DAYS, urgent=greeted or not welcome, started_at=_created(session))))
     outcome = "error"
+    in_holding = False
     try:
         try:
-            if welcome and session.channel.state != "Up":
+            if welcome and not greeted and session.channel.state != "Up":
                 await ctx.ari.answer(session.channel.id)
                 instruments.answered(session.channel.creationtime, datetime.now(UTC))
             if session.adopted:  # found in Asterisk after a (re)connect, not announced by an event
                 await record(ctx.calls.event(call_id, "readopted", status=session.resume or "before_queue"))
-            if welcome:
+            if welcome and greeted:
+                await _after_greeting(ctx, session)
+                await _enter_holding(ctx, session)  # music while the recent calls are looked up
+                in_holding = True
+            elif welcome:
                 await _welcome(ctx, session)
         finally:  # a caller who hangs up during the greeting is profiled all the same
             if welcome:  # a call resumed after a restart does not wait for its record: nothing needs it
@@ -74,7 +83,7 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
                 session.queued = _escalated(ctx, session, resumed.group)
             ended = resumed if isinstance(resumed, str | Rate) else await _queue_until_answered(ctx, session)
         else:
-            ended = await _queue_until_answered(ctx, session)
+            ended = await _queue_until_answered(ctx, session, in_holding=in_holding)
         if isinstance(ended, Rate):
             if ctx.acd.policy.rating_after_call:
                 await _rate(ctx, session)
@@ -105,19 +114,43 @@ async def intake_flow(ctx: FlowContext, session: CallSession) -> None:
         await close(ctx, call_id, outcome)
 
 
+def _created(session: CallSession) -> datetime | None:
+    """When Asterisk created the caller's channel (None: not known; the record then starts now)."""
+    created = asterisk_time(session.channel.creationtime)
+    return None if created is None else datetime.fromtimestamp(created, UTC)
+
+
 async def _welcome(ctx: FlowContext, session: CallSession) -> None:
-    """Once answered: note why the call came here, then the greeting and the notice."""
+    """Once answered by the app: note why the call came here, then the greeting and the notice."""
     call_id = session.call_id
     await record(ctx.calls.answered(call_id))
     await record(ctx.calls.event(call_id, "answered"))
-    if session.route == "fallback":
-        # Passed as a Stasis argument; a call adopted after a restart has only its channel variable.
-        reason = session.overflow or await channel_var(ctx, session.channel.id, "HOTLINE_OVERFLOW")
-        await record(ctx.calls.event(call_id, "overflow", reason=reason))
+    await _overflowed(ctx, session)
     # The greeting first, then what became of the number dialled (merged, cancelled, overflowed).
     for prompt in [GREETING, session.prompt]:
         if prompt:
             await play_prompt(ctx, session, prompt)
+
+
+async def _after_greeting(ctx: FlowContext, session: CallSession) -> None:
+    """The dialplan answered the caller and played the greeting and notice: the record says so, at the
+    time of the answer."""
+    call_id = session.call_id
+    if session.answered_at is not None:
+        instruments.answered(session.channel.creationtime, session.answered_at)
+    await record(ctx.calls.answered(call_id, session.answered_at))
+    await record(ctx.calls.event_at(call_id, session.answered_at, "answered"))
+    await _overflowed(ctx, session)
+    for prompt, status in [(GREETING, session.greeted), (session.prompt, session.notice)]:
+        if prompt and status:
+            await record(ctx.calls.event(call_id, "prompt", name=prompt, completed=status == "SUCCESS"))
+
+
+async def _overflowed(ctx: FlowContext, session: CallSession) -> None:
+    if session.route == "fallback":
+        # Passed as a Stasis argument; a call adopted after a restart has only its channel variable.
+        reason = session.overflow or await channel_var(ctx, session.channel.id, "HOTLINE_OVERFLOW")
+        await record(ctx.calls.event(session.call_id, "overflow", reason=reason))
 
 
 async def _profile(ctx: FlowContext, session: CallSession, recent: int | None) -> None:
@@ -168,13 +201,14 @@ def _new_queued_call(ctx: FlowContext, session: CallSession) -> QueuedCall:
 
 
 async def _queue_until_answered(
-    ctx: FlowContext, session: CallSession, queued: QueuedCall | None = None,
+    ctx: FlowContext, session: CallSession, queued: QueuedCall | None = None, in_holding: bool = False,
 ) -> str | Rate:
     """Wait in line, ring offered agents one at a time, talk. Returns the outcome (Rate: the
     caller is still on the line after the conversation)."""
     queued = queued or session.queued or _new_queued_call(ctx, session)
     session.queued = queued
-    await _enter_holding(ctx, session)
+    if not in_holding:
+        await _enter_holding(ctx, session)
     await ctx.acd.enqueue(queued, deliver=session.deliver)
     await record(ctx.calls.event(session.call_id, "queued", group=queued.group, priority=queued.priority,
                                  seq=queued.seq))

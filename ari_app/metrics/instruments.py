@@ -14,7 +14,7 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 CALLS = Counter("hotline_calls", "Calls recorded, by the number dialled and the route taken on arrival",
                 ["hotline", "route"], registry=REGISTRY)
 ANSWER_LATENCY = Histogram(
-    "hotline_answer_latency_seconds", "From the caller's channel being created in Asterisk to the app's answer",
+    "hotline_answer_latency_seconds", "From the caller's channel being created in Asterisk to its answer",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0), registry=REGISTRY)
 HOLDING_ENTRY = Histogram(
     "hotline_holding_entry_seconds",

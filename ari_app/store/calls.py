@@ -178,13 +178,15 @@ class CallStore:
 
     async def open_counting_recent(
         self, call_id: str, channel_id: str, hotline: str, caller: str, route: str, days: int, urgent: bool = False,
+        started_at: datetime | None = None,
     ) -> Opened:
         """:meth:`open`, and in the same round trip the caller's other calls in the last ``days``
         (waited for ``OPEN_WAIT`` seconds at most: the record is opened in any case). ``urgent``: the
-        call waits for it at once (no greeting first): not after the journal's linger."""
+        call waits for it at once (no greeting meanwhile): not after the journal's linger.
+        ``started_at``: when the call began (default: now)."""
         result = await self._write(
             "call_open", call_id, _OPEN_COUNTING_RECENT, call_id, channel_id, hotline, caller, route, self.node,
-            datetime.now(UTC), days, row=True, wait=OPEN_WAIT, then=self._recorded(hotline, route),
+            started_at or datetime.now(UTC), days, row=True, wait=OPEN_WAIT, then=self._recorded(hotline, route),
             urgent=urgent)
         row = result.get("row") if result else None
         return Opened(bool(row["created"]), int(row["recent"])) if row else Opened(False, None)
@@ -199,8 +201,9 @@ class CallStore:
                                    started_at or datetime.now(UTC), then=self._recorded(hotline, route))
         return None if result is None else result.get("n") == 1
 
-    async def answered(self, call_id: str) -> None:
-        await self._write("call_answered", call_id, _ANSWERED, call_id, datetime.now(UTC))
+    async def answered(self, call_id: str, at: datetime | None = None) -> None:
+        """The caller was answered (``at``: when, if before now: by the dialplan)."""
+        await self._write("call_answered", call_id, _ANSWERED, call_id, at or datetime.now(UTC))
 
     async def close(self, call_id: str, outcome: str, wait: float = 0.0) -> bool | None:
         """Close an open record once its events are stored; closing twice keeps the first outcome.
@@ -234,6 +237,10 @@ class CallStore:
     async def event(self, call_id: str, kind: str, **detail: Any) -> None:
         """Queue an event of the call (stamped now, written in the next batch)."""
         self.events_behind.add(call_id, kind, detail)
+
+    async def event_at(self, call_id: str, at: datetime | None, kind: str, **detail: Any) -> None:
+        """Queue an event of the call that happened at ``at`` (None: now), before the app knew of it."""
+        self.events_behind.add(call_id, kind, detail, at)
 
     async def exists(self, call_id: str) -> bool:
         return bool(await self._pool.fetchval("SELECT 1 FROM calls WHERE call_id = $1", call_id))

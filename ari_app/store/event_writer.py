@@ -79,13 +79,13 @@ class EventWriter:
         """Whether every event of the call added so far is stored or given up."""
         return call_id not in self._outstanding
 
-    def add(self, call_id: str, kind: str, detail: dict[str, Any]) -> None:
-        """Queue an event of a call, stamped now."""
+    def add(self, call_id: str, kind: str, detail: dict[str, Any], at: datetime | None = None) -> None:
+        """Queue an event of a call, stamped ``at`` (default: now)."""
         self._added += 1
         if len(self._pending) >= MAX_PENDING:
             self._given_up(1, "queue full")
             return
-        self._pending.append((call_id, datetime.now(UTC), kind, json.dumps(detail, ensure_ascii=False)))
+        self._pending.append((call_id, at or datetime.now(UTC), kind, json.dumps(detail, ensure_ascii=False)))
         self._outstanding[call_id] = self._outstanding.get(call_id, 0) + 1
         self._wake.set()
         if self._task is None or self._task.done():

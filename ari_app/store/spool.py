@@ -30,13 +30,19 @@ from ari_app.store.calls import dialplan_time
 
 log = get_logger("store.spool")
 
-FIELDS = 12  # version, call id, tag, caller, route, started, answered, ended, DIALSTATUS, QUEUESTATUS, cause, AGISTATUS
-VERSION = "1"
+# version, call id, tag, caller, route, started, answered, ended, DIALSTATUS, QUEUESTATUS, cause, AGISTATUS,
+# and from version 2 on: 1 if the caller hung up during the greeting the dialplan plays for the app.
+FIELDS = 13
+VERSION = "2"
+FIELDS_OF = {"1": 12, VERSION: FIELDS}  # lines an older dialplan wrote are read too
 DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
-def outcome_of_unowned_call(route: str, dial_status: str, queue_status: str) -> str:
-    """The outcome recorded for a call that ended outside the Stasis app."""
+def outcome_of_unowned_call(route: str, dial_status: str, queue_status: str, in_greeting: bool = False) -> str:
+    """The outcome recorded for a call that ended outside the Stasis app (``in_greeting``: the caller
+    hung up while the dialplan greeted it, on its way to the app)."""
+    if in_greeting:
+        return "caller_hangup"
     if route in ("department", "subcenter"):
         return f"{route}_answered" if dial_status == "ANSWER" else f"{route}_{dial_status.lower() or 'hangup'}"
     if route == "intercept":
@@ -65,15 +71,17 @@ class SpooledCall:
 def parse_line(line: str) -> SpooledCall | None:
     """One spool line, or None if it is not a complete line of a known format."""
     fields = line.rstrip("\r\n").split(",")
-    if len(fields) != FIELDS or fields[0] != VERSION or not fields[1]:
+    if len(fields) != FIELDS_OF.get(fields[0]) or not fields[1]:
         return None
-    _, call_id, tag, caller, route, started, answered, ended, dial_status, queue_status, _cause, _agi = fields
+    _, call_id, tag, caller, route, started, answered, ended, dial_status, queue_status, _cause, _agi = fields[:12]
+    in_greeting = fields[12:] == ["1"]
     started_at, ended_at = dialplan_time(started), dialplan_time(ended)
     if started_at is None or ended_at is None:
         return None
     caller = unquote(caller)
     return SpooledCall(call_id, unquote(tag), "" if caller == "unknown" else caller, route, started_at,
-                       dialplan_time(answered), ended_at, outcome_of_unowned_call(route, dial_status, queue_status))
+                       dialplan_time(answered), ended_at,
+                       outcome_of_unowned_call(route, dial_status, queue_status, in_greeting))
 
 
 # A new record, or the completion of one the FastAGI route opened; a closed record is left alone.

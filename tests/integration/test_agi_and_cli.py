@@ -103,9 +103,9 @@ def test_repeat_caller_is_recognised(
 ) -> None:
     profiles = []
     for attempt in range(2):
-        result = place_call(
-            "caller-hangs-up-during-greeting", target_port=stack.asterisk.sip_port, caller=caller_number,
-            trace_dir=artifacts / f"sipp-{attempt}",
+        result = place_call(  # the app has the call after the greeting (7.2 s): it waits in line and hangs up
+            "greeting-12345", target_port=stack.asterisk.sip_port, caller=caller_number,
+            trace_dir=artifacts / f"sipp-{attempt}", listen_ms=8500,
         ).wait(30)
         assert result.returncode == 0, result.output[-2000:]
         wait_for(lambda n=attempt + 1: len(calls_from(postgres.dsn, caller_number)) == n

@@ -88,13 +88,12 @@ def test_wrong_ari_password_retries_clearly_and_never_shows_it(
 def test_call_that_ended_while_service_was_down_is_closed(
     own_stack: Stack, own_serve: ServeProcess, postgres: PostgresCluster, artifacts: Path, caller_number: str
 ) -> None:
+    # The caller hears the greeting (7.2 s, played by the dialplan), waits in line, and hangs up at 12 s.
     call = place_call(
-        "caller-hangs-up-during-greeting",
-        target_port=own_stack.asterisk.sip_port,
-        caller=caller_number,
-        trace_dir=artifacts / "sipp",
+        "greeting-12345", target_port=own_stack.asterisk.sip_port, caller=caller_number, trace_dir=artifacts / "sipp",
+        listen_ms=12000,
     )
-    wait_for(lambda: calls_from(postgres.dsn, caller_number), 10, "the call record to open")
+    wait_for(lambda: calls_from(postgres.dsn, caller_number), 11, "the call record to open (after the greeting)")
     own_serve.kill()
     result = call.wait(30)  # the caller hangs up while the service is down
     assert result.returncode == 0, result.output[-2000:]

@@ -69,6 +69,14 @@ def test_a_clean_step_has_no_failed_or_lost_call_and_p99_under_200_ms() -> None:
     assert not verdict(0, 0, 0, None).clean
 
 
+def test_a_clean_step_keeps_the_wait_after_the_greeting_under_half_a_second() -> None:
+    # The dialplan answers and greets on both paths: an app that falls behind shows in the wait.
+    assert verdict(300, 0, 0, 10, wait_p99_ms=499.9).clean
+    behind = verdict(300, 0, 0, 10, wait_p99_ms=2131.1)
+    assert not behind.clean and behind.why == "wait after the greeting p99 2131.1 ms >= 500 ms"
+    assert verdict(300, 0, 0, 10, wait_p99_ms=None).clean  # no agent answered: nothing to judge
+
+
 def test_highest_clean_rate_stops_at_the_first_failed_rate() -> None:
     assert highest_clean_rate([(30, False), (10, True), (20, True), (40, True)]) == 20
     assert highest_clean_rate([(10, True), (20, True)]) == 20
