@@ -8,7 +8,7 @@ after the first one before it writes (at 20 calls/s about six events of several 
 trip instead of one: each round trip costs the service more than the rows in it). ``flush()`` cuts
 that short and waits until everything added so far is stored: events are read only after it.
 A batch the database refuses (a connection fault) is kept and retried with a growing pause; a row
-refused because its call has no record yet is kept for ``record_grace`` seconds from its time (the
+refused because its call has no record yet is kept for ``record_grace`` seconds from its adding (the
 record may still be on its way: the FastAGI route opens it behind the channel), then, as a row it
 can never take (opening the record failed), dropped with an error; such rows are written one by one
 so they do not sink the others.
@@ -42,7 +42,7 @@ DEFERRED_LOOK = 0.1  # seconds between looks while every waiting row's record is
 RECORD_GRACE = 5.0  # seconds a row may wait for its call's record to be opened
 LINGER = 0.05  # seconds the first waiting event waits for others to share its round trip
 
-Row = tuple[str, datetime, str, str]
+Row = tuple[str, datetime, str, str, datetime]  # call id, time, kind, detail (the INSERT's arguments); added at
 
 
 class RecordsPending(Exception):
@@ -85,7 +85,8 @@ class EventWriter:
         if len(self._pending) >= MAX_PENDING:
             self._given_up(1, "queue full")
             return
-        self._pending.append((call_id, at or datetime.now(UTC), kind, json.dumps(detail, ensure_ascii=False)))
+        now = datetime.now(UTC)
+        self._pending.append((call_id, at or now, kind, json.dumps(detail, ensure_ascii=False), now))
         self._outstanding[call_id] = self._outstanding.get(call_id, 0) + 1
         self._wake.set()
         if self._task is None or self._task.done():
@@ -175,7 +176,7 @@ class EventWriter:
     async def _write(self, batch: list[Row]) -> list[Row]:
         """Write a batch; return the rows to try again because their call's record may still come."""
         try:
-            await self._pool.executemany(INSERT, batch)  # atomic: all rows or none
+            await self._pool.executemany(INSERT, [row[:4] for row in batch])  # atomic: all rows or none
             self.batches += 1
             return []
         except (asyncpg.ForeignKeyViolationError, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
@@ -185,9 +186,9 @@ class EventWriter:
         now = datetime.now(UTC)
         for row in batch:  # one at a time: only the rows that cannot be written are held back or lost
             try:
-                await self._pool.execute(INSERT, *row)
+                await self._pool.execute(INSERT, *row[:4])
             except asyncpg.ForeignKeyViolationError as exc:
-                if (now - row[1]).total_seconds() < self.record_grace:
+                if (now - row[4]).total_seconds() < self.record_grace:  # from its adding: its time may be older
                     early.append(row)
                     self.held_back += 1
                 else:

@@ -1,5 +1,7 @@
 """Fixtures for queue tests: an Asterisk with SIPp agent phones, a seats file, `hotline serve`
-with a database of its own (so queue figures count only the test's calls)."""
+with a database of its own (so queue figures count only the test's calls); and for modules that
+test a store on PostgreSQL alone: ``dsn`` (a database of the module's own, named by its
+``DATABASE``) and ``pool`` (on it, the module's ``TRUNCATE`` tables emptied before each test)."""
 
 from __future__ import annotations
 
@@ -7,15 +9,17 @@ import contextlib
 import itertools
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from ari_app.sandbox.confgen import SipPeer
 from ari_app.sandbox.postgres import PostgresCluster
+from ari_app.store.db import connect_pool
 from tests.harness.agents import AgentSpec, Phones, agent_action, agents_state, write_seats
 from tests.harness.records import calls_from, closed_call_from, timed_events
 from tests.harness.services import ServeProcess, Stack, assert_no_leaks, start_asterisk
@@ -84,6 +88,21 @@ class QueueStack:
         for agent_id in agent_ids:
             # Ready, or already offered a waiting call by the time the answer is written.
             assert agent_action(self.serve.http, agent_id, "login")["state"] in ("ready", "ringing", "busy")
+
+
+@pytest.fixture(scope="module")
+def dsn(request: pytest.FixtureRequest, postgres: PostgresCluster) -> str:
+    """A database of the module's own, named by the module's ``DATABASE``."""
+    return postgres.create_database(request.module.DATABASE)
+
+
+@pytest.fixture
+async def pool(request: pytest.FixtureRequest, dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the module's database, the tables named by its ``TRUNCATE`` emptied first."""
+    pool = await connect_pool(dsn)
+    await pool.execute(f"TRUNCATE {request.module.TRUNCATE} CASCADE")
+    yield pool
+    await pool.close()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,8 +23,6 @@ from ari_app.accounts.seeding import ensure_account
 from ari_app.accounts.signin import SignIn
 from ari_app.accounts.store import AccountExists, AccountStore, UnknownAccount
 from ari_app.accounts.throttle import LoginThrottle, ThrottlePolicy
-from ari_app.sandbox.postgres import PostgresCluster
-from ari_app.store.db import connect_pool
 from ari_app.web.inputs import MAX_BODY, json_errors
 from tests.harness.wait import until
 
@@ -38,17 +35,8 @@ HANDLER = Account("civil-li", "李", AccountRole.DEPARTMENT, department="civil-a
 AGENT = Account("agent-1001", "坐席一", AccountRole.AGENT, agent_id="1001")
 
 
-@pytest.fixture(scope="module")
-def dsn(postgres: PostgresCluster) -> str:
-    return postgres.create_database("accounts")
-
-
-@pytest.fixture
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await connect_pool(dsn)
-    await pool.execute("TRUNCATE accounts CASCADE")
-    yield pool
-    await pool.close()
+DATABASE = "accounts"  # a database of its own; these tables are emptied before each test (see conftest.py)
+TRUNCATE = "accounts"
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ entry leaves the line and is listed as failed; stored callbacks are taken back i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -14,8 +13,6 @@ from ari_app.acd.engine import Acd
 from ari_app.acd.model import AgentOffer, AgentSeat, QueuedCall, QueuePolicy
 from ari_app.acd.store import AcdStore
 from ari_app.callbacks.desk import CallbackDesk
-from ari_app.sandbox.postgres import PostgresCluster
-from ari_app.store.db import connect_pool
 from tests.harness.wait import until
 
 pytestmark = pytest.mark.integration
@@ -23,17 +20,8 @@ pytestmark = pytest.mark.integration
 NUMBER = "13912345678"
 
 
-@pytest.fixture(scope="module")
-def dsn(postgres: PostgresCluster) -> str:
-    return postgres.create_database("callback_desk")
-
-
-@pytest.fixture
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await connect_pool(dsn)
-    await pool.execute("TRUNCATE calls, agent_states CASCADE")
-    yield pool
-    await pool.close()
+DATABASE = "callback_desk"  # a database of its own; these tables are emptied before each test (see conftest.py)
+TRUNCATE = "calls, agent_states"
 
 
 async def _acd(pool: asyncpg.Pool) -> Acd:

@@ -5,31 +5,26 @@ loses nothing."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.store.calls import CallStore
-from ari_app.store.db import connect_pool
 from tests.harness.wait import until
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def dsn(postgres: PostgresCluster) -> str:
-    return postgres.create_database("event_writer")
+DATABASE = "event_writer"  # a database of its own; these tables are emptied before each test (see conftest.py)
+TRUNCATE = "calls"
 
 
 @pytest.fixture
-async def store(dsn: str) -> AsyncIterator[CallStore]:
-    pool = await connect_pool(dsn)
-    await pool.execute("TRUNCATE calls CASCADE")
+async def store(pool: asyncpg.Pool) -> AsyncIterator[CallStore]:
     calls = CallStore(pool, "node1")
     yield calls
     await calls.events_behind.close()
-    await pool.close()
 
 
 async def _kinds(store: CallStore, call_id: str) -> list[str]:
@@ -72,6 +67,19 @@ async def test_a_row_ahead_of_its_calls_record_waits_for_it(store: CallStore) ->
     await store.open("late", "late", "12345", "", "degraded")
     assert await store.events_behind.flush()
     assert await _kinds(store, "late") == ["degraded"]
+    assert store.events_behind.dropped == 0
+
+
+async def test_an_event_that_happened_long_before_it_was_added_still_waits_for_its_record(store: CallStore) -> None:
+    # The dialplan answered the caller 8 s before the app had the call: the app adds that answer
+    # with its own time. The record's wait counts from the adding, not from that time.
+    answered = datetime.now(UTC) - timedelta(seconds=8)
+    await store.event_at("greeted", answered, "answered")
+    await until(lambda: store.events_behind.held_back > 0, "the event refused for want of its record")
+    await store.open("greeted", "greeted", "12345", "", "intake")
+    assert await store.events_behind.flush()
+    rows = await store._pool.fetch("SELECT at, kind FROM call_events WHERE call_id = 'greeted'")
+    assert [(r["at"], r["kind"]) for r in rows] == [(answered, "answered")]
     assert store.events_behind.dropped == 0
 
 

@@ -6,14 +6,11 @@ made by a stand-in here (their telephony is test_return_visits.py's)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from ari_app.sandbox.postgres import PostgresCluster
-from ari_app.store.db import connect_pool
 from ari_app.visits.dialer import OrderSide, VisitDialer
 from ari_app.visits.policy import AttemptResult, parse_visit_policy
 from ari_app.visits.store import Visit, VisitStore
@@ -28,17 +25,8 @@ NIGHT = datetime(2026, 12, 1, 22, 0, tzinfo=UTC)  # 06:00 in Shanghai, 2 Decembe
 MORNING = datetime(2026, 12, 2, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai: open
 
 
-@pytest.fixture(scope="module")
-def dsn(postgres: PostgresCluster) -> str:
-    return postgres.create_database("visit_dialer")
-
-
-@pytest.fixture
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await connect_pool(dsn)
-    await pool.execute("TRUNCATE work_orders, return_visits CASCADE")
-    yield pool
-    await pool.close()
+DATABASE = "visit_dialer"  # a database of its own; these tables are emptied before each test (see conftest.py)
+TRUNCATE = "work_orders, return_visits"
 
 
 async def _orders(pool: asyncpg.Pool, count: int) -> list[str]:

@@ -7,7 +7,6 @@ NUL is stored, not refused; the values read back are the values written."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -16,25 +15,14 @@ import pytest
 from ari_app.acd.figures import CallOutcome
 from ari_app.acd.model import AgentSeat, AgentState, QueuedCall
 from ari_app.acd.store import AcdStore
-from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.store.calls import CallStore
-from ari_app.store.db import connect_pool
 from ari_app.store.journal import WriteJournal
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def dsn(postgres: PostgresCluster) -> str:
-    return postgres.create_database("write_batch")
-
-
-@pytest.fixture
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await connect_pool(dsn)
-    await pool.execute("TRUNCATE calls, agent_states CASCADE")
-    yield pool
-    await pool.close()
+DATABASE = "write_batch"  # a database of its own; these tables are emptied before each test (see conftest.py)
+TRUNCATE = "calls, agent_states"
 
 
 async def test_many_calls_in_few_round_trips_with_their_results(pool: asyncpg.Pool) -> None:
