@@ -7,11 +7,11 @@ up in an exception or a log line carries the password.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import aiohttp
 
+from ari_app import codec
 from ari_app.ari import endpoints as ep
 from ari_app.ari.errors import AriError, AriNotFound, AriUnauthorized
 from ari_app.ari.wsrest import WsClosed, WsRestTransport, request_uri
@@ -181,12 +181,12 @@ def _result(operation: str, status: int, text: str) -> Any:
         raise AriError(operation, status, _message(text))
     if not text:
         return None
-    return json.loads(text)
+    return codec.loads(text)
 
 
 def _message(text: str) -> str:
     try:
-        data = json.loads(text)
+        data = codec.loads(text)
     except ValueError:
         return text[:200]
     if isinstance(data, dict) and "message" in data:

@@ -12,12 +12,12 @@ events.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import Awaitable, Callable
 
 import aiohttp
 
+from ari_app import codec
 from ari_app.ari import endpoints as ep
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import HANDLED_TYPES, Event, parse_event
@@ -156,7 +156,7 @@ class AriEventStream:
 
     def _dispatch(self, text: str) -> None:
         try:
-            data = json.loads(text)
+            data = codec.loads(text)
             if not isinstance(data, dict):
                 raise ValueError("event is not a JSON object")
             if data.get("type") == "RESTResponse":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from ari_app import codec
 from ari_app.logs import get_logger
 
 log = get_logger("ari.wsrest")
@@ -52,7 +52,7 @@ def answer_of(event: Mapping[str, Any]) -> WsAnswer:
     elif isinstance(body, str):
         text = body
     else:  # a decoded body (some versions may send JSON, not a string)
-        text = json.dumps(body)
+        text = codec.dumps(body)
     status = event.get("status_code")
     return WsAnswer(status if isinstance(status, int) else 0, text)
 
@@ -104,11 +104,11 @@ class WsRestTransport:
         message: dict[str, Any] = {"type": "RESTRequest", "request_id": request_id, "method": method, "uri": uri}
         if body is not None:
             message["content_type"] = "application/json"
-            message["message_body"] = json.dumps(body)
+            message["message_body"] = codec.dumps(body)
         future: asyncio.Future[WsAnswer] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         try:
-            await ws.send_str(json.dumps(message))
+            await ws.send_str(codec.dumps(message))
             async with asyncio.timeout(timeout):  # not wait_for: less work per request on Python 3.11
                 return await future
         finally:

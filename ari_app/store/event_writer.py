@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from typing import Any
 
 import asyncpg
 
+from ari_app import codec
 from ari_app.logs import get_logger
 
 log = get_logger("store.events")
@@ -86,7 +86,7 @@ class EventWriter:
             self._given_up(1, "queue full")
             return
         now = datetime.now(UTC)
-        self._pending.append((call_id, at or now, kind, json.dumps(detail, ensure_ascii=False), now))
+        self._pending.append((call_id, at or now, kind, codec.dumps(detail), now))
         self._outstanding[call_id] = self._outstanding.get(call_id, 0) + 1
         self._wake.set()
         if self._task is None or self._task.done():

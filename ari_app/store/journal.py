@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -42,6 +41,7 @@ from typing import Any
 
 import asyncpg
 
+from ari_app import codec
 from ari_app.logs import get_logger
 
 log = get_logger("store.journal")
@@ -138,8 +138,8 @@ def pool_runner(pool: asyncpg.Pool) -> BatchRunner:
     async def run(batch: Sequence[Write]) -> list[Result]:
         if len(batch) == 1:
             return [await run_now(pool, batch[0].sql, batch[0].args, batch[0].row)]
-        raw = await pool.fetchval(BATCH_SQL, json.dumps([w.op() for w in batch], ensure_ascii=False))
-        results: list[Result] = json.loads(raw)
+        raw = await pool.fetchval(BATCH_SQL, codec.dumps([w.op() for w in batch]))
+        results: list[Result] = codec.loads(raw)
         if len(results) != len(batch):
             raise RuntimeError(f"{len(results)} results for a batch of {len(batch)}")
         return results

@@ -26,7 +26,7 @@ def test_request_uri_drops_the_leading_slash_and_encodes_like_http() -> None:
 def test_answers_keep_the_body_as_http_would() -> None:
     assert answer_of({"status_code": 204}) == WsAnswer(204, "")
     assert answer_of({"status_code": 200, "message_body": '{"id":"b"}'}) == WsAnswer(200, '{"id":"b"}')
-    assert answer_of({"status_code": 200, "message_body": {"id": "b"}}) == WsAnswer(200, '{"id": "b"}')
+    assert answer_of({"status_code": 200, "message_body": {"id": "b"}}) == WsAnswer(200, '{"id":"b"}')
     assert answer_of({"message_body": "x"}).status == 0
 
 
