@@ -1,12 +1,11 @@
 """The ACD engine: one owner of agent states and the queue, one dispatch task.
 
-Every change goes through this object on the event loop, so two agents never get the same
-caller, no caller is offered to two agents, and no agent rings for two callers: the matching
-itself is :func:`ari_app.acd.selection.assign`, run by the single dispatch task. Each change is
-handed to the store and acted on at once: the store queues it behind the calls (store/journal.py),
-in order per call and agent, so a slow database never slows a call, and a restart finds it stored.
-A call's own task rings the agent and bridges the call; it learns of its agent through an
-asyncio.Queue handed out by :meth:`Acd.enqueue`.
+Every change goes through this object on the event loop, so two agents never get the same caller, no
+caller is offered to two agents, and no agent rings for two callers: the matching is
+:func:`ari_app.acd.selection.assign`, run by the single dispatch task. Each change is handed to the
+store (queued behind the calls in order per call and agent: a slow database never slows a call, and a
+restart finds it stored) and acted on at once. A call's own task rings the agent and bridges the call;
+it learns of its agent through the ``deliver`` it hands :meth:`Acd.enqueue`.
 """
 
 from __future__ import annotations
@@ -52,6 +51,7 @@ class Acd:
         self._store = store
         self._clock = clock
         self.agents: dict[str, AgentSeat] = {a.id: a for a in agents}
+        self._wrapping: set[str] = set()  # agents that went into wrap-up (some may have left): the timers' look
         self._by_endpoint = {a.endpoint: a for a in self.agents.values()}
         self.queue: dict[str, QueuedCall] = {}
         self._offers: dict[str, Callable[[AgentOffer], None]] = {}
@@ -86,6 +86,7 @@ class Acd:
             agent.call_id = row["call_id"]
             if agent.state is AgentState.RINGING:  # the ring died with the old process
                 agent.state, agent.call_id = AgentState.READY, ""
+        self._wrapping = {a.id for a in self.agents.values() if a.state is AgentState.WRAP_UP}
         self._seq = await self._store.max_seq()
 
     def _agent_lock(self, agent_id: str) -> asyncio.Lock:
@@ -101,16 +102,8 @@ class Acd:
         return agent
 
     # -- agent state ---------------------------------------------------------------------------
-    async def _set_state(
-        self,
-        agent: AgentSeat,
-        state: AgentState,
-        reason: str = "",
-        keep_call: bool = False,
-        *,
-        call_id: str | None = None,
-        wrap_up_until: float | None = None,
-    ) -> None:
+    async def _set_state(self, agent: AgentSeat, state: AgentState, reason: str = "", keep_call: bool = False, *,
+                         call_id: str | None = None, wrap_up_until: float | None = None) -> None:
         """Change an agent's state: handed to the store (queued behind the calls), then applied in memory
         (a store that raises leaves memory as it was). The changes of one agent are serialized with each
         other and with dispatch (the agent's lock; other agents' changes go on meanwhile); a change
@@ -143,40 +136,35 @@ class Acd:
         await self._store.save_agent(changed)
         log.log(change_log_level(agent.state, state), "agent_state", agent=agent.id, state=state.value, reason=reason)
         _apply(agent, changed)
+        if state is AgentState.WRAP_UP:
+            self._wrapping.add(agent.id)
         self._poke()
 
-    async def login(self, agent_id: str) -> AgentSeat:
+    async def _change(self, agent_id: str, state: AgentState, reason: str = "", on_call: str | None = None,
+                      logged_out: str = "", only: AgentState | None = None) -> AgentSeat:
+        """An agent's own request: refused (saying why) on a call if ``on_call`` is given, logged out if
+        ``logged_out`` is; ignored unless in state ``only`` (if given)."""
         agent = self.agent(agent_id)
         async with self._agent_lock(agent_id):
-            if agent.state is AgentState.LOGGED_OUT:
-                await self._write_state(agent, AgentState.READY, "", False)
+            if on_call is not None and agent.state in (AgentState.RINGING, AgentState.BUSY):
+                raise AcdError(f"agent {agent_id} is on a call{on_call}")
+            if logged_out and agent.state is AgentState.LOGGED_OUT:
+                raise AcdError(f"agent {agent_id} {logged_out}")
+            if only is None or agent.state is only:
+                await self._write_state(agent, state, reason, False)
         return agent
+
+    async def login(self, agent_id: str) -> AgentSeat:
+        return await self._change(agent_id, AgentState.READY, only=AgentState.LOGGED_OUT)
 
     async def logout(self, agent_id: str) -> AgentSeat:
-        agent = self.agent(agent_id)
-        async with self._agent_lock(agent_id):
-            if agent.state in (AgentState.RINGING, AgentState.BUSY):
-                raise AcdError(f"agent {agent_id} is on a call; log out after it")
-            await self._write_state(agent, AgentState.LOGGED_OUT, "", False)
-        return agent
+        return await self._change(agent_id, AgentState.LOGGED_OUT, on_call="; log out after it")
 
     async def pause(self, agent_id: str, reason: str) -> AgentSeat:
-        agent = self.agent(agent_id)
-        async with self._agent_lock(agent_id):
-            if agent.state is AgentState.LOGGED_OUT:
-                raise AcdError(f"agent {agent_id} is logged out")
-            if agent.state in (AgentState.RINGING, AgentState.BUSY):
-                raise AcdError(f"agent {agent_id} is on a call; pause after it")
-            await self._write_state(agent, AgentState.PAUSED, reason or "paused", False)
-        return agent
+        return await self._change(agent_id, AgentState.PAUSED, reason or "paused", "; pause after it", "is logged out")
 
     async def ready(self, agent_id: str) -> AgentSeat:
-        agent = self.agent(agent_id)
-        async with self._agent_lock(agent_id):
-            if agent.state in (AgentState.RINGING, AgentState.BUSY):
-                raise AcdError(f"agent {agent_id} is on a call")
-            await self._write_state(agent, AgentState.READY, "", False)
-        return agent
+        return await self._change(agent_id, AgentState.READY, on_call="")
 
     # -- the queue -----------------------------------------------------------------------------
     def next_seq(self) -> int:
@@ -303,7 +291,7 @@ class Acd:
 
     def _next_timer(self) -> float | None:
         now = self._clock()
-        times = [a.wrap_up_until for a in self.agents.values() if a.state is AgentState.WRAP_UP]
+        times = [a.wrap_up_until for a in self._in_wrap_up()]
         if self._retry_at is not None:
             times.append(self._retry_at)
         widen = next_widen_time(list(self.queue.values()), now)
@@ -311,16 +299,22 @@ class Acd:
             times.append(widen)
         return max(0.0, min(times) - now) + 0.01 if times else None
 
+    def _in_wrap_up(self) -> list[AgentSeat]:  # those that have left it are forgotten
+        self._wrapping = {i for i in self._wrapping if self.agents[i].state is AgentState.WRAP_UP}
+        return [self.agents[i] for i in self._wrapping]
+
     async def _end_wrap_ups(self) -> None:
         now = self._clock()
-        for agent in self.agents.values():
-            if agent.state is AgentState.WRAP_UP and agent.wrap_up_until <= now:
+        for agent in self._in_wrap_up():
+            if agent.wrap_up_until <= now:
                 await self._set_state(agent, AgentState.READY)
 
     async def dispatch(self) -> None:
         """One matching round: each pair an offer the call's task acts on. The ringing states are handed to
         the store together under the agents' locks; agents being changed sit it out."""
         async with self._lock:
+            if all(call.offered_to for call in self.queue.values()):  # nobody waits for an offer
+                return
             now = self._clock()
             free = [a for a in self.agents.values() if not self._agent_lock(a.id).locked()]
             pairs = [(call, agent, (agent.state, agent.state_since, agent.call_id))
