@@ -18,7 +18,9 @@ def _cell(value: object) -> str:
 
 
 def table(results: dict[str, Any]) -> str:
-    """Markdown: one row per path and rate, then the ratios and the verdict."""
+    """Markdown: one row per path and rate, then the ratios and the verdict (a hold run alone: its line)."""
+    if not results["steps"] and results.get("hold"):
+        return f"- Hold run, Stasis path: {hold_line(results['hold'])}\n"
     head = ("| path | calls/s | attempted | answered | failed | lost | INVITE->200 p50 / p95 / p99 ms "
             "| wait after greeting p50 / p99 ms | StasisStart->holding bridge p50 / p99 ms "
             "| CPU s per 1,000 calls: Asterisk / serve / PostgreSQL "

@@ -118,6 +118,18 @@ def test_table_has_a_row_per_step_and_the_verdict() -> None:
     assert "Not run for the time budget: (b) app_queue at 20 calls/s" in text
 
 
+def test_a_hold_run_alone_shows_no_empty_ramp() -> None:
+    hold = {"placed": 500, "rate": 25.0, "hold_s": 60.0, "held": 500, "dropped": 0, "failed": 0,
+            "peak_concurrent": 500, "invite_to_200_ms": {"p99": 11.0}, "holding_entry_ms": {"p99": 44.0},
+            "cpu_ms_per_call_second": {"asterisk": 2.39, "serve": 0.11, "postgres": 0.04}, "serve_peak_rss_mib": 193.8}
+    results = {"steps": [], "ratios": [], "highest_clean_rate": {"stasis": None, "queue": None}, "skipped": [],
+               "hold": hold}
+    text = table(results)
+    assert text == ("- Hold run, Stasis path: 500 callers at 25/s, held 60 s: 500 held, 0 dropped, 0 failed; at most "
+                    "500 at once; INVITE->200 p99 11.0 ms; StasisStart->holding bridge p99 44.0 ms; CPU ms per second "
+                    "of call asterisk 2.39 serve 0.11 postgres 0.04; serve peak 193.8 MiB\n")
+
+
 # -- what SIPp wrote --------------------------------------------------------------------------
 
 CALLER_LOG = """\
