@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -113,6 +113,22 @@ _RATE = ("UPDATE calls SET rating = $2::text, rated_at = $3::timestamptz WHERE c
          " AND rating IS NULL")
 
 
+async def _within(done: asyncio.Future[Result | None], wait: float) -> Result | None:
+    """The result of a queued write if it is stored within ``wait`` seconds (None: later, or not asked)."""
+    if wait <= 0:
+        return None
+    try:
+        return await asyncio.wait_for(asyncio.shield(done), wait)
+    except TimeoutError:
+        return None
+
+
+async def _opened(written: Awaitable[Result | None]) -> Opened:
+    result = await written
+    row = result.get("row") if result else None
+    return Opened(bool(row["created"]), int(row["recent"])) if row else Opened(False, None)
+
+
 class CallStore:
     def __init__(self, pool: asyncpg.Pool, node: str, journal: WriteJournal | None = None) -> None:
         """``journal``: writes queued behind the call, kept through an outage (None: written at once, or
@@ -136,13 +152,16 @@ class CallStore:
         ``urgent`` (default: whether it is waited for): sent at once rather than after the journal's
         linger.
         Times are taken by the caller, so a write stored late carries the moment it happened."""
+        return await self._queued(what, call_id, sql, *args, row=row, wait=wait, then=then, after_events=after_events,
+                                  urgent=urgent)
+
+    def _queued(
+        self, what: str, call_id: str, sql: str, *args: object, row: bool = False, wait: float = 0.0,
+        then: Callable[[Result], None] | None = None, after_events: bool = False, urgent: bool | None = None,
+    ) -> Awaitable[Result | None]:
+        """:meth:`_write`, queued now (ahead of whatever the caller queues next); await it for the result."""
         if self.journal is None:
-            if after_events:
-                await self.events_behind.flush(call_id=call_id)
-            result = await run_now(self._pool, sql, args, row)
-            if then is not None:
-                then(result)
-            return result
+            return self._now(call_id, sql, args, row, then, after_events)
         events = self.events_behind
         done = self.journal.submit(what, call_id, sql, args, row=row, urgent=wait > 0 if urgent is None else urgent,
                                    ready=(lambda: events.settled(call_id)) if after_events else None)
@@ -152,12 +171,16 @@ class CallStore:
                 if result is not None:
                     then(result)
             done.add_done_callback(deliver)
-        if wait <= 0:
-            return None
-        try:
-            return await asyncio.wait_for(asyncio.shield(done), wait)
-        except TimeoutError:
-            return None
+        return _within(done, wait)
+
+    async def _now(self, call_id: str, sql: str, args: tuple[object, ...], row: bool,
+                   then: Callable[[Result], None] | None, after_events: bool) -> Result:
+        if after_events:
+            await self.events_behind.flush(call_id=call_id)
+        result = await run_now(self._pool, sql, args, row)
+        if then is not None:
+            then(result)
+        return result
 
     @staticmethod
     def _recorded(hotline: str, route: str) -> Callable[[Result], None]:
@@ -176,20 +199,20 @@ class CallStore:
         row = result.get("row") if result else None
         return None if result is None else bool(row and row["created"])
 
-    async def open_counting_recent(
+    def open_counting_recent(
         self, call_id: str, channel_id: str, hotline: str, caller: str, route: str, days: int, urgent: bool = False,
         started_at: datetime | None = None,
-    ) -> Opened:
+    ) -> Awaitable[Opened]:
         """:meth:`open`, and in the same round trip the caller's other calls in the last ``days``
-        (waited for ``OPEN_WAIT`` seconds at most: the record is opened in any case). ``urgent``: the
-        call waits for it at once (no greeting meanwhile): not after the journal's linger.
-        ``started_at``: when the call began (default: now)."""
-        result = await self._write(
+        (waited for ``OPEN_WAIT`` seconds at most: the record is opened in any case). Queued when
+        called, ahead of the call's later writes; await the result. ``urgent``: the call waits for it
+        at once (no greeting meanwhile): not after the journal's linger. ``started_at``: when the call
+        began (default: now)."""
+        written = self._queued(
             "call_open", call_id, _OPEN_COUNTING_RECENT, call_id, channel_id, hotline, caller, route, self.node,
             started_at or datetime.now(UTC), days, row=True, wait=OPEN_WAIT, then=self._recorded(hotline, route),
             urgent=urgent)
-        row = result.get("row") if result else None
-        return Opened(bool(row["created"]), int(row["recent"])) if row else Opened(False, None)
+        return _opened(written)
 
     async def open_if_absent(
         self, call_id: str, hotline: str, caller: str, route: str, started_at: datetime | None = None

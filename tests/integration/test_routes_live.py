@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.sandbox.proc import free_port, free_port_both
 from ari_app.settings import REPO_ROOT
+from tests.harness.prompts import prompt_seconds
 from tests.harness.records import call_events, closed_call_from
 from tests.harness.rtp import RtpSink
 from tests.harness.services import ServeProcess, Stack, registry_copy, start_asterisk
@@ -38,10 +38,6 @@ def _12317_hangs_up() -> dict[str, str]:
     block = text[start:end]
     return {block: block.replace("after_cancel: intake", "after_cancel: hangup")}
 
-
-def seconds(prompt: str) -> float:
-    with wave.open(str(REPO_ROOT / "sounds" / "zh" / f"{prompt}.wav")) as w:
-        return w.getnframes() / w.getframerate()
 
 
 @dataclass
@@ -102,8 +98,8 @@ def live(postgres: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) ->
         wait_for(lambda: all(stack.ari.get(f"/endpoints/PJSIP/{e}")["state"] == s for e, s in state.items()),
                  20, "department lines qualified (two reachable, two not)")
         # Callers stay long enough for ring time, prompts and greeting, then hang up in the queue.
-        listen = {"12349": seconds("greeting") + seconds("intercept-12349") + 4, "12317": 30}
-        fallback = RING_TIMEOUT + seconds("greeting") + seconds("transfer-to-intake") + 4
+        listen = {"12349": prompt_seconds("greeting") + prompt_seconds("intercept-12349") + 4, "12317": 30}
+        fallback = RING_TIMEOUT + prompt_seconds("greeting") + prompt_seconds("transfer-to-intake") + 4
         started = {n: _dial(stack, n, base, listen.get(n, fallback))
                    for n in ("12349", "12317", "12333", "12319", "12348", "12366")}
         calls = {n: _finish(c) for n, c in started.items()}
@@ -138,14 +134,15 @@ def test_cancelled_number_intercept_then_intake(live: Live, postgres: PostgresCl
     record, events = _record(postgres, live.calls["12349"])
     assert (record["hotline"], record["route"], record["outcome"]) == ("12349", "intercept", "abandoned")
     assert _prompts(events) == ["greeting", "intercept-12349"]
-    assert live.calls["12349"].sink.voiced_seconds >= 0.6 * (seconds("greeting") + seconds("intercept-12349"))
+    heard = prompt_seconds("greeting") + prompt_seconds("intercept-12349")
+    assert live.calls["12349"].sink.voiced_seconds >= 0.6 * heard
     assert _queued_groups(events) == ["civil-affairs"]  # 市民政局's seconded staff first
 
 
 def test_cancelled_number_intercept_then_hangup(live: Live, postgres: PostgresCluster) -> None:
     record, _ = _record(postgres, live.calls["12317"])  # after_cancel: hangup in this run's registry
     assert (record["hotline"], record["route"], record["outcome"]) == ("12317", "intercept", "intercepted")
-    assert live.calls["12317"].sink.voiced_seconds >= 0.6 * seconds("intercept-12317")
+    assert live.calls["12317"].sink.voiced_seconds >= 0.6 * prompt_seconds("intercept-12317")
 
 
 @pytest.mark.parametrize(
@@ -179,7 +176,7 @@ def test_agi_down_calls_still_reach_intake(
     ).start()
     try:
         serve.wait_ready(20)
-        call = _finish(_dial(live.stack, "12349", tmp_path, seconds("greeting") + 3))
+        call = _finish(_dial(live.stack, "12349", tmp_path, prompt_seconds("greeting") + 3))
         record, events = _record(postgres, call)
         # Without FastAGI the date is unknown: no intercept notice, straight to intake, still tagged.
         assert (record["hotline"], record["route"], record["outcome"]) == ("12349", "intake", "abandoned")

@@ -21,6 +21,7 @@ from ari_app.sandbox.postgres import PostgresCluster
 from ari_app.sandbox.proc import free_port_both
 from tests.harness.agents import AgentSpec, agent_action, agents_state
 from tests.harness.cluster import ClusterStack, start_cluster_stack, stop_cluster_stack
+from tests.harness.prompts import past_prompts_ms
 from tests.harness.records import calls_from
 from tests.harness.services import Stack, registry_copy
 from tests.harness.sipp import Account, place_authenticated_call, start_peer, start_phone
@@ -142,7 +143,7 @@ def test_spools_the_test_caller_and_a_return_visit_with_the_first_node_down(
     callers = []
     for _ in range(2):  # one after the other: Kamailio's round robin puts them on the two nodes
         caller = _caller()
-        sipp = c.call(caller, listen_ms=3000)
+        sipp = c.call(caller, listen_ms=past_prompts_ms("greeting", "degraded", then_s=1.0))  # into app_queue
         result = sipp.wait(60)
         assert result.returncode == 0, result.output[-500:]
         callers.append(caller)

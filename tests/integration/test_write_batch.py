@@ -73,6 +73,22 @@ async def test_many_calls_in_few_round_trips_with_their_results(pool: asyncpg.Po
     await journal.close()
 
 
+async def test_an_opening_is_queued_when_asked_ahead_of_the_calls_next_writes(pool: asyncpg.Pool) -> None:
+    # The flow asks for the opening without waiting for it, then records the dialplan's answer: the
+    # answer must land on the record, not run before the record exists.
+    journal = WriteJournal.on_pool(pool, lanes=1)
+    calls = CallStore(pool, "node1", journal)
+    answered = datetime(2026, 12, 1, 5, 0, 1, 250000, tzinfo=UTC)
+    opening = calls.open_counting_recent("o1", "o1", "12345", "13800000001", "intake", 7, urgent=True,
+                                         started_at=datetime(2026, 12, 1, 5, 0, 0, tzinfo=UTC))
+    await calls.answered("o1", answered)
+    assert (await opening).created
+    assert await journal.caught_up(10)
+    row = await pool.fetchrow("SELECT started_at, answered_at FROM calls WHERE call_id = 'o1'")
+    assert (row["started_at"], row["answered_at"]) == (datetime(2026, 12, 1, 5, 0, 0, tzinfo=UTC), answered)
+    await journal.close()
+
+
 async def test_a_refused_write_holds_back_only_its_own_calls_later_writes(pool: asyncpg.Pool) -> None:
     journal = WriteJournal.on_pool(pool, lanes=1)
     calls = CallStore(pool, "node1", journal)
