@@ -12,7 +12,7 @@ from ari_app.ari.errors import AriError
 from ari_app.ari.events import Channel, ChannelDestroyed, PlaybackEvent, StasisEnd, StasisStart
 from ari_app.calls.legs import LEG_MARK, Bridge, Leg, bridge_id, new_leg, new_playback
 from ari_app.calls.session import CallerGone, CallSession, Message
-from ari_app.flows.common import FlowContext, destroy_bridge, hang_up, record
+from ari_app.flows.common import FlowContext, destroy_bridge, hang_up, make_bridge, record
 from ari_app.logs import get_logger
 from ari_app.visits.policy import may_dial
 
@@ -122,7 +122,7 @@ async def _talk(line: CallbackLine, entry: QueuedCall, offer: AgentOffer, sessio
                 agent: str) -> tuple[str, str]:
     ctx, citizen = line.ctx, session.channel.id
     bridge = bridge_id(Bridge.TALK, citizen)
-    await ctx.ari.create_bridge("mixing", bridge, name=f"callback {entry.hotline}")
+    await make_bridge(ctx, "mixing", bridge, name=f"callback {entry.hotline}")
     await ctx.ari.add_to_bridge(bridge, agent)
     await ctx.ari.add_to_bridge(bridge, citizen)
     await ctx.acd.connected(entry.call_id, offer.agent_id, agent, bridge)

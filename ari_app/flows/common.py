@@ -113,6 +113,25 @@ async def hang_up(ctx: FlowContext, channel_id: str) -> None:
         log.error("hangup_failed", channel=channel_id, error=str(exc))
 
 
+BRIDGE_TRIES, BRIDGE_RETRY = 5, 0.05  # a call's bridge id taken again: 50 + 100 + 200 + 400 ms for the old one to go
+
+
+async def make_bridge(ctx: FlowContext, kind: str, bridge_id: str, name: str = "") -> None:
+    """Create one of the call's bridges. Its id names the call, so a second conversation (after an
+    escalation, a requeue) takes the id again: Asterisk may still hold the bridge it destroyed a moment
+    ago (409, until the caller has left it), so that one is destroyed again and the creation retried."""
+    for attempt in range(BRIDGE_TRIES):
+        try:
+            await ctx.ari.create_bridge(kind, bridge_id, name=name)
+            return
+        except AriError as exc:
+            if exc.status != 409 or attempt == BRIDGE_TRIES - 1:
+                raise
+            log.warning("bridge_still_there", bridge=bridge_id, attempt=attempt + 1)
+        await destroy_bridge(ctx, bridge_id)
+        await asyncio.sleep(BRIDGE_RETRY * 2 ** attempt)
+
+
 async def destroy_bridge(ctx: FlowContext, bridge_id: str) -> None:
     try:
         await ctx.ari.destroy_bridge(bridge_id)

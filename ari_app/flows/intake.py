@@ -24,6 +24,7 @@ from ari_app.flows.common import (
     close,
     destroy_bridge,
     hang_up,
+    make_bridge,
     play_prompt,
     record,
 )
@@ -341,7 +342,7 @@ async def _talk(ctx: FlowContext, session: CallSession, agent_id: str, agent_cha
     call_id = session.call_id
     bridge = _talk_bridge(session)
     await _stop_announcement(ctx, session)
-    await ctx.ari.create_bridge("mixing", bridge, name=f"call {session.hotline}")
+    await make_bridge(ctx, "mixing", bridge, name=f"call {session.hotline}")
     try:  # both at once; Asterisk takes the caller out of the holding bridge
         await ctx.ari.add_to_bridge(bridge, f"{session.channel.id},{agent_channel}")
     except AriNotFound:  # one of them has gone: the caller (raised again here), or the agent

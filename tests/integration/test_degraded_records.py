@@ -19,7 +19,7 @@ import pytest
 
 from tests.harness.agents import AgentSpec
 from tests.harness.faults import record_fault
-from tests.harness.prompts import past_prompts_ms
+from tests.harness.prompts import past_prompts_ms, prompt_seconds
 from tests.harness.records import calls_from, count_calls
 from tests.harness.wait import wait_for
 from tests.integration.conftest import QueueStack
@@ -57,9 +57,9 @@ def test_calls_of_an_outage_get_their_records_marked_degraded(
     q.serve.stop()
     calls = {"answered": q.call("12345", listen_ms=40000), "merged": q.call("12336", listen_ms=40000),
              "unknown": q.call("96110", listen_ms=15000),
-             # greeted, told of the degraded service, then gives up in app_queue's line while the one agent
-             # talks to the first caller (1.5 s)
-             "gave_up": q.call("12345", listen_ms=past_prompts_ms("greeting", "degraded", then_s=1.0))}
+             # greeted, then gives up halfway through the notice of the degraded service (before app_queue's
+             # line, where the one agent might take it first)
+             "gave_up": q.call("12345", listen_ms=past_prompts_ms("greeting", then_s=prompt_seconds("degraded") / 2))}
     results = {name: sipp.wait(60) for name, (_, sipp) in calls.items()}
     assert all(r.returncode == 0 for r in results.values()), {n: r.output[-500:] for n, r in results.items()}
     callers = {name: caller for name, (caller, _) in calls.items()}
