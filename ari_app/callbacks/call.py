@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ari_app.acd.model import AgentOffer, QueuedCall
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import Channel, ChannelDestroyed, PlaybackEvent, StasisEnd, StasisStart
-from ari_app.calls.legs import LEG_MARK, Bridge, Leg, bridge_id, new_leg, new_playback
+from ari_app.calls.legs import LEG_MARK, Bridge, Leg, new_leg, new_playback
 from ari_app.calls.session import CallerGone, CallSession, Message
 from ari_app.flows.common import FlowContext, destroy_bridge, hang_up, make_bridge, record
 from ari_app.logs import get_logger
@@ -121,8 +121,7 @@ async def _not_reached(
 async def _talk(line: CallbackLine, entry: QueuedCall, offer: AgentOffer, session: CallSession,
                 agent: str) -> tuple[str, str]:
     ctx, citizen = line.ctx, session.channel.id
-    bridge = bridge_id(Bridge.TALK, citizen)
-    await make_bridge(ctx, "mixing", bridge, name=f"callback {entry.hotline}")
+    bridge = await make_bridge(ctx, "mixing", lambda: session.new_bridge(Bridge.TALK), name=f"callback {entry.hotline}")
     await ctx.ari.add_to_bridge(bridge, agent)
     await ctx.ari.add_to_bridge(bridge, citizen)
     await ctx.acd.connected(entry.call_id, offer.agent_id, agent, bridge)

@@ -14,6 +14,11 @@ caller from a leg the app originated, and find each call's bridges:
 | ``talk-<call_id>``   | the mixing bridge of the conversation (caller, agent, department) |
 | ``xfer-<call_id>``   | the caller's holding bridge during an attended transfer          |
 
+A call's second conversation (after an escalation or a requeue) gets a bridge of its own,
+``talk-<call_id>~2``, and so on; so does a second attended transfer. Asterisk refuses a bridge id
+while the bridge it destroyed under that id still has references (its topic lingers, for a moment
+or, on a busy machine, longer), so an id is never taken twice.
+
 The holding bridge is made once per node and kept: a caller in it hears music on its own (the
 holding bridge's participant idle mode) and announcements played to its channel. Older versions
 gave each caller its own ``hold-<call_id>``; the reconcile step still reads and removes those.
@@ -72,8 +77,23 @@ def leg_kind(channel_id: str) -> Leg | None:
     return None
 
 
-def bridge_id(kind: Bridge, call_id: str) -> str:
-    return f"{kind.value}{call_id}"
+COUNT_MARK = "~"  # talk-<call_id>~2: the call's second bridge of its kind
+
+
+def bridge_id(kind: Bridge, call_id: str, number: int = 1) -> str:
+    """The call's ``number``-th bridge of ``kind`` (the first has no number, as in older versions)."""
+    return f"{kind.value}{call_id}" if number <= 1 else f"{kind.value}{call_id}{COUNT_MARK}{number}"
+
+
+def parse_bridge(bridge: str) -> tuple[Bridge, str, int] | None:
+    """(kind, call_id, number) of one of a call's talk- or xfer- bridges; None for any other bridge."""
+    for kind in (Bridge.TALK, Bridge.TRANSFER_HOLD):
+        if bridge.startswith(kind.value):
+            call_id, mark, count = bridge.removeprefix(kind.value).partition(COUNT_MARK)
+            if not mark:
+                return kind, call_id, 1
+            return (kind, call_id, int(count)) if count.isdigit() and int(count) > 1 else None
+    return None
 
 
 def new_playback() -> str:

@@ -4,7 +4,7 @@ Asterisk's bridges are the truth about who talks to whom; PostgreSQL keeps each 
 place. From both, and the leg and bridge names of :mod:`ari_app.calls.legs`:
 
 - a leg the app originated (agent, department) is never taken for a caller;
-- a caller in its ``talk-`` bridge (or on hold in its ``xfer-`` bridge during an attended
+- a caller in one of its ``talk-`` bridges (or on hold in its ``xfer-`` bridge during an attended
   transfer) goes on talking, with the agent and department legs found in that bridge;
 - a caller stored as waiting, or found in a holding bridge (``hold-queue``, or its own ``hold-`` bridge
   of an older version), goes back into line (at the old place when stored); a caller stored as
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
-from ari_app.calls.legs import HOLDING_BRIDGE, Bridge, Leg, bridge_id, is_holding, leg_kind
+from ari_app.calls.legs import HOLDING_BRIDGE, Bridge, Leg, is_holding, leg_kind, parse_bridge
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Adopt:
     agent_channel: str = ""
     party_channel: str = ""
     holding: str = ""  # the xfer- bridge the caller is on hold in
+    talk: str = ""  # the conversation's talk- bridge
 
 
 @dataclass(frozen=True)
@@ -50,24 +51,45 @@ class Plan:
     destroy: list[str] = field(default_factory=list)  # bridges to destroy (older versions' per-caller holding)
 
 
-def _conversation(channel_id: str, found: Found) -> Adopt | None:
-    talk = found.bridges.get(bridge_id(Bridge.TALK, channel_id))
-    xfer_id = bridge_id(Bridge.TRANSFER_HOLD, channel_id)
-    on_hold = channel_id in found.bridges.get(xfer_id, ())
-    if talk is None or (channel_id not in talk and not on_hold):
+Calls = dict[str, dict[Bridge, list[str]]]  # call_id -> its talk- and xfer- bridges, the newest last
+
+
+def _calls_bridges(bridges: Mapping[str, Sequence[str]]) -> Calls:
+    found: dict[str, dict[Bridge, list[tuple[int, str]]]] = {}
+    for bridge in bridges:
+        parsed = parse_bridge(bridge)
+        if parsed is not None:
+            kind, call_id, number = parsed
+            found.setdefault(call_id, {}).setdefault(kind, []).append((number, bridge))
+    return {call: {kind: [b for _, b in sorted(made)] for kind, made in kinds.items()} for call, kinds in found.items()}
+
+
+def _conversation(channel_id: str, found: Found, calls: Calls) -> Adopt | None:
+    """The caller's conversation: the talk- bridge it is in, or, while it is on hold in one of its xfer-
+    bridges, its newest talk- bridge (a call's later conversations have bridges of their own, legs)."""
+    own = calls.get(channel_id, {})
+
+    def holding_caller(kind: Bridge) -> list[str]:
+        return [b for b in own.get(kind, []) if channel_id in found.bridges[b]]
+
+    on_hold = holding_caller(Bridge.TRANSFER_HOLD)
+    talks = holding_caller(Bridge.TALK) or (own.get(Bridge.TALK, []) if on_hold else [])
+    if not talks:
         return None
-    legs = [c for c in talk if c != channel_id]
+    talk = talks[-1]
+    legs = [c for c in found.bridges[talk] if c != channel_id]
     agent = next((c for c in legs if leg_kind(c) is Leg.AGENT), "")
     party = next((c for c in legs if leg_kind(c) is Leg.DEPARTMENT), "")
-    return Adopt(channel_id, "talking", agent, party, xfer_id if on_hold else "")
+    return Adopt(channel_id, "talking", agent, party, on_hold[-1] if on_hold else "", talk)
 
 
 def plan(found: Found) -> Plan:
     result = Plan()
     holding = {c for bridge, members in found.bridges.items() if is_holding(bridge) for c in members}
     callers = [c for c in found.in_app if leg_kind(c) is None and c not in found.owned]
+    calls = _calls_bridges(found.bridges)
     for channel_id in sorted(callers, key=lambda c: found.stored.get(c, ("", 0))[1]):
-        talking = _conversation(channel_id, found)
+        talking = _conversation(channel_id, found, calls)
         if talking is not None:
             result.adopt.append(talking)
         elif channel_id in found.surveying:

@@ -118,7 +118,7 @@ class Reconciler:
             await self._acd.ended_while_away(call_id, live.agent_id, "talking")  # the agent left meanwhile
         department = await self._variable(adopt.party_channel, DEPARTMENT_VARIABLE) if adopt.party_channel else ""
         return ResumedTalk(agent_id, adopt.agent_channel if agent_id else "", adopt.party_channel, department,
-                           adopt.holding)
+                           adopt.holding, adopt.talk)
 
     async def _hang_up(self, channel_id: str) -> None:
         try:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ari_app.acd.model import AgentOffer, QueuedCall
 from ari_app.ari.events import Channel, ChannelDestroyed, Event, StasisEnd
+from ari_app.calls.legs import Bridge, bridge_id, parse_bridge
 
 
 class CallerGone(Exception):
@@ -47,6 +48,7 @@ class ResumedTalk:
     party_channel: str  # a department's leg in the conversation, or ""
     party_department: str  # its department id (from the leg's HOTLINE_DEPARTMENT variable)
     holding: str  # the xfer- bridge the caller is on hold in (attended transfer), or ""
+    bridge: str = ""  # the conversation's talk- bridge ("": the call's first)
 
 
 @dataclass
@@ -81,6 +83,19 @@ class CallSession:
     stasis_at: float | None = None
     media_s: float = 0.0
     talk: Any = None  # the live conversation (flows.conversation.Talk) while the caller talks to someone
+    bridges_made: dict[Bridge, int] = field(default_factory=dict)  # how many of each kind (legs.bridge_id)
+
+    def new_bridge(self, kind: Bridge) -> str:
+        """An id for the call's next bridge of ``kind``, never one it had before."""
+        self.bridges_made[kind] = self.bridges_made.get(kind, 0) + 1
+        return bridge_id(kind, self.call_id, self.bridges_made[kind])
+
+    def found_bridge(self, bridge: str) -> None:
+        """After a restart: the call's ``bridge`` exists already; later ones of its kind are numbered after it."""
+        parsed = parse_bridge(bridge)
+        if parsed is not None and parsed[1] == self.call_id:
+            kind, _, number = parsed
+            self.bridges_made[kind] = max(self.bridges_made.get(kind, 0), number)
 
     def deliver(self, event: Message) -> None:
         self.inbox.put_nowait(event)

@@ -113,23 +113,31 @@ async def hang_up(ctx: FlowContext, channel_id: str) -> None:
         log.error("hangup_failed", channel=channel_id, error=str(exc))
 
 
-BRIDGE_TRIES, BRIDGE_RETRY = 5, 0.05  # a call's bridge id taken again: 50 + 100 + 200 + 400 ms for the old one to go
+BRIDGE_TRIES = 5
 
 
-async def make_bridge(ctx: FlowContext, kind: str, bridge_id: str, name: str = "") -> None:
-    """Create one of the call's bridges. Its id names the call, so a second conversation (after an
-    escalation, a requeue) takes the id again: Asterisk may still hold the bridge it destroyed a moment
-    ago (409, until the caller has left it), so that one is destroyed again and the creation retried."""
-    for attempt in range(BRIDGE_TRIES):
+def _id_taken(exc: AriError) -> bool:
+    """Asterisk refused the id itself: 409 while a bridge under it still has references (its topic
+    lingers after the destroy), 500 "Possible duplicate bridge id" when that shows only a moment later."""
+    return exc.status == 409 or (exc.status == 500 and "duplicate" in exc.detail.lower())
+
+
+async def make_bridge(ctx: FlowContext, kind: str, next_id: Callable[[], str], name: str = "") -> str:
+    """Create one of the call's bridges under the first id from ``next_id`` that Asterisk takes, and
+    return it. Each conversation has a bridge of its own (legs.bridge_id), so an id is taken only when
+    one of an earlier run of the service lingers: it is passed over for the next, never destroyed."""
+    for _ in range(BRIDGE_TRIES - 1):
+        bridge = next_id()
         try:
-            await ctx.ari.create_bridge(kind, bridge_id, name=name)
-            return
+            await ctx.ari.create_bridge(kind, bridge, name=name)
+            return bridge
         except AriError as exc:
-            if exc.status != 409 or attempt == BRIDGE_TRIES - 1:
+            if not _id_taken(exc):
                 raise
-            log.warning("bridge_still_there", bridge=bridge_id, attempt=attempt + 1)
-        await destroy_bridge(ctx, bridge_id)
-        await asyncio.sleep(BRIDGE_RETRY * 2 ** attempt)
+            log.warning("bridge_id_taken", bridge=bridge, error=str(exc))
+    bridge = next_id()
+    await ctx.ari.create_bridge(kind, bridge, name=name)
+    return bridge
 
 
 async def destroy_bridge(ctx: FlowContext, bridge_id: str) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import ChannelDestroyed, ChannelDtmfReceived, Event, StasisEnd, StasisStart
-from ari_app.calls.legs import CALL_VARIABLE, DEPARTMENT_VARIABLE, LEG_MARK, Bridge, Leg, bridge_id, new_leg
+from ari_app.calls.legs import CALL_VARIABLE, DEPARTMENT_VARIABLE, LEG_MARK, Bridge, Leg, new_leg
 from ari_app.calls.session import CallerGone, CallSession, EscalateRequest, Message, PartyRequest
 from ari_app.flows.common import FlowContext, destroy_bridge, hang_up, make_bridge, record
 from ari_app.logs import get_logger
@@ -311,8 +311,7 @@ async def _agent_leaves(ctx: FlowContext, session: CallSession, talk: Talk, why:
 
 
 async def _hold_caller(ctx: FlowContext, session: CallSession, talk: Talk) -> None:
-    talk.holding = bridge_id(Bridge.TRANSFER_HOLD, session.call_id)
-    await make_bridge(ctx, "holding", talk.holding)
+    talk.holding = await make_bridge(ctx, "holding", lambda: session.new_bridge(Bridge.TRANSFER_HOLD))
     await ctx.ari.remove_from_bridge(talk.bridge, session.channel.id)
     await ctx.ari.add_to_bridge(talk.holding, session.channel.id)
     try:

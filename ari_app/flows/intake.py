@@ -185,10 +185,6 @@ async def _rate(ctx: FlowContext, session: CallSession) -> None:
     await hang_up(ctx, session.channel.id)
 
 
-def _talk_bridge(session: CallSession) -> str:
-    return bridge_id(Bridge.TALK, session.call_id)
-
-
 async def _enter_holding(ctx: FlowContext, session: CallSession) -> None:
     await holding.enter(ctx.ari, session.channel.id)
     if session.stasis_at is not None:  # the first time: how long the app took to get the caller here
@@ -340,9 +336,8 @@ async def _ring(ctx: FlowContext, session: CallSession, offer: AgentOffer) -> st
 async def _talk(ctx: FlowContext, session: CallSession, agent_id: str, agent_channel: str) -> Ended:
     """Bridge caller and agent until one hangs up (or the agent escalates)."""
     call_id = session.call_id
-    bridge = _talk_bridge(session)
     await _stop_announcement(ctx, session)
-    await make_bridge(ctx, "mixing", bridge, name=f"call {session.hotline}")
+    bridge = await make_bridge(ctx, "mixing", lambda: session.new_bridge(Bridge.TALK), name=f"call {session.hotline}")
     try:  # both at once; Asterisk takes the caller out of the holding bridge
         await ctx.ari.add_to_bridge(bridge, f"{session.channel.id},{agent_channel}")
     except AriNotFound:  # one of them has gone: the caller (raised again here), or the agent
@@ -389,7 +384,10 @@ async def _resume_talking(ctx: FlowContext, session: CallSession) -> Ended:
             party = Party(department, found.party_channel, "attended" if found.holding else "conference", joined=True)
     if found.agent_channel:
         ctx.attach(found.agent_channel, session)
-    talk = Talk(_talk_bridge(session), found.agent_id, found.agent_channel, agent_present=bool(found.agent_channel),
+    bridge = found.bridge or bridge_id(Bridge.TALK, session.call_id)
+    for made in (bridge, found.holding):
+        session.found_bridge(made)
+    talk = Talk(bridge, found.agent_id, found.agent_channel, agent_present=bool(found.agent_channel),
                 party=party, holding=found.holding)
     await record(ctx.calls.event(session.call_id, "conversation_resumed", members=members(talk)))
     if not talk.agent_present and party is None:  # the caller alone: back into line

@@ -50,6 +50,41 @@ def test_sigkill_restart_keeps_waiting_order_and_the_talking_pair(queue_stack: C
     assert record["ended_at"] - record["started_at"] >= timedelta(seconds=39)
 
 
+def test_a_second_conversation_has_a_bridge_of_its_own_and_survives_a_restart(
+    queue_stack: Callable[..., QueueStack],
+) -> None:
+    q = queue_stack([AgentSpec("1001", phone="answer-wait-bye"),
+                     AgentSpec("2001", phone="answer-wait-bye", groups=("transport-experts",),
+                               skills={"general": 3, "transport": 5})])
+    q.login("1001")
+    caller, sipp = q.call(listen_ms=25000)  # hangs up at 25 s
+    assert q.wait_event(caller, "agent_connected")["detail"]["agent"] == "1001"
+    q.login("2001")
+    call_id = calls_from(q.dsn, caller)[-1]["call_id"]
+    status, _ = q.serve.send("POST", f"/calls/{call_id}/escalate", {"group": "transport-experts"})
+    assert status == 202
+
+    def connected() -> list[str]:
+        return [e["detail"]["agent"] for e in timed_events(q.dsn, call_id) if e["kind"] == "agent_connected"]
+
+    wait_for(lambda: connected() == ["1001", "2001"], 30, "the expert talking")
+    second = f"talk-{call_id}~2"  # the first conversation's bridge id is never taken again
+    assert len(q.stack.ari.get(f"/bridges/{second}")["channels"]) == 2
+    assert all(b["id"] != f"talk-{call_id}" for b in q.stack.ari.get("/bridges"))
+
+    q.serve.kill()
+    q.serve.start()
+    q.serve.wait_ready(20)
+    assert len(q.stack.ari.get(f"/bridges/{second}")["channels"]) == 2
+    assert agents_state(q.serve.http)["2001"]["state"] == "busy"
+
+    assert sipp.wait(60).returncode == 0
+    kinds = [e["kind"] for e in q.events(caller)]
+    assert "conversation_resumed" in kinds and "caller_hung_up" in kinds, kinds
+    assert q.record(caller)["outcome"] == "answered"
+    wait_for(lambda: agents_state(q.serve.http)["2001"]["state"] != "busy", 10, "2001 free again")
+
+
 def test_burst_of_30_callers_and_10_agents(queue_stack: Callable[..., QueueStack]) -> None:
     agents = [AgentSpec(str(1001 + i), hold_ms=1500) for i in range(10)]
     q = queue_stack(agents, wrap_up=0)

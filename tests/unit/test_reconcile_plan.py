@@ -11,19 +11,19 @@ AGENT, DEPT, STRAY = "agent-0a1b2c3d4e5f6a7b", "dept-1a2b3c4d5e6f7a8b", "agent-f
 
 def test_a_three_party_call_goes_on_talking_and_no_leg_is_taken_for_a_caller() -> None:
     found = Found([CALLER, AGENT, DEPT], {f"talk-{CALLER}": [CALLER, AGENT, DEPT]}, {CALLER: ("talking", 3)})
-    assert plan(found).adopt == [Adopt(CALLER, "talking", AGENT, DEPT)]
+    assert plan(found).adopt == [Adopt(CALLER, "talking", AGENT, DEPT, talk=f"talk-{CALLER}")]
     assert plan(found).hang_up == []
 
 
 def test_an_attended_transfer_keeps_the_caller_on_hold_with_agent_and_department_talking() -> None:
     bridges = {f"talk-{CALLER}": [AGENT, DEPT], f"xfer-{CALLER}": [CALLER]}
     found = Found([CALLER, AGENT, DEPT], bridges, {CALLER: ("talking", 3)})
-    assert plan(found).adopt == [Adopt(CALLER, "talking", AGENT, DEPT, f"xfer-{CALLER}")]
+    assert plan(found).adopt == [Adopt(CALLER, "talking", AGENT, DEPT, f"xfer-{CALLER}", f"talk-{CALLER}")]
 
 
 def test_caller_and_department_after_the_agent_left_go_on_without_a_stored_row() -> None:
     found = Found([CALLER, DEPT], {f"talk-{CALLER}": [DEPT, CALLER]}, {})
-    assert plan(found).adopt == [Adopt(CALLER, "talking", "", DEPT)]
+    assert plan(found).adopt == [Adopt(CALLER, "talking", "", DEPT, talk=f"talk-{CALLER}")]
 
 
 def test_waiting_callers_go_back_in_line_in_their_stored_order() -> None:
@@ -52,7 +52,7 @@ def test_legs_in_no_adopted_conversation_are_hung_up_but_owned_ones_are_left() -
     found = Found([CALLER, AGENT, STRAY, DEPT], {f"talk-{CALLER}": [CALLER, AGENT]}, {CALLER: ("talking", 1)},
                   owned=frozenset({DEPT}))
     decided = plan(found)
-    assert decided.adopt == [Adopt(CALLER, "talking", AGENT)]
+    assert decided.adopt == [Adopt(CALLER, "talking", AGENT, talk=f"talk-{CALLER}")]
     assert decided.hang_up == [STRAY]
 
 
@@ -72,3 +72,21 @@ def test_a_caller_being_asked_for_a_rating_is_asked_again_not_queued_anew() -> N
     decided = plan(found)
     assert decided.adopt == [Adopt("c1", "survey"), Adopt("c2", "waiting")]
     assert decided.hang_up == ["visit-0a1b"], "a return-visit leg nobody holds after a restart is hung up"
+
+
+def test_a_later_conversation_is_found_in_its_own_bridge_and_an_earlier_one_left_behind_is_not_taken() -> None:
+    later = f"talk-{CALLER}~2"  # after an escalation (legs.bridge_id)
+    found = Found([CALLER, AGENT], {f"talk-{CALLER}": [], later: [CALLER, AGENT]}, {CALLER: ("talking", 2)})
+    assert plan(found).adopt == [Adopt(CALLER, "talking", AGENT, talk=later)]
+
+
+def test_on_hold_in_a_second_transfer_the_newest_conversation_is_the_one() -> None:
+    bridges = {f"talk-{CALLER}": [], f"talk-{CALLER}~3": [AGENT, DEPT], f"xfer-{CALLER}~2": [CALLER]}
+    found = Found([CALLER, AGENT, DEPT], bridges, {CALLER: ("talking", 3)})
+    assert plan(found).adopt == [Adopt(CALLER, "talking", AGENT, DEPT, f"xfer-{CALLER}~2", f"talk-{CALLER}~3")]
+
+
+def test_a_bridge_of_a_call_whose_id_begins_like_this_one_is_not_this_calls() -> None:
+    longer = CALLER + "2"  # 1796030000.12 after 1796030000.1
+    found = Found([CALLER, AGENT], {f"talk-{longer}": [CALLER, AGENT], f"talk-{CALLER}~x": [CALLER]}, {})
+    assert plan(found).adopt == [Adopt(CALLER, "")]
