@@ -37,6 +37,11 @@ class AriProbe:
         result: list[dict[str, Any]] = self.get("/bridges")
         return result
 
+    def answered_caller(self, caller: str) -> dict[str, Any] | None:
+        """The channel of a call from ``caller`` once Asterisk has answered it (the dialplan answers
+        and greets before the app has the call), else None."""
+        return next((c for c in self.channels() if c["caller"]["number"] == caller and c["state"] == "Up"), None)
+
     def call_bridges(self) -> list[dict[str, Any]]:
         """Bridges that belong to calls: every bridge but the app's shared holding bridge while it is
         empty (it is made once and kept; ari_app.flows.holding)."""

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ari_app.bench.run import greeting_seconds
 from ari_app.sandbox.postgres import PostgresCluster
 from tests.harness.records import call_events, calls_from, closed_call_from
 from tests.harness.services import REPO, ServeProcess, Stack
@@ -103,9 +104,9 @@ def test_repeat_caller_is_recognised(
 ) -> None:
     profiles = []
     for attempt in range(2):
-        result = place_call(  # the app has the call after the greeting (7.2 s): it waits in line and hangs up
+        result = place_call(  # the app has the call after the greeting: it waits in line and hangs up
             "greeting-12345", target_port=stack.asterisk.sip_port, caller=caller_number,
-            trace_dir=artifacts / f"sipp-{attempt}", listen_ms=8500,
+            trace_dir=artifacts / f"sipp-{attempt}", listen_ms=int((greeting_seconds() + 3) * 1000),
         ).wait(30)
         assert result.returncode == 0, result.output[-2000:]
         wait_for(lambda n=attempt + 1: len(calls_from(postgres.dsn, caller_number)) == n

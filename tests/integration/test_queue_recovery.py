@@ -17,11 +17,15 @@ def test_sigkill_restart_keeps_waiting_order_and_the_talking_pair(queue_stack: C
     q.login("1001")
     talking, talking_sipp = q.call(listen_ms=40000)  # stays with agent 1001 until it hangs up at 40 s
     assert q.wait_event(talking, "agent_connected")["detail"]["agent"] == "1001"
+    # Three callers, each dialling once the one before is answered: they hear the greeting together
+    # and queue in that order (one after the other, each would cost the greeting's 8 s of the 40).
     waiting = []
     for _ in range(3):
         caller, sipp = q.call()
-        q.wait_event(caller, "queued")
+        wait_for(lambda c=caller: q.stack.ari.answered_caller(c), 10, f"Asterisk to answer {caller}", interval=0.05)
         waiting.append((caller, sipp))
+    for caller, _ in waiting:
+        q.wait_event(caller, "queued")
 
     q.serve.kill()  # SIGKILL: no goodbye, no cleanup
     bridge = f"talk-{calls_from(q.dsn, talking)[-1]['call_id']}"
