@@ -13,6 +13,12 @@ class AriError(Exception):
         super().__init__(f"ARI {operation} failed ({status or 'unreachable'}): {detail}")
 
 
+class AriTimeout(AriError):
+    """Asterisk did not answer within the request's time (status 0). Unlike a refused connection, the
+    request may have reached Asterisk and may still be carried out: an overloaded Asterisk runs a
+    channel's commands late, in the order they came."""
+
+
 class AriNotFound(AriError):
     """The channel, bridge or playback is gone (404), usually because the caller hung up."""
 

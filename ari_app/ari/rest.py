@@ -13,7 +13,7 @@ import aiohttp
 
 from ari_app import codec
 from ari_app.ari import endpoints as ep
-from ari_app.ari.errors import AriError, AriNotFound, AriUnauthorized
+from ari_app.ari.errors import AriError, AriNotFound, AriTimeout, AriUnauthorized
 from ari_app.ari.wsrest import WsClosed, WsRestTransport, request_uri
 
 Json = dict[str, Any]
@@ -63,6 +63,8 @@ class AriRest:
                 return _result(operation, response.status, await response.text())
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:  # WsClosed is a ConnectionError
             name = "ARI websocket closed" if isinstance(exc, WsClosed) else type(exc).__name__ + _short(exc)
+            if isinstance(exc, TimeoutError) and not isinstance(exc, aiohttp.ConnectionTimeoutError):
+                raise AriTimeout(operation, 0, name) from None  # sent, not answered in time
             raise AriError(operation, 0, name) from None
 
     # -- applications -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 import asyncpg
 
 from ari_app.acd.engine import Acd
-from ari_app.ari.errors import AriError, AriNotFound
+from ari_app.ari.errors import AriError, AriNotFound, AriTimeout
 from ari_app.ari.events import PlaybackEvent
 from ari_app.ari.rest import AriRest
 from ari_app.calls.legs import new_playback
@@ -59,6 +59,18 @@ async def channel_var(ctx: FlowContext, channel_id: str, name: str) -> str:
         return await ctx.ari.get_variable(channel_id, name)
     except AriError:
         return ""
+
+
+async def announce(ctx: FlowContext, session: CallSession, media: list[str]) -> None:
+    """Start telling a waiting caller something over the hold music (a position, the callback offer),
+    without waiting for its end; ``session.announcement`` names it, to be cut short when an agent
+    answers. A start Asterisk does not answer in time is left queued there (it is carried out late,
+    and is still cut short then if it has started): the caller stays in line."""
+    session.announcement = new_playback()
+    try:
+        await ctx.ari.play(session.channel.id, ",".join(f"sound:{m}" for m in media), session.announcement)
+    except AriTimeout:
+        log.warning("announcement_late", detail="Asterisk did not answer in time; the playback is left queued")
 
 
 async def play(ctx: FlowContext, session: CallSession, media: list[str], limit: float = PLAYBACK_LIMIT) -> bool:

@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from ari_app.acd.model import AgentOffer, QueuedCall
 from ari_app.ari.errors import AriError, AriNotFound
 from ari_app.ari.events import ChannelDestroyed, ChannelDtmfReceived, StasisStart
-from ari_app.calls.legs import CALL_VARIABLE, LEG_MARK, Bridge, Leg, bridge_id, new_leg, new_playback
+from ari_app.calls.legs import CALL_VARIABLE, LEG_MARK, Bridge, Leg, bridge_id, new_leg
 from ari_app.calls.session import CallerGone, CallSession, EscalateRequest, Message
 from ari_app.flows import holding, keep_place
 from ari_app.flows.common import (
     GREETING,
     FlowContext,
+    announce,
     channel_var,
     close,
     destroy_bridge,
@@ -276,8 +277,7 @@ async def _announce_position(ctx: FlowContext, session: CallSession) -> None:
         "queue-ahead", *number_prompts(position - 1), "queue-callers",
         "queue-wait", *number_prompts(minutes), "queue-minutes",
     ]
-    session.announcement = new_playback()
-    await ctx.ari.play(session.channel.id, ",".join(f"sound:{m}" for m in media), session.announcement)
+    await announce(ctx, session, media)
     await record(ctx.calls.event(session.call_id, "announcement", position=position, minutes=minutes))
 
 

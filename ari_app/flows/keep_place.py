@@ -10,9 +10,8 @@ from typing import Protocol
 from ari_app.acd.model import QueuedCall
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import ChannelDtmfReceived
-from ari_app.calls.legs import new_playback
 from ari_app.calls.session import CallerGone, CallSession, Message
-from ari_app.flows.common import FlowContext, hang_up, play, record
+from ari_app.flows.common import FlowContext, announce, hang_up, play, record
 
 OFFER = "callback-offer"
 CONFIRMED = "callback-confirmed"
@@ -31,8 +30,7 @@ def is_callers_key(message: Message, session: CallSession) -> bool:
 
 async def offer(ctx: FlowContext, session: CallSession) -> None:
     """Tell the caller that 1 keeps the place (played like a position announcement)."""
-    session.announcement = new_playback()
-    await ctx.ari.play(session.channel.id, f"sound:{OFFER}", session.announcement)
+    await announce(ctx, session, [OFFER])
     await record(ctx.calls.event(session.call_id, "callback_offered"))
 
 

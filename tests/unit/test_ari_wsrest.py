@@ -8,9 +8,13 @@ from typing import Any
 
 import pytest
 
-from ari_app.ari.errors import AriError, AriNotFound
+from ari_app.ari.errors import AriError, AriNotFound, AriTimeout
+from ari_app.ari.events import Channel
 from ari_app.ari.rest import AriRest
 from ari_app.ari.wsrest import WsAnswer, WsClosed, WsRestTransport, answer_of, request_uri
+from ari_app.calls.session import CallSession
+from ari_app.flows import holding
+from ari_app.flows.common import FlowContext, announce
 from tests.harness.wait import until
 
 
@@ -121,3 +125,52 @@ async def test_a_timed_out_request_through_the_rest_client_is_an_ari_error_namin
     with pytest.raises(AriError, match="TimeoutError"):
         await rest.answer("ch-1")
     assert rest.ws._pending == {}
+    with pytest.raises(AriTimeout):  # sent and not answered: it may still be carried out
+        await rest.answer("ch-2")
+    rest.ws.detach()
+    with pytest.raises(AriError) as refused:  # over HTTP to a closed port: never reached Asterisk
+        await rest.answer("ch-3")
+    assert refused.value.status == 0 and not isinstance(refused.value, AriTimeout)
+    await rest.close()
+
+
+async def test_a_holding_join_asterisk_answers_late_leaves_the_caller_on_the_line() -> None:
+    rest = AriRest("http://127.0.0.1:1", "u", "p", timeout=0.2)
+    socket = FakeSocket()
+    rest.ws.attach(socket)  # type: ignore[arg-type]
+    joining = asyncio.create_task(holding.enter(rest, "ch-1"))
+    await until(lambda: socket.sent, "the bridge asked for")
+    rest.ws.on_response({"request_id": socket.sent[0]["request_id"], "status_code": 200,
+                         "message_body": '{"id":"hold-queue"}'})
+    await joining  # the join itself is never answered: taken as queued in Asterisk, not as a failure
+    assert [m["uri"].split("?")[0] for m in socket.sent] == ["bridges", "bridges/hold-queue/addChannel"]
+
+    gone = asyncio.create_task(holding.enter(rest, "ch-2"))  # a refusal still fails the call's join
+    await until(lambda: len(socket.sent) == 3, "the second join sent")
+    rest.ws.on_response({"request_id": socket.sent[2]["request_id"], "status_code": 422,
+                         "message_body": '{"message":"Channel not in Stasis application"}'})
+    with pytest.raises(AriError) as raised:
+        await gone
+    assert raised.value.status == 422
+    await rest.close()
+
+
+async def test_an_announcement_asterisk_answers_late_is_left_queued_and_still_cut_short_later() -> None:
+    rest = AriRest("http://127.0.0.1:1", "u", "p", timeout=0.2)
+    socket = FakeSocket()
+    rest.ws.attach(socket)  # type: ignore[arg-type]
+    ctx = FlowContext(ari=rest, calls=None, acd=None, app="hotline", attach=lambda *_: None,  # type: ignore[arg-type]
+                      registry=lambda: None)  # type: ignore[arg-type,return-value]
+    session = CallSession("17.0", Channel("17.0", "PJSIP/trunk-1", "Up", "13900000000", "", "12345", "s", "zh"),
+                          "12345", "intake")
+    await announce(ctx, session, ["queue-next"])  # never answered: no error, the caller stays in line
+    assert socket.sent[0]["uri"].startswith("channels/17.0/play?media=sound:queue-next&playbackId=")
+    assert session.announcement and f"playbackId={session.announcement}&" in socket.sent[0]["uri"]
+
+    refused = asyncio.create_task(announce(ctx, session, ["queue-next"]))  # a refusal still fails the flow
+    await until(lambda: len(socket.sent) == 2, "the second announcement sent")
+    rest.ws.on_response({"request_id": socket.sent[1]["request_id"], "status_code": 404,
+                         "message_body": '{"message":"Channel not found"}'})
+    with pytest.raises(AriNotFound):
+        await refused
+    await rest.close()
