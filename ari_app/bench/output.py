@@ -52,7 +52,7 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"- Highest clean rate, {LABELS.get(path, path)}: "
                      + (f"{rate:g} calls/s" if rate is not None else "none of the rates tried"))
     for s in results["skipped"]:
-        lines.append(f"- Not run for the {s['why']}: {LABELS.get(s['path'], s['path'])} at {s['rate']:g} calls/s")
+        lines.append(f"- Not run: {LABELS.get(s['path'], s['path'])} at {s['rate']:g} calls/s ({s['why']})")
     if results.get("hold"):
         lines.append(f"- Hold run, Stasis path: {hold_line(results['hold'])}")
     return "\n".join(lines) + "\n"

@@ -115,7 +115,7 @@ def test_table_has_a_row_per_step_and_the_verdict() -> None:
     assert "| (a) Stasis app | 10 | 10 | 10 | 0 | 0 | 15 / 30 / 30 |" in text
     assert "Highest clean rate, (a) Stasis app: 10 calls/s" in text
     assert "Highest clean rate, (b) app_queue: none of the rates tried" in text
-    assert "Not run for the time budget: (b) app_queue at 20 calls/s" in text
+    assert "Not run: (b) app_queue at 20 calls/s (time budget)" in text
 
 
 def test_a_hold_run_alone_shows_no_empty_ramp() -> None:
