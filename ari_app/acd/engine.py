@@ -175,8 +175,14 @@ class Acd:
         return self._clock()
 
     async def enqueue(self, call: QueuedCall, deliver: Callable[[AgentOffer], None]) -> None:
-        """Put a caller in line (or back in line at its old place); ``deliver`` receives the offers."""
-        call.offered_to = ""
+        """Put a caller in line (or back in line at its old place); ``deliver`` receives the offers.
+
+        A caller still in line (its agent hung up on answer: ``offer_failed`` has put it back) keeps an
+        offer made since: that offer waits in the call's inbox, and forgetting it here would let the
+        next round offer the caller to a second agent, who would then ring for a call that never comes
+        to them and stay ringing after the call (the bench's overloaded ramp left such an agent)."""
+        if self.queue.get(call.call_id) is not call:
+            call.offered_to = ""
         staffed = bool(call.group) and group_can_serve(call, self.agents.values())
         await self._store.enqueue(call, queue_of(call, self._clock(), staffed))
         self.queue[call.call_id] = call

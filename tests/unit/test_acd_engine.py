@@ -239,6 +239,27 @@ async def test_requeued_after_the_agent_hung_up_on_answer_keeps_the_old_place() 
     assert_memory_matches_store(h.acd, h.store)
 
 
+async def test_an_offer_made_before_the_requeue_is_kept_and_no_second_agent_is_offered_the_caller() -> None:
+    """The agent hung up on answer; the next round offers the caller to another agent before the flow
+    puts the caller back in line: that offer stands (it waits in the call's inbox), and nobody else
+    rings for the caller meanwhile."""
+    h = Harness(seat("1001"), seat("1002"), seat("1003"))
+    await h.login("1001")
+    entry = h.entry("c1")
+    offers = await h.enqueue(entry)
+    await h.acd.dispatch()
+    await h.acd.offer_failed("c1", "1001", "hung up on answer")
+    await h.login("1002")
+    await h.acd.dispatch()  # before the flow's enqueue below
+    await h.acd.enqueue(entry, offers)
+    await h.login("1003")
+    await h.acd.dispatch()
+    assert h.offered() == {"c1": ["1001", "1002"]}
+    assert h.acd.agents["1003"].state is AgentState.READY
+    assert entry.offered_to == "1002"
+    assert_memory_matches_store(h.acd, h.store)
+
+
 async def test_a_late_offer_failure_does_not_pause_an_agent_who_moved_on() -> None:
     h = Harness(seat("1001"))
     await h.login("1001")
