@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 
 from ari_app.acd.model import AgentOffer, QueuedCall
 from ari_app.ari.errors import AriError, AriNotFound
-from ari_app.ari.events import ChannelDestroyed, ChannelDtmfReceived, StasisStart
-from ari_app.calls.legs import CALL_VARIABLE, LEG_MARK, Bridge, Leg, bridge_id, new_leg
+from ari_app.ari.events import ChannelDtmfReceived
+from ari_app.calls.legs import Bridge, bridge_id
 from ari_app.calls.session import CallerGone, CallSession, EscalateRequest, Message
 from ari_app.flows import holding, keep_place
+from ari_app.flows.answer import ring_agent, talk_to_agent
 from ari_app.flows.common import (
     GREETING,
     FlowContext,
@@ -25,7 +26,6 @@ from ari_app.flows.common import (
     close,
     destroy_bridge,
     hang_up,
-    make_bridge,
     play_prompt,
     record,
 )
@@ -237,10 +237,10 @@ async def _queue_until_answered(
             continue
         if not isinstance(message, AgentOffer):
             continue  # an escalation request for a call not yet talking: nothing to do
-        agent_channel = await _ring(ctx, session, message)
+        agent_channel = await ring_agent(ctx, session, message)
         if agent_channel is None:
             continue
-        result = await _talk(ctx, session, message.agent_id, agent_channel)
+        result = await talk_to_agent(ctx, session, message.agent_id, agent_channel)
         if isinstance(result, Requeue):
             await _enter_holding(ctx, session)
             await ctx.acd.enqueue(queued, deliver=session.deliver)
@@ -291,82 +291,6 @@ def number_prompts(n: int) -> list[str]:
     tens, ones = divmod(n, 10)
     words = ([] if tens == 1 else [f"num-{tens}" if tens != 2 else "num-2"]) + ["num-10"]
     return words + ([f"num-{ones}"] if ones else [])
-
-
-async def _ring(ctx: FlowContext, session: CallSession, offer: AgentOffer) -> str | None:
-    """Ring the offered agent; the agent channel id if they answered, None otherwise."""
-    call_id = session.call_id
-    agent_channel = new_leg(Leg.AGENT)
-    ctx.attach(agent_channel, session)
-    await record(ctx.calls.event(call_id, "agent_ringing", agent=offer.agent_id))
-    timeout = ctx.acd.policy.ring_timeout
-    try:
-        await ctx.ari.originate(
-            f"PJSIP/{offer.endpoint}", app=ctx.app, app_args=f"{LEG_MARK},{call_id}", channel_id=agent_channel,
-            caller_id=f'"{session.hotline}" <{session.channel.caller_number}>', timeout=timeout,
-            variables={CALL_VARIABLE: call_id},
-        )
-    except AriError as exc:
-        log.warning("agent_originate_failed", agent=offer.agent_id, error=str(exc))
-        await ctx.acd.offer_failed(call_id, offer.agent_id, "unreachable")
-        await record(ctx.calls.event(call_id, "agent_missed", agent=offer.agent_id, reason="unreachable"))
-        return None
-
-    def agent_event(m: Message) -> bool:
-        return isinstance(m, StasisStart | ChannelDestroyed) and m.channel_id == agent_channel
-
-    try:
-        event = await session.wait_for(agent_event, timeout + 5)
-    except CallerGone:
-        await hang_up(ctx, agent_channel)
-        await ctx.acd.release_ring(call_id, offer.agent_id)
-        await record(ctx.calls.event(call_id, "agent_released", agent=offer.agent_id))
-        raise
-    if isinstance(event, StasisStart):
-        return agent_channel
-    reason = "no answer" if event is None else (event.cause_txt if isinstance(event, ChannelDestroyed) else "")
-    if event is None:
-        await hang_up(ctx, agent_channel)
-    log.info("agent_missed", agent=offer.agent_id, reason=reason)
-    await ctx.acd.offer_failed(call_id, offer.agent_id, reason or "no answer")
-    await record(ctx.calls.event(call_id, "agent_missed", agent=offer.agent_id, reason=reason or "no answer"))
-    return None
-
-
-async def _talk(ctx: FlowContext, session: CallSession, agent_id: str, agent_channel: str) -> Ended:
-    """Bridge caller and agent until one hangs up (or the agent escalates)."""
-    call_id = session.call_id
-    await _stop_announcement(ctx, session)
-    bridge = await make_bridge(ctx, "mixing", lambda: session.new_bridge(Bridge.TALK), name=f"call {session.hotline}")
-    try:  # both at once; Asterisk takes the caller out of the holding bridge
-        await ctx.ari.add_to_bridge(bridge, f"{session.channel.id},{agent_channel}")
-    except AriNotFound:  # one of them has gone: the caller (raised again here), or the agent
-        try:
-            await ctx.ari.add_to_bridge(bridge, session.channel.id)
-        except AriNotFound:
-            await hang_up(ctx, agent_channel)
-            await destroy_bridge(ctx, bridge)
-            raise
-        # The agent hung up right after answering: the caller goes back in line.
-        await destroy_bridge(ctx, bridge)
-        await ctx.acd.offer_failed(call_id, agent_id, "hung up on answer")
-        await record(ctx.calls.event(call_id, "agent_missed", agent=agent_id, reason="hung up on answer"))
-        return Requeue()
-    await ctx.acd.connected(call_id, agent_id, agent_channel, bridge)
-    waited = ctx.acd.now() - session.queued.enqueued_at if session.queued else 0.0
-    await record(ctx.calls.event(call_id, "agent_connected", agent=agent_id, waited=round(waited, 2)))
-    return await converse(ctx, session, Talk(bridge, agent_id, agent_channel))
-
-
-async def _stop_announcement(ctx: FlowContext, session: CallSession) -> None:
-    """Cut a position announcement short: Asterisk moves a channel between bridges only after
-    its playback ends, and the agent must not wait through "您前面还有..." in silence."""
-    playback, session.announcement = session.announcement, ""
-    if playback:
-        try:
-            await ctx.ari.stop_playback(playback)
-        except AriError:
-            pass  # already finished
 
 
 async def _resume_talking(ctx: FlowContext, session: CallSession) -> Ended:

@@ -1,0 +1,77 @@
+"""flows.answer.talk_to_agent when Asterisk refuses (or does not answer) putting caller and agent together:
+the call ends in error, and the agent who answered is not left ringing (their leg hung up, the
+conversation's bridge destroyed, the agent ready for the next caller)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ari_app.acd.engine import Acd
+from ari_app.acd.model import AgentSeat, AgentState, QueuePolicy
+from ari_app.ari.errors import AriError, AriTimeout
+from ari_app.ari.events import Channel
+from ari_app.calls.session import CallSession
+from ari_app.flows.answer import talk_to_agent
+from ari_app.flows.common import FlowContext
+from tests.unit.fakes import FakeClock, MemoryStore
+
+
+class Events:
+    def __init__(self) -> None:
+        self.kinds: list[str] = []
+
+    async def event(self, call_id: str, kind: str, **detail: Any) -> None:
+        self.kinds.append(kind)
+
+
+class Asterisk:
+    """Makes bridges; adding channels to one fails as given."""
+
+    def __init__(self, failure: AriError) -> None:
+        self.failure = failure
+        self.requests: list[tuple[str, str]] = []
+
+    async def stop_playback(self, playback_id: str) -> None:
+        self.requests.append(("stop", playback_id))
+
+    async def create_bridge(self, kind: str, bridge_id: str, name: str = "") -> dict[str, Any]:
+        self.requests.append(("create", bridge_id))
+        return {"id": bridge_id}
+
+    async def add_to_bridge(self, bridge_id: str, channels: str, role: str = "") -> None:
+        self.requests.append(("add", channels))
+        raise self.failure
+
+    async def hangup(self, channel_id: str) -> None:
+        self.requests.append(("hangup", channel_id))
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        self.requests.append(("destroy", bridge_id))
+
+
+@pytest.mark.parametrize("failure", [
+    AriError("POST /bridges/{bridgeId}/addChannel", 500, "Internal Server Error"),
+    AriTimeout("POST /bridges/{bridgeId}/addChannel", 0, "TimeoutError"),
+])
+async def test_the_agent_is_let_go_when_asterisk_cannot_put_the_two_together(failure: AriError) -> None:
+    acd = Acd([AgentSeat(id="1001", endpoint="agent-1001", skills={"general": 1})], QueuePolicy(), MemoryStore(),
+              FakeClock(1000.0))
+    await acd.login("1001")
+    session = CallSession("17.0", Channel("17.0", "PJSIP/trunk-1", "Up", "13900000000", "", "12345", "s", "zh"),
+                          "12345", "intake")
+    entry = acd.new_entry("17.0", "17.0", "12345", "", False)
+    await acd.enqueue(entry, lambda offer: None)
+    await acd.dispatch()
+    assert acd.agents["1001"].state is AgentState.RINGING  # offered; the flow rang and the agent answered
+
+    ari, events = Asterisk(failure), Events()
+    ctx = FlowContext(ari=ari, calls=events, acd=acd, app="hotline", attach=lambda *_: None,  # type: ignore[arg-type]
+                      registry=lambda: None)  # type: ignore[arg-type,return-value]
+    with pytest.raises(AriError):
+        await talk_to_agent(ctx, session, "1001", "agent-leg-1")
+    assert ari.requests == [("create", "talk-17.0"), ("add", "17.0,agent-leg-1"), ("hangup", "agent-leg-1"),
+                            ("destroy", "talk-17.0")]
+    assert acd.agents["1001"].state is AgentState.READY and acd.agents["1001"].call_id == ""
+    assert events.kinds == ["agent_released"]
