@@ -71,6 +71,7 @@ class CallSession:
     lost_node: str = ""  # set when that node was lost with the call up
     inbox: asyncio.Queue[Message] = field(default_factory=asyncio.Queue)
     gone: bool = False
+    destroyed: bool = False  # the caller's ChannelDestroyed came (Asterisk no longer has the channel)
     resume: str = ""  # after a restart: "waiting" or "talking" (what the call was doing)
     resumed_talk: ResumedTalk | None = None  # after a restart while talking: who was on the call
     queued: QueuedCall | None = None  # the call's place in line, once queued
@@ -103,6 +104,11 @@ class CallSession:
     def _is_caller_end(self, event: Message) -> bool:
         return isinstance(event, StasisEnd | ChannelDestroyed) and event.channel_id == self.channel.id
 
+    def _note(self, event: Message) -> Message:
+        if isinstance(event, ChannelDestroyed) and event.channel_id == self.channel.id:
+            self.destroyed = True
+        return event
+
     async def wait_for(self, predicate: Callable[[Message], bool], timeout: float | None) -> Message | None:
         """The next event matching ``predicate``; None on timeout; CallerGone if the caller left."""
         if self.gone:
@@ -114,11 +120,11 @@ class CallSession:
             if remaining is not None and remaining <= 0:
                 return None
             if not self.inbox.empty():  # no timer, no task for what is there already
-                event = self.inbox.get_nowait()
+                event = self._note(self.inbox.get_nowait())
             else:
                 try:  # asyncio.timeout, not wait_for: no task per wait (Python 3.11's wait_for makes one)
                     async with asyncio.timeout(remaining):
-                        event = await self.inbox.get()
+                        event = self._note(await self.inbox.get())
                 except TimeoutError:
                     return None
             if predicate(event):
@@ -138,3 +144,19 @@ class CallSession:
         if event is not None:
             self.gone = True
         return self.gone
+
+    async def wait_destroyed(self, timeout: float) -> bool:
+        """Wait until Asterisk has destroyed the caller's channel (after its StasisEnd too); True if it has.
+        Other events that come meanwhile are dropped: the call is over."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.destroyed:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                async with asyncio.timeout(remaining):
+                    self._note(await self.inbox.get())
+            except TimeoutError:
+                return False
+        return True

@@ -39,6 +39,10 @@ def failure(event: Message | None) -> str:
     return "no answer"
 
 
+NO_CHANNEL = ("visit_not_dialable", "visit_unreachable")  # outcomes of attempts that made no channel
+DESTROY_WAIT = 10.0  # seconds a hung-up visit channel may take to go (Asterisk busy); the slot waits for it
+
+
 @dataclass(frozen=True)
 class VisitLine:
     ctx: FlowContext
@@ -61,6 +65,8 @@ async def place_visit(line: VisitLine, visit: Visit) -> AttemptResult:
     outcome, result = "visit_error", AttemptResult(False, None, "error")
     try:
         outcome, result = await _attempt(line, visit, session)
+        if outcome not in NO_CHANNEL:  # the attempt holds its channel until Asterisk has destroyed it
+            await _until_destroyed(ctx, session)
     finally:
         line.detach(session)
         await record(ctx.calls.close(channel_id, outcome))
@@ -68,6 +74,21 @@ async def place_visit(line: VisitLine, visit: Visit) -> AttemptResult:
              answered=result.answered, rating=result.rating, reason=result.reason)
     instruments.visit_attempt(result.answered, result.rating)
     return result
+
+
+async def _until_destroyed(ctx: FlowContext, session: CallSession) -> None:
+    """Wait until Asterisk no longer has the attempt's channel: the dialler's share counts channels,
+    and a hung-up channel still holds its trunk until Asterisk destroys it."""
+    if await session.wait_destroyed(DESTROY_WAIT / 2):
+        return
+    try:  # asked once more: 404 says it is gone (its ChannelDestroyed did not reach this call)
+        await ctx.ari.hangup(session.channel.id)
+    except AriNotFound:
+        return
+    except AriError as exc:
+        log.warning("return_visit_hangup_failed", channel_id=session.channel.id, error=str(exc))
+    if not await session.wait_destroyed(DESTROY_WAIT / 2):
+        log.warning("return_visit_channel_lingers", channel_id=session.channel.id, waited_s=DESTROY_WAIT)
 
 
 async def _attempt(line: VisitLine, visit: Visit, session: CallSession) -> tuple[str, AttemptResult]:
