@@ -6,7 +6,7 @@ returns at once (with a future of its result, for the few callers that want it):
 flows act on the call from memory and the database follows. A few writer tasks (``lanes``) take
 what is queued, each key's writes oldest first and never two batches of one key at a time, and
 send many writes of many keys as one batch: one round trip to PostgreSQL (the
-``hotline_write_batch`` function of migration 011), however many writes it holds. So a database
+``hotline_write_batch`` function of migrations 011 and 012), however many writes it holds. So a database
 that answers every statement 200 ms late is written at up to ``MAX_BATCH`` writes per round trip
 per lane instead of one, and the backlog does not grow under load; a fast one sees each write
 within one round trip of its making, or a moment later: a write nobody waits for lingers up to
@@ -54,6 +54,7 @@ MAX_ARGS = 12  # arguments a statement may take (the batch function passes $1..$
 READY_LOOK = 0.05  # seconds between looks while every queued write waits for something (its call's events)
 LINGER = 0.05  # seconds a write nobody waits for may wait for others to share its round trip
 BATCH_SQL = "SELECT hotline_write_batch($1::jsonb)"
+COUNTED = " RETURNING 1"  # what a write that returns nothing gets in a batch: its rows written, counted
 
 Result = dict[str, Any]  # {"n": rows, "row": {...} (asked for)} | {"error": sqlstate, "message": ...}
 BatchRunner = Callable[[Sequence["Write"]], Awaitable[list[Result]]]
@@ -78,6 +79,11 @@ def as_text(value: object) -> str | None:
     raise TypeError(f"cannot pass a {type(value).__name__} to a queued write")
 
 
+def counts(sql: str) -> bool:
+    """Whether ``sql`` gets ``COUNTED`` in a batch: an INSERT, UPDATE or DELETE without RETURNING."""
+    return sql.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE") and "RETURNING" not in sql.upper()
+
+
 @dataclass
 class Write:
     what: str  # what kind of write (logs, and the event writer's look at a call's oldest write)
@@ -99,8 +105,9 @@ class Write:
         self.texts = [as_text(a) for a in self.args]  # a value that cannot be passed fails its maker now
 
     def op(self) -> dict[str, Any]:
-        """As the batch function takes it."""
-        return {"k": self.key, "s": self.sql, "a": self.texts, "r": self.row}
+        """As the batch function takes it (migration 012: its "n" is the rows the statement returns)."""
+        return {"k": self.key, "s": self.sql + COUNTED if counts(self.sql) else self.sql, "a": self.texts,
+                "r": self.row}
 
     def sendable(self, now: float, clock_runs: bool) -> bool:
         """``clock_runs``: the database answers, so the wait for ``ready`` counts (through an outage

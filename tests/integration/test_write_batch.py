@@ -10,13 +10,14 @@ import asyncio
 from datetime import UTC, datetime
 
 import asyncpg
+import orjson
 import pytest
 
 from ari_app.acd.figures import CallOutcome
 from ari_app.acd.model import AgentSeat, AgentState, QueuedCall
 from ari_app.acd.store import AcdStore
 from ari_app.store.calls import CallStore
-from ari_app.store.journal import WriteJournal
+from ari_app.store.journal import BATCH_SQL, WriteJournal
 
 pytestmark = pytest.mark.integration
 
@@ -139,3 +140,54 @@ async def test_a_write_alone_and_the_same_write_in_a_batch_give_the_same_result(
     assert alone.created is True and alone.recent_calls == 1
     assert [t.created for t in together] == [True] * 3 and all(t.recent_calls is not None for t in together)
     await journal.close()
+
+
+async def test_batched_writes_report_the_rows_they_wrote_and_survive_a_refusal_beside_them(pool: asyncpg.Pool) -> None:
+    """Migration 012 runs each statement prepared, with its arguments as quoted literals: the rows a
+    write changed still come back ("n": a close closes once, an opening happens once), arguments
+    with quotes and backslashes land as given, and a statement the database refuses in the middle
+    of a batch leaves the others (prepared before it or not) to run."""
+    journal = WriteJournal.on_pool(pool, lanes=1)
+    calls = CallStore(pool, "node1", journal)
+    caller = "13900000000 \\'; DROP TABLE calls; --"
+    written = [
+        journal.submit("open", "q1", "INSERT INTO calls (call_id, channel_id, hotline, caller, route, started_at)"
+                       " VALUES ($1::text, $1::text, '12345', $2::text, 'intake', now()) ON CONFLICT DO NOTHING",
+                       ("q1", caller)),
+        journal.submit("open again", "q2", "INSERT INTO calls (call_id, channel_id, hotline, caller, route, started_at)"
+                       " VALUES ($1::text, $1::text, '12345', $2::text, 'intake', now()) ON CONFLICT DO NOTHING",
+                       ("q1", caller)),
+        journal.submit("bad", "q3", "UPDATE calls SET no_such_column = 1 WHERE call_id = $1::text", ("q1",)),
+        journal.submit("close", "q1", "UPDATE calls SET ended_at = now(), outcome = $2::text"
+                       " WHERE call_id = $1::text AND ended_at IS NULL", ("q1", "answered")),
+        journal.submit("close again", "q4", "UPDATE calls SET ended_at = now(), outcome = $2::text"
+                       " WHERE call_id = $1::text AND ended_at IS NULL", ("q1", "abandoned")),
+    ]
+    results = await asyncio.gather(*written)
+    assert journal.largest == 5  # one batch: through the batch function
+    assert [r["n"] if r else None for r in results] == [1, 0, None, 1, 0]  # the bad one: refused, then dropped
+    row = await pool.fetchrow("SELECT caller, outcome FROM calls WHERE call_id = 'q1'")
+    assert row is not None and (row["caller"], row["outcome"]) == (caller, "answered")
+    await calls.open_if_absent("q5", "12345", "", "department")
+    assert await calls.close("q5", "answered", wait=5) is True
+    assert await calls.close("q5", "abandoned", wait=5) is False
+    await calls.events_behind.close()
+    await journal.close()
+
+
+async def test_the_batch_function_prepares_each_statement_once_per_connection(pool: asyncpg.Pool) -> None:
+    update = "UPDATE agent_states SET pause_reason = $2::text WHERE agent_id = $1::text RETURNING 1"
+    insert = ("INSERT INTO agent_states (agent_id, state, state_since, pause_reason, idle_since, wrap_up_until,"
+              " call_id) VALUES ($1::text, 'ready', 1.5, $2::text, 0, 0, '') RETURNING 1")
+    async with pool.acquire() as conn:
+        for n in range(3):
+            ops = [{"k": f"a{n}", "s": insert, "a": [f"90{n}", "a\\b 'c'"], "r": False},
+                   {"k": "bad", "s": "UPDATE nowhere SET x = 1 RETURNING 1", "a": [], "r": False},
+                   {"k": f"a{n}", "s": update, "a": [f"90{n}", f"'{n}\\"], "r": False}]
+            results = orjson.loads(await conn.fetchval(BATCH_SQL, orjson.dumps(ops).decode()))
+            assert [r.get("n") for r in results] == [1, None, 1] and results[1]["error"] == "42P01"
+        names = await conn.fetch("SELECT name, statement FROM pg_prepared_statements WHERE name LIKE 'hw_%'")
+    statements = [r["statement"].split(" AS ", 1)[1] for r in names]
+    assert statements.count(insert) == 1 and statements.count(update) == 1  # prepared once, run three times
+    rows = await pool.fetch("SELECT agent_id, pause_reason FROM agent_states WHERE agent_id LIKE '90%'")
+    assert sorted((r["agent_id"], r["pause_reason"]) for r in rows) == [(f"90{n}", f"'{n}\\") for n in range(3)]
