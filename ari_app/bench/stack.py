@@ -1,5 +1,5 @@
 """The bench's sandbox: PostgreSQL, Asterisk and ``hotline serve`` started as the tests start them
-(``tests/harness``), plus one registered SIPp phone per agent, and the switch between the two paths.
+(``tests/harness``), plus the agents' registered phones (one SIPp for all), and the switch between the two paths.
 
 Path ``stasis``: callers dial the number (12345, 12336 ...) through the project's dialplan and the
 Stasis app; the agents are logged in and ready in the ACD (HTTP API). Path ``queue``: callers dial
@@ -30,7 +30,7 @@ from ari_app.seats.loader import load_seats
 from tests.harness.agents import AgentSpec, agent_action, agents_state, phone_passwords, write_seats
 from tests.harness.ari import AriProbe
 from tests.harness.services import ServeProcess, Stack, start_postgres
-from tests.harness.sipp import PEERS, Account, SippCall, sipp_binary, with_timing
+from tests.harness.sipp import Account, SippCall, sipp_binary, with_timing
 from tests.harness.wait import wait_for
 
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
@@ -40,6 +40,7 @@ BENCH_QUEUES = "bench-queues.conf"
 BENCH_QUEUE = "bench-app-queue"
 PATHS = ("stasis", "queue")
 FIRST_AGENT = 7001
+CREDENTIALS = "agents.csv"  # the agent phones' injection file (endpoint names and SIP passwords)
 RTP_START = 22000  # away from scripts/up (20000) and the tests (20000-29999 by pid, but rarely here)
 
 
@@ -133,15 +134,32 @@ class Ports:
 PORTS = Ports()
 
 
-def start_agent_phone(account: Account, port: int, trace_dir: Path, talk_ms: int, sink_port: int) -> SippCall:
-    """One agent's phone: registers with digest auth (tests/sipp/register.xml), answers every call
-    with ari_app/bench/sipp/agent.xml, logging when it answered whom."""
+def agent_credentials(accounts: list[Account]) -> str:
+    """SIPp's injection file (-inf) for the bench's register.xml: per line an endpoint and its
+    credentials. A password SIPp could not carry there (a space, ``;`` or ``]``) is refused."""
+    lines = ["SEQUENTIAL"]
+    for account in accounts:
+        if any(c in account.user + account.password for c in " ;]\n"):
+            raise ValueError(f"{account.user}: a name or password SIPp cannot carry in its injection file")
+        lines.append(f"{account.user};[authentication username={account.user} password={account.password}]")
+    return "\n".join(lines) + "\n"
+
+
+def start_agent_phones(accounts: list[Account], port: int, trace_dir: Path, talk_ms: int,
+                       sink_port: int) -> SippCall:
+    """Every agent's phone in one SIPp on ``port``: registers each account with digest auth
+    (ari_app/bench/sipp/register.xml), answers every call with ari_app/bench/sipp/agent.xml,
+    logging when it answered whom. The credentials file goes once SIPp has read it (see ``registered``)."""
     answer = with_timing(SCENARIOS / "agent.xml", trace_dir, talk_ms=talk_ms, sink_port=sink_port)
-    register = with_timing(PEERS / "register.xml", trace_dir, expires=3600, renew_ms=1_800_000)
+    register = with_timing(SCENARIOS / "register.xml", trace_dir, expires=3600, renew_ms=1_800_000)
+    credentials = trace_dir / CREDENTIALS
+    credentials.touch(mode=0o600)
+    credentials.write_text(agent_credentials(accounts))
+    count = str(len(accounts))
     cmd = [
-        sipp_binary(), f"{account.host}:{account.registrar_port}", "-sf", str(register),
-        "-au", account.user, "-ap", account.password, "-key", "user", account.user,
-        "-i", account.host, "-p", str(port), "-mp", str(PORTS.media()), "-m", "1", "-l", "1000",
+        sipp_binary(), f"{accounts[0].host}:{accounts[0].registrar_port}", "-sf", str(register),
+        "-inf", str(credentials), "-m", count, "-l", count, "-r", count,
+        "-i", accounts[0].host, "-p", str(port), "-mp", str(PORTS.media()),
         "-oocsf", str(answer), "-aa", "-nostdin",
         "-trace_logs", "-log_file", str(trace_dir / "agent.log"),
         "-trace_err", "-error_file", str(trace_dir / "errors.log"),
@@ -166,7 +184,7 @@ class BenchStack:
     asterisk: BenchAsterisk | None = None
     serve: ServeProcess | None = None
     sink: socket.socket | None = None  # where Asterisk's audio to every SIPp goes; never read
-    phones: dict[str, SippCall] = field(default_factory=dict)
+    phones: SippCall | None = None  # every agent's phone, one SIPp
     path: str = ""
     say: Callable[[str], None] = print
 
@@ -238,21 +256,21 @@ class BenchStack:
         self.sink.bind(("127.0.0.1", 0))
         self.say(f"starting {self.agents} agent phones (SIPp)")
         passwords = phone_passwords(state_dir)
-        for agent_id in self.agent_ids:
-            account = Account(f"agent-{agent_id}", passwords[agent_id], self.sip_port)
-            trace_dir = self.work / "agents" / agent_id
-            trace_dir.mkdir(parents=True, exist_ok=True)
-            self.phones[agent_id] = start_agent_phone(account, PORTS.sip(), trace_dir, self.talk_ms,
-                                                      self.sink_port)
-        wanted = {f"agent-{i}" for i in self.agent_ids}
+        accounts = [Account(f"agent-{agent_id}", passwords[agent_id], self.sip_port) for agent_id in self.agent_ids]
+        trace_dir = self.work / "agents"
+        trace_dir.mkdir(parents=True, exist_ok=True)
+        phones = self.phones = start_agent_phones(accounts, PORTS.sip(), trace_dir, self.talk_ms, self.sink_port)
+        wanted = {account.user for account in accounts}
 
         def online() -> bool:
-            for phone in self.phones.values():
-                if phone.process.poll() is not None:
-                    raise RuntimeError(f"an agent phone exited: see {phone.trace_dir}")
+            if phones.process.poll() is not None:
+                raise RuntimeError(f"the agent phones (SIPp) exited: see {phones.trace_dir}")
             return wanted <= {e["resource"] for e in self.ari.get("/endpoints/PJSIP") if e["state"] == "online"}
 
-        wait_for(online, 60, f"{self.agents} agent phones registered", interval=0.2)
+        try:
+            wait_for(online, 60, f"{self.agents} agent phones registered", interval=0.2)
+        finally:
+            (trace_dir / CREDENTIALS).unlink(missing_ok=True)  # read by SIPp at its start
 
     def use_path(self, path: str) -> None:
         """Agents logged in and ready (``stasis``) or logged out of the ACD (``queue``)."""
@@ -280,11 +298,8 @@ class BenchStack:
         self.path = path
 
     def agent_logs(self) -> list[str]:
-        texts = []
-        for phone in self.phones.values():
-            log = phone.trace_dir / "agent.log"
-            texts.append(log.read_text(errors="replace") if log.exists() else "")
-        return texts
+        log = self.phones.trace_dir / "agent.log" if self.phones is not None else None
+        return [log.read_text(errors="replace")] if log is not None and log.exists() else []
 
     def drain(self, timeout: float) -> int:
         """Wait until Asterisk has no channel left; hang up (and return the count of) any left then."""
@@ -300,12 +315,9 @@ class BenchStack:
         # A second Ctrl-C must not cut the clean-up short.
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
-        for phone in self.phones.values():
-            if phone.process.poll() is None:
-                phone.process.terminate()
-        for phone in self.phones.values():
+        if self.phones is not None:
             with contextlib.suppress(Exception):
-                phone.stop()
+                self.phones.stop()
         if self.serve is not None:
             self.say("stopping hotline serve")
             self.serve.stop()

@@ -56,3 +56,4 @@ def test_a_tiny_bench_run_measures_both_paths_and_stops_everything(tmp_path: Pat
     # SIPp and hotline serve have the results folder in their command line or environment, Asterisk
     # its sandbox (named after the bench's pid); PostgreSQL ran in a temporary directory, now gone.
     assert not _processes_mentioning(str(out), f"/bench-{bench.pid}/")
+    assert not list(out.rglob("agents.csv"))  # the phones' SIP passwords are not left in the results

@@ -29,9 +29,10 @@ from ari_app.bench.parse import (
     step_calls,
 )
 from ari_app.bench.run import compare
-from ari_app.bench.stack import bench_dialplan, bench_queue, write_bench_seats
+from ari_app.bench.stack import agent_credentials, bench_dialplan, bench_queue, write_bench_seats
 from ari_app.bench.stats import highest_clean_rate, percentile, ratio, summary, verdict
 from ari_app.seats.loader import load_seats
+from tests.harness.sipp import Account
 
 # -- percentiles ------------------------------------------------------------------------------
 
@@ -262,3 +263,15 @@ def test_bench_seats_end_the_call_with_the_agent_unless_rating_is_asked_for(tmp_
     assert seats.endpoints == ["agent-7001", "agent-7002"]
     assert seats.policy.wrap_up == 0
     assert getattr(seats.policy, "rating_after_call", False) is False
+
+
+def test_the_agent_phones_credentials_give_one_line_per_agent_and_refuse_what_sipp_cannot_carry() -> None:
+    accounts = [Account("agent-7001", "aB3-_x", 5060), Account("agent-7002", "Zz9", 5060)]
+    assert agent_credentials(accounts).splitlines() == [
+        "SEQUENTIAL",
+        "agent-7001;[authentication username=agent-7001 password=aB3-_x]",
+        "agent-7002;[authentication username=agent-7002 password=Zz9]",
+    ]
+    for password in ("a;b", "a]b", "a b"):
+        with pytest.raises(ValueError, match="agent-7003"):
+            agent_credentials([Account("agent-7003", password, 5060)])
