@@ -189,15 +189,16 @@ class Acd:
         self._offers[call.call_id] = deliver
         self._poke()
 
-    async def offer_failed(self, call_id: str, agent_id: str, reason: str) -> None:
-        """The agent did not take the call: pause them (so the next caller is not sent to an empty
-        seat) and put the call back in line at its old place."""
+    async def offer_failed(self, call_id: str, agent_id: str, reason: str, pause: bool = True) -> None:
+        """The agent did not take the call: pause them (so the next caller is not sent to an empty seat;
+        ``pause=False``: not to blame, ready again) and put the call back in line at its old place."""
         agent = self.agent(agent_id)
         call = self.queue.get(call_id)
         if call is not None:
             call.offered_to = ""
         if agent.call_id == call_id:
-            await self._set_state(agent, AgentState.PAUSED, f"missed call ({reason})")
+            await self._set_state(agent, AgentState.PAUSED if pause else AgentState.READY,
+                                  f"missed call ({reason})" if pause else "")
         self._poke()
 
     async def connected(self, call_id: str, agent_id: str, agent_channel: str, bridge_id: str) -> None:

@@ -83,6 +83,7 @@ class CallSession:
     # spent meanwhile waiting for prompts to play, which are the caller's listening time, not the app's.
     stasis_at: float | None = None
     media_s: float = 0.0
+    agent_answered_at: float | None = None  # when the agent being connected answered (Asterisk's clock, epoch s)
     talk: Any = None  # the live conversation (flows.conversation.Talk) while the caller talks to someone
     bridges_made: dict[Bridge, int] = field(default_factory=dict)  # how many of each kind (legs.bridge_id)
 

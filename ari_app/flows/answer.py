@@ -3,6 +3,8 @@ the conversation's bridge (or the caller back in line, or the agent free again, 
 
 from __future__ import annotations
 
+import time
+
 from ari_app.acd.model import AgentOffer
 from ari_app.ari.errors import AriError, AriNotFound
 from ari_app.ari.events import ChannelDestroyed, StasisStart
@@ -11,8 +13,12 @@ from ari_app.calls.session import CallerGone, CallSession, Message
 from ari_app.flows.common import FlowContext, destroy_bridge, hang_up, make_bridge, record
 from ari_app.flows.conversation import Ended, Requeue, Talk, converse
 from ari_app.logs import get_logger
+from ari_app.metrics.instruments import asterisk_time
 
 log = get_logger("flows.answer")
+# Seconds after an agent's answer past which a hang-up before the caller was connected is the service's
+# lateness, not the agent's refusal: the agent is made ready again instead of paused for a missed call.
+CONNECT_GRACE = 1.0
 
 
 async def ring_agent(ctx: FlowContext, session: CallSession, offer: AgentOffer) -> str | None:
@@ -45,6 +51,7 @@ async def ring_agent(ctx: FlowContext, session: CallSession, offer: AgentOffer) 
         await record(ctx.calls.event(call_id, "agent_released", agent=offer.agent_id))
         raise
     if isinstance(event, StasisStart):
+        session.agent_answered_at = asterisk_time(event.timestamp)
         return agent_channel
     reason = "no answer" if event is None else (event.cause_txt if isinstance(event, ChannelDestroyed) else "")
     if event is None:
@@ -95,9 +102,23 @@ async def _one_gone_on_answer(ctx: FlowContext, session: CallSession, agent_id: 
         raise
     # The agent hung up right after answering: the caller goes back in line.
     await destroy_bridge(ctx, bridge)
+    if agent_kept_waiting(session.agent_answered_at, time.time()):
+        # The agent answered and heard silence while the service fell behind: not theirs to pay for
+        # with a pause (in an overload a pause each would take the whole floor off the queue).
+        await ctx.acd.offer_failed(call_id, agent_id, "hung up waiting to be connected", pause=False)
+        await record(ctx.calls.event(call_id, "agent_released", agent=agent_id,
+                                     reason="hung up waiting to be connected"))
+        log.warning("agent_kept_waiting", agent=agent_id, answered_at=session.agent_answered_at)
+        return Requeue()
     await ctx.acd.offer_failed(call_id, agent_id, "hung up on answer")
     await record(ctx.calls.event(call_id, "agent_missed", agent=agent_id, reason="hung up on answer"))
     return Requeue()
+
+
+def agent_kept_waiting(answered_at: float | None, now: float) -> bool:
+    """Whether an agent who answered was kept waiting for the caller longer than ``CONNECT_GRACE``
+    (the service connects the two some milliseconds after the answer when it keeps up)."""
+    return answered_at is not None and now - answered_at > CONNECT_GRACE
 
 
 async def _let_agent_go(ctx: FlowContext, call_id: str, agent_id: str, agent_channel: str, bridge: str) -> None:

@@ -1,20 +1,23 @@
 """flows.answer.talk_to_agent when Asterisk refuses (or does not answer) putting caller and agent together:
 the call ends in error, and the agent who answered is not left ringing (their leg hung up, the
-conversation's bridge destroyed, the agent ready for the next caller)."""
+conversation's bridge destroyed, the agent ready for the next caller). And when the agent hung up
+before being connected: paused for a missed call, unless the service kept them waiting."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
 from ari_app.acd.engine import Acd
 from ari_app.acd.model import AgentSeat, AgentState, QueuePolicy
-from ari_app.ari.errors import AriError, AriTimeout
+from ari_app.ari.errors import AriError, AriNotFound, AriTimeout
 from ari_app.ari.events import Channel
 from ari_app.calls.session import CallSession
-from ari_app.flows.answer import talk_to_agent
+from ari_app.flows.answer import CONNECT_GRACE, agent_kept_waiting, talk_to_agent
 from ari_app.flows.common import FlowContext
+from ari_app.flows.conversation import Requeue
 from tests.unit.fakes import FakeClock, MemoryStore
 
 
@@ -75,3 +78,47 @@ async def test_the_agent_is_let_go_when_asterisk_cannot_put_the_two_together(fai
                             ("destroy", "talk-17.0")]
     assert acd.agents["1001"].state is AgentState.READY and acd.agents["1001"].call_id == ""
     assert events.kinds == ["agent_released"]
+
+
+class AgentGone(Asterisk):
+    """The agent's leg is gone when both are added (404); the caller alone can be added."""
+
+    def __init__(self) -> None:
+        super().__init__(AriNotFound("POST /bridges/{bridgeId}/addChannel", 404, "Channel not found"))
+
+    async def add_to_bridge(self, bridge_id: str, channels: str, role: str = "") -> None:
+        self.requests.append(("add", channels))
+        if "," in channels:
+            raise self.failure
+
+
+@pytest.mark.parametrize(("answered_ago", "state", "kind"), [
+    (0.05, AgentState.PAUSED, "agent_missed"),  # hung up at once on a timely service: a missed call
+    (3.0, AgentState.READY, "agent_released"),  # hung up after 3 s of silence: the service was late
+])
+async def test_an_agent_who_hung_up_before_being_connected_is_paused_only_if_the_service_was_timely(
+    answered_ago: float, state: AgentState, kind: str,
+) -> None:
+    acd = Acd([AgentSeat(id="1001", endpoint="agent-1001", skills={"general": 1})], QueuePolicy(), MemoryStore(),
+              FakeClock(1000.0))
+    await acd.login("1001")
+    session = CallSession("18.0", Channel("18.0", "PJSIP/trunk-1", "Up", "13900000000", "", "12345", "s", "zh"),
+                          "12345", "intake")
+    entry = acd.new_entry("18.0", "18.0", "12345", "", False)
+    await acd.enqueue(entry, lambda offer: None)
+    await acd.dispatch()
+    session.agent_answered_at = time.time() - answered_ago
+    ari, events = AgentGone(), Events()
+    ctx = FlowContext(ari=ari, calls=events, acd=acd, app="hotline", attach=lambda *_: None,  # type: ignore[arg-type]
+                      registry=lambda: None)  # type: ignore[arg-type,return-value]
+    assert isinstance(await talk_to_agent(ctx, session, "1001", "agent-leg-2"), Requeue)
+    assert ari.requests == [("create", "talk-18.0"), ("add", "18.0,agent-leg-2"), ("add", "18.0"),
+                            ("destroy", "talk-18.0")]
+    assert acd.agents["1001"].state is state and events.kinds == [kind]
+    assert entry.offered_to == "" and acd.queue["18.0"] is entry  # back in line at its place
+
+
+def test_an_agent_is_kept_waiting_past_the_grace_after_the_answer() -> None:
+    assert not agent_kept_waiting(None, 1000.0)  # answer time unknown: the agent's doing, as before
+    assert not agent_kept_waiting(1000.0 - CONNECT_GRACE + 0.01, 1000.0)
+    assert agent_kept_waiting(1000.0 - CONNECT_GRACE - 0.01, 1000.0)
