@@ -22,7 +22,7 @@ def _cmd_serve(_args: argparse.Namespace) -> int:
     from ari_app.service import serve
 
     settings = Settings.from_env()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, cache=True)
     event_loop.run(serve(settings))
     return 0
 

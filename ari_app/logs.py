@@ -50,12 +50,16 @@ def redact(text: str) -> str:
     return text
 
 
+_render = structlog.processors.JSONRenderer(ensure_ascii=False)
+
+
 def _redact_processor(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> str:
-    rendered = structlog.processors.JSONRenderer(ensure_ascii=False)(_logger, _name, event_dict)
-    return redact(str(rendered))
+    return redact(str(_render(_logger, _name, event_dict)))
 
 
-def configure(level: str = "info") -> None:
+def configure(level: str = "info", cache: bool = False) -> None:
+    """``cache``: each module's logger is made once, at its first use, instead of at every log call
+    (debug calls filtered out included): for a process that configures logging once (``hotline serve``)."""
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
@@ -70,7 +74,7 @@ def configure(level: str = "info") -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=cache,
     )
     # Libraries that use stdlib logging (panoramisk, asyncpg, aiohttp) go to stderr, also redacted.
     handler = logging.StreamHandler(sys.stderr)

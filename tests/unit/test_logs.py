@@ -124,3 +124,17 @@ def test_secret_with_json_escaped_characters_is_redacted(capsys: pytest.CaptureF
     logs.get_logger("test").warning("ari_login", password=secret)
     [line] = _json_lines(capsys.readouterr().out)
     assert line["password"] == "***"
+
+
+def test_a_cached_logger_still_filters_redacts_and_carries_the_call(capsys: pytest.CaptureFixture[str]) -> None:
+    """``hotline serve`` configures once with cache=True: a module's logger is made at its first use."""
+    logs.register_secret(SECRET)
+    logs.configure("info", cache=True)
+    log = logs.get_logger("cached")
+    for call in ("c-1", "c-2"):
+        structlog.contextvars.bind_contextvars(call_id=call)
+        log.debug("not_shown")
+        log.info("call_started", token=SECRET)
+    lines = _json_lines(capsys.readouterr().out)
+    assert [(line["event"], line["call_id"], line["token"]) for line in lines] == [
+        ("call_started", "c-1", "***"), ("call_started", "c-2", "***")]
