@@ -149,7 +149,8 @@ def start_agent_phones(accounts: list[Account], port: int, trace_dir: Path, talk
                        sink_port: int) -> SippCall:
     """Every agent's phone in one SIPp on ``port``: registers each account with digest auth
     (ari_app/bench/sipp/register.xml), answers every call with ari_app/bench/sipp/agent.xml,
-    logging when it answered whom. The credentials file goes once SIPp has read it (see ``registered``)."""
+    logging when it answered whom. The credentials file is SIPp's to read at its start; the stack
+    deletes it once every phone has registered (or failed to)."""
     answer = with_timing(SCENARIOS / "agent.xml", trace_dir, talk_ms=talk_ms, sink_port=sink_port)
     register = with_timing(SCENARIOS / "register.xml", trace_dir, expires=3600, renew_ms=1_800_000)
     credentials = trace_dir / CREDENTIALS
