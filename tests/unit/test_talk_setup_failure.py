@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ari_app.acd.engine import Acd
-from ari_app.acd.model import AgentSeat, AgentState, QueuePolicy
+from ari_app.acd.model import AgentSeat, AgentState, QueuedCall, QueuePolicy
 from ari_app.ari.errors import AriError, AriNotFound, AriTimeout
 from ari_app.ari.events import Channel
 from ari_app.calls.session import CallSession
@@ -54,24 +54,34 @@ class Asterisk:
         self.requests.append(("destroy", bridge_id))
 
 
+async def _offered(call_id: str) -> tuple[Acd, CallSession, QueuedCall]:
+    """A caller in line and offered to agent 1001, who is ringing (the flow rang; the agent answered)."""
+    acd = Acd([AgentSeat(id="1001", endpoint="agent-1001", skills={"general": 1})], QueuePolicy(), MemoryStore(),
+              FakeClock(1000.0))
+    await acd.login("1001")
+    session = CallSession(call_id, Channel(call_id, "PJSIP/trunk-1", "Up", "13900000000", "", "12345", "s", "zh"),
+                          "12345", "intake")
+    entry = acd.new_entry(call_id, call_id, "12345", "", False)
+    await acd.enqueue(entry, lambda offer: None)
+    await acd.dispatch()
+    return acd, session, entry
+
+
+def _context(ari: Asterisk, events: Events, acd: Acd) -> FlowContext:
+    return FlowContext(ari=ari, calls=events, acd=acd, app="hotline", attach=lambda *_: None,  # type: ignore[arg-type]
+                       registry=lambda: None)  # type: ignore[arg-type,return-value]
+
+
 @pytest.mark.parametrize("failure", [
     AriError("POST /bridges/{bridgeId}/addChannel", 500, "Internal Server Error"),
     AriTimeout("POST /bridges/{bridgeId}/addChannel", 0, "TimeoutError"),
 ])
 async def test_the_agent_is_let_go_when_asterisk_cannot_put_the_two_together(failure: AriError) -> None:
-    acd = Acd([AgentSeat(id="1001", endpoint="agent-1001", skills={"general": 1})], QueuePolicy(), MemoryStore(),
-              FakeClock(1000.0))
-    await acd.login("1001")
-    session = CallSession("17.0", Channel("17.0", "PJSIP/trunk-1", "Up", "13900000000", "", "12345", "s", "zh"),
-                          "12345", "intake")
-    entry = acd.new_entry("17.0", "17.0", "12345", "", False)
-    await acd.enqueue(entry, lambda offer: None)
-    await acd.dispatch()
+    acd, session, _entry = await _offered("17.0")
     assert acd.agents["1001"].state is AgentState.RINGING  # offered; the flow rang and the agent answered
 
     ari, events = Asterisk(failure), Events()
-    ctx = FlowContext(ari=ari, calls=events, acd=acd, app="hotline", attach=lambda *_: None,  # type: ignore[arg-type]
-                      registry=lambda: None)  # type: ignore[arg-type,return-value]
+    ctx = _context(ari, events, acd)
     with pytest.raises(AriError):
         await talk_to_agent(ctx, session, "1001", "agent-leg-1")
     assert ari.requests == [("create", "talk-17.0"), ("add", "17.0,agent-leg-1"), ("hangup", "agent-leg-1"),
@@ -99,18 +109,10 @@ class AgentGone(Asterisk):
 async def test_an_agent_who_hung_up_before_being_connected_is_paused_only_if_the_service_was_timely(
     answered_ago: float, state: AgentState, kind: str,
 ) -> None:
-    acd = Acd([AgentSeat(id="1001", endpoint="agent-1001", skills={"general": 1})], QueuePolicy(), MemoryStore(),
-              FakeClock(1000.0))
-    await acd.login("1001")
-    session = CallSession("18.0", Channel("18.0", "PJSIP/trunk-1", "Up", "13900000000", "", "12345", "s", "zh"),
-                          "12345", "intake")
-    entry = acd.new_entry("18.0", "18.0", "12345", "", False)
-    await acd.enqueue(entry, lambda offer: None)
-    await acd.dispatch()
+    acd, session, entry = await _offered("18.0")
     session.agent_answered_at = time.time() - answered_ago
     ari, events = AgentGone(), Events()
-    ctx = FlowContext(ari=ari, calls=events, acd=acd, app="hotline", attach=lambda *_: None,  # type: ignore[arg-type]
-                      registry=lambda: None)  # type: ignore[arg-type,return-value]
+    ctx = _context(ari, events, acd)
     assert isinstance(await talk_to_agent(ctx, session, "1001", "agent-leg-2"), Requeue)
     assert ari.requests == [("create", "talk-18.0"), ("add", "18.0,agent-leg-2"), ("add", "18.0"),
                             ("destroy", "talk-18.0")]
